@@ -1,0 +1,90 @@
+"""rex-config: check, generate and show the configuration."""
+
+import os
+import sys
+
+import click
+
+from .. import errors, log
+from ..cli import CONTEXT_SETTINGS, Rex, __version__
+
+
+@click.group(name="rex-config", context_settings=CONTEXT_SETTINGS)
+@click.option("-c", "--config", metavar="FILE", help="Read this configuration file.")
+@click.option("-0", "--null", "null", is_flag=True, help="Records end with NUL, not newline.")
+@click.option("--json", "json_lines", is_flag=True, help="Write records as JSON Lines.")
+@click.option("-q", "--quiet", is_flag=True, help="Only report errors.")
+@click.option("-v", "--verbose", count=True, help="Say more.")
+@click.version_option(__version__, "--version", prog_name="rex-config", message="%(prog)s (rex) %(version)s")
+@click.pass_context
+def command(ctx, config, null, json_lines, quiet, verbose):
+    """Check, generate and show the Rex configuration (see rex(5))."""
+    log.setup("rex-config", -1 if quiet else verbose)
+    ctx.obj = Rex("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
+
+
+@command.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("file", required=False)
+@click.pass_obj
+def check(rex, file):
+    """Validate FILE (default: the file Rex would read); exit 78 on problems."""
+    from ..config import find_file, parse_file
+
+    path = file or find_file(rex.config_file)
+    if path is None:
+        log.info("no configuration file found; defaults apply")
+        return errors.OK
+    if not os.path.exists(path):
+        raise errors.NoInput(f"{path}: no such file")
+    _values, problems = parse_file(path)
+    for problem in problems:
+        log.error(str(problem))
+    if problems:
+        return errors.CONFIG
+    log.info(f"{path}: ok")
+    return errors.OK
+
+
+@command.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("file", required=False)
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def generate(rex, file, force):
+    """Write a commented sample configuration to FILE (default: the user's rex.yaml; - for stdout)."""
+    from .. import paths, schema
+    from ..fsutil import makedirs, write_atomic
+
+    text = schema.sample() + "\n"
+    if file == "-":
+        sys.stdout.write(text)
+        return errors.OK
+    path = file or rex.config_file or paths.user_config_file()
+    if os.path.lexists(path) and not force:
+        raise errors.CantCreate(f"{path} exists; use --force to overwrite it")
+    makedirs(os.path.dirname(os.path.abspath(path)))
+    try:
+        write_atomic(path, text, mode=0o600)
+    except OSError as exc:
+        raise errors.from_oserror(exc, f"cannot write {path}") from None
+    log.notice(f"wrote {path}")
+    return errors.OK
+
+
+@command.command(context_settings=CONTEXT_SETTINGS)
+@click.pass_obj
+def show(rex):
+    """Print the effective configuration and where each value came from."""
+    import json
+
+    config = rex.config
+    width = max(len(name) for name, _v, _s in config.items())
+    for name, value, source in config.items():
+        if rex.json:
+            line = json.dumps({"key": name, "value": value, "source": source}, ensure_ascii=False)
+        else:
+            shown = "~" if value is None else json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+            line = f"{name:<{width}}  {shown}  ({source})"
+        sys.stdout.write(line + ("\0" if rex.null else "\n"))
+    if config.file is None:
+        log.info("no configuration file found; defaults apply")
+    return errors.OK

@@ -1,0 +1,133 @@
+"""rex-pgdump: dump Resolve's PostgreSQL project libraries, one verified file each."""
+
+import fnmatch
+import os
+
+import click
+
+from .. import errors, log
+from ..cli import rex_command
+
+
+@rex_command(
+    "rex-pgdump",
+    config_keys={"host": "pgdump.host", "port": "pgdump.port", "username": "pgdump.username",
+                 "backup_root": "backup_root", "compress": "pgdump.compression", "pg_dump": "pgdump.pg_dump",
+                 "all_databases": "pgdump.all", "globals_": "pgdump.globals", "lock_wait": "lock_wait",
+                 "include_postgres": "pgdump.include_postgres", "exclude": "pgdump.exclude",
+                 "server_name": "pgdump.server_name"},
+    help_names=("--help",),   # -h is the host, as in psql and pg_dump
+)
+@click.argument("databases", nargs=-1)
+@click.option("-a", "--all", "all_databases", is_flag=True, help="Dump every non-template database.")
+@click.option("--include-postgres", is_flag=True, help="With --all, dump the postgres database too.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="With --all, skip databases matching GLOB.")
+@click.option("-h", "--host", metavar="HOST", help="Server host or socket directory (PGHOST).")
+@click.option("-p", "--port", type=int, metavar="PORT", help="Server port (PGPORT).")
+@click.option("-U", "--username", metavar="USER", help="Database user (PGUSER).")
+@click.option("--backup-root", metavar="DIR", help="Where backups go (REX_BACKUP_ROOT).")
+@click.option("-Z", "--compress", type=click.IntRange(0, 9), metavar="0-9", help="pg_dump compression level.")
+@click.option("--globals", "globals_", is_flag=True, help="Also write pg_dumpall --globals-only.")
+@click.option("--pg-dump", metavar="PATH", help="Use this pg_dump instead of the matching one.")
+@click.option("--server-name", metavar="NAME", help="Directory name of this server (default HOST_PORT).")
+@click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would be dumped; dump nothing.")
+def command(rex, databases, all_databases, include_postgres, exclude, host, port, username, backup_root,
+            compress, globals_, pg_dump, server_name, lock_wait, dry_run):
+    """Dump PostgreSQL project libraries (DATABASE..., or --all) in the custom
+    format Resolve restores, each with an md5 sidecar, and print each dump's path."""
+    from ..durations import parse_duration
+    from ..fsutil import job_lock
+    from ..pg import dump, server as pgserver, tools
+
+    config = rex.config
+    os.umask(0o077)
+    server = pgserver.Server.from_config(config)
+    root = config.backup_root
+    label = config.get("pgdump.server_name")
+    wait = parse_duration(lock_wait) if lock_wait else config.get("lock_wait")
+
+    with job_lock(f"pgdump-{server.label}", wait=wait):
+        version = pgserver.server_version_num(server, psql=_psql())
+        major = pgserver.major_of(version)
+        program, warning = tools.select_pg_dump(major, config.get("pgdump.pg_dump"))
+        if warning:
+            log.warning(warning)
+        log.info(f"server {server.label} runs PostgreSQL {major}; using {program}")
+        names = _databases(server, databases, config)
+        if not names and not config.get("pgdump.globals"):
+            raise errors.UsageError("no database to dump: name some, use --all, or set pgdump.databases")
+        if label:
+            server = _Labelled(server, label)
+        if dry_run:
+            for name in names:
+                log.notice(f"would dump {name} into {dump.library_dir(root, server.label, name)}")
+            return errors.OK
+        return _dump_all(rex, server, names, root, program, config, major)
+
+
+class _Labelled:
+    """A Server whose directory name was chosen by the user."""
+
+    def __init__(self, server, label):
+        self._server, self.label = server, label
+
+    def __getattr__(self, name):
+        return getattr(self._server, name)
+
+
+def _psql():
+    from ..pg.tools import newest
+
+    return newest("psql")
+
+
+def _databases(server, operands, config):
+    from ..pg.server import list_databases
+
+    if operands:
+        return list(dict.fromkeys(operands))
+    if config.get("pgdump.all"):
+        patterns = config.get("pgdump.exclude") or []
+        keep = []
+        for name in list_databases(server, psql=_psql()):
+            if name == "postgres" and not config.get("pgdump.include_postgres"):
+                continue
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                log.info(f"skipping {name} (excluded)")
+                continue
+            keep.append(name)
+        return keep
+    return list(config.get("pgdump.databases") or [])
+
+
+def _dump_all(rex, server, names, root, program, config, major):
+    from ..pg import dump, tools
+
+    pg_restore = tools.sibling(program, "pg_restore")
+    codes = []
+    for name in names:
+        try:
+            done = dump.dump_library(server, name, root, program, pg_restore,
+                                     compression=config.get("pgdump.compression"),
+                                     timeout=config.get("pgdump.timeout"))
+        except (errors.IOFailure, errors.TempFail, errors.NoPermission, errors.Unavailable) as exc:
+            log.error(exc.message)
+            return exc.code     # the whole run is affected: stop, leave what is done
+        except errors.RexError as exc:
+            log.error(exc.message)
+            codes.append(errors.PARTIAL)
+            continue
+        log.info(f"{name}: {done.size} bytes, {done.tables} tables in {done.seconds:.1f} s")
+        rex.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,
+                     server=server.label, pg_major=major)
+        codes.append(errors.OK)
+    if config.get("pgdump.globals"):
+        try:
+            done = dump.dump_globals(server, root, tools.sibling(program, "pg_dumpall"),
+                                     timeout=config.get("pgdump.timeout"))
+            rex.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)
+        except errors.RexError as exc:
+            log.error(exc.message)
+            codes.append(exc.code if exc.code in (errors.IOERR, errors.TEMPFAIL, errors.NOPERM) else errors.PARTIAL)
+    return errors.worst(codes)

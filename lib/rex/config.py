@@ -1,0 +1,229 @@
+"""Loading, validating and resolving the configuration.
+
+Search order: --config FILE, $REX_CONFIG, $XDG_CONFIG_HOME/rex/rex.yaml,
+/etc/rex/rex.yaml; no file means defaults. Precedence for each key: command-line
+option > environment > file > default, and `source()` says which one won.
+Errors cite file:line:column and suggest the nearest known key.
+"""
+
+import difflib
+import os
+
+from . import paths, schema
+from .durations import parse_duration
+from .errors import ConfigError
+
+
+class Problem:
+    """One validation problem with its position in the file."""
+
+    def __init__(self, file, line, column, message):
+        self.file, self.line, self.column, self.message = file, line, column, message
+
+    def __str__(self):
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+def find_file(explicit=None):
+    """The configuration file to read, or None for defaults."""
+    if explicit:
+        if not os.path.exists(explicit):
+            raise ConfigError(f"{explicit}: configuration file not found")
+        return explicit
+    env = os.environ.get("REX_CONFIG")
+    if env:
+        if not os.path.exists(env):
+            raise ConfigError(f"{env}: configuration file named by REX_CONFIG not found")
+        return env
+    for candidate in (paths.user_config_file(), paths.SYSTEM_CONFIG_FILE):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _position(node, key=None):
+    """1-based (line, column) of a mapping key (or the node itself) in ruamel's tree."""
+    try:
+        if key is not None:
+            line, col = node.lc.key(key)
+        else:
+            line, col = node.lc.line, node.lc.col
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError):
+        return 1, 1
+
+
+def _value_position(node, key):
+    try:
+        line, col = node.lc.value(key)
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError):
+        return _position(node, key)
+
+
+def coerce(key, value):
+    """The value of `key` converted to its type; ValueError with a reason otherwise."""
+    if value is None:
+        return None
+    kind = key.type
+    if kind in ("str", "path"):
+        if isinstance(value, (dict, list, bool)):
+            raise ValueError(f"expected a {'path' if kind == 'path' else 'string'}")
+        text = str(value)
+        return os.path.expanduser(text) if kind == "path" else text
+    if kind == "int":
+        if isinstance(value, bool):
+            raise ValueError("expected a whole number")
+        try:
+            number = int(str(value), 10)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if key.minimum is not None and number < key.minimum:
+            raise ValueError(f"must be at least {key.minimum}")
+        if key.maximum is not None and number > key.maximum:
+            raise ValueError(f"must be at most {key.maximum}")
+        return number
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ValueError("expected true or false")
+    if kind == "duration":
+        return parse_duration(value)
+    if kind == "enum":
+        if str(value) not in key.choices:
+            raise ValueError(f"expected one of: {', '.join(key.choices)}")
+        return str(value)
+    if kind == "list":
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, (list, tuple)) or any(isinstance(v, (dict, list)) for v in value):
+            raise ValueError("expected a list of strings")
+        return [str(v) for v in value]
+    raise ValueError(f"unknown type {kind}")
+
+
+def _suggest(name, candidates):
+    near = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f" (did you mean '{near[0]}'?)" if near else ""
+
+
+def parse_file(path):
+    """Read and validate a file: ({key name: (value, 'file:line')}, [Problem])."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, [Problem(path, 1, 1, f"not UTF-8 text: {exc.reason}")]
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        tree = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = (exc.problem or exc.context or "invalid YAML").strip()
+        return {}, [Problem(path, line, col, reason)]
+    except Exception as exc:  # ruamel raises several unrelated types for bad input
+        return {}, [Problem(path, 1, 1, f"invalid YAML: {exc}")]
+    if tree is None:
+        return {}, []
+    if not isinstance(tree, dict):
+        return {}, [Problem(path, 1, 1, "expected a mapping of keys at the top level")]
+    values, problems = {}, []
+    top_names = [k.leaf for k in schema.keys_in(None)] + [s for s in schema.SECTIONS if s]
+    for name, value in tree.items():
+        line, col = _position(tree, name)
+        if not isinstance(name, str):
+            problems.append(Problem(path, line, col, f"key {name!r} is not a name"))
+            continue
+        if name in schema.SECTIONS and name is not None:
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                problems.append(Problem(path, line, col, f"'{name}' must be a mapping of keys"))
+                continue
+            leaves = [k.leaf for k in schema.keys_in(name)]
+            for leaf, sub in value.items():
+                sline, scol = _position(value, leaf)
+                full = f"{name}.{leaf}"
+                if full not in schema.BY_NAME:
+                    problems.append(Problem(path, sline, scol,
+                                            f"unknown key '{full}'{_suggest(str(leaf), leaves)}"))
+                    continue
+                _take(schema.BY_NAME[full], sub, value, leaf, path, values, problems)
+            continue
+        if name not in schema.BY_NAME:
+            problems.append(Problem(path, line, col, f"unknown key '{name}'{_suggest(name, top_names)}"))
+            continue
+        _take(schema.BY_NAME[name], value, tree, name, path, values, problems)
+    return values, problems
+
+
+def _take(key, raw, parent, leaf, path, values, problems):
+    line, col = _value_position(parent, leaf)
+    try:
+        values[key.name] = (coerce(key, raw), f"{path}:{line}")
+    except ValueError as exc:
+        problems.append(Problem(path, line, col, f"{key.name}: {exc}"))
+
+
+class Config:
+    """The effective settings: every key's value and where it came from."""
+
+    def __init__(self, file=None, file_values=None, options=None, environ=None):
+        self.file = file
+        environ = os.environ if environ is None else environ
+        self._values = {}
+        for key in schema.KEYS:
+            value, source = key.default, "default"
+            if key.type == "duration" and value is not None:
+                value = parse_duration(value)
+            if file_values and key.name in file_values:
+                value, source = file_values[key.name]
+            for var in key.env:
+                if environ.get(var, "") != "":
+                    try:
+                        value, source = coerce(key, environ[var]), f"environment {var}"
+                    except ValueError as exc:
+                        raise ConfigError(f"environment {var}: {exc}") from None
+                    break
+            if options and options.get(key.name) is not None:
+                value, source = options[key.name]
+            self._values[key.name] = (value, source)
+
+    def get(self, name):
+        return self._values[name][0]
+
+    def source(self, name):
+        return self._values[name][1]
+
+    def items(self):
+        return [(name, value, source) for name, (value, source) in self._values.items()]
+
+    @property
+    def backup_root(self):
+        return self.get("backup_root") or paths.default_backup_root()
+
+
+def load(explicit=None, options=None):
+    """The effective Config; ConfigError (78) on the first problem in the file.
+
+    `options` maps key names to (value, 'option --flag') for options the user gave.
+    """
+    path = find_file(explicit)
+    file_values = {}
+    if path:
+        file_values, problems = parse_file(path)
+        if problems:
+            more = f" (and {len(problems) - 1} more; run rex-config check)" if len(problems) > 1 else ""
+            raise ConfigError(f"{problems[0]}{more}")
+    return Config(path, file_values, options)

@@ -1,0 +1,1 @@
+"""PostgreSQL: servers, client programs, dumps, and scratch clusters."""

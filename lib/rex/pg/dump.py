@@ -1,0 +1,153 @@
+"""Dumping one project library to a verified custom-format file.
+
+pg_dump writes the temporary file itself (not a pipe), so the archive carries
+data offsets: pg_restore can then pull one table, or restore in parallel,
+without scanning the whole file. A dump counts only when pg_dump exited 0, the
+file is non-empty and its table of contents lists at least one table; only then
+is it hashed (while still in the page cache), given its sidecar and renamed.
+"""
+
+import contextlib
+import errno
+import os
+import time
+from dataclasses import dataclass
+
+from .. import checksum, fsutil, paths
+from ..errors import DataError, IOFailure, RexError
+from ..runner import run, stderr_tail
+from .archive import read_toc
+from .server import classify, conninfo_dbname
+
+SUFFIX = ".backup"
+
+
+def pg_dump_argv(pg_dump, database, output, compression=None):
+    """The pg_dump command line for one library (custom format, large objects, no prompt)."""
+    argv = [pg_dump, "--format=custom", "--blobs", "--no-password",
+            f"--file={output}"]
+    if compression is not None:
+        argv.append(f"--compress={compression}")
+    argv.append(f"--dbname={conninfo_dbname(database)}")
+    return argv
+
+
+def pg_dumpall_globals_argv(pg_dumpall, output):
+    return [pg_dumpall, "--globals-only", "--no-password", f"--file={output}"]
+
+
+@dataclass
+class Dumped:
+    database: str
+    path: str
+    size: int
+    md5: str
+    tables: int
+    seconds: float
+
+
+def library_dir(root, server_label, database):
+    return paths.join_safe(root, server_label, database)
+
+
+def _fresh_name(directory, base, suffix):
+    """`<base>_<stamp><suffix>` that does not exist yet (waits for the next second if needed)."""
+    while True:
+        final = os.path.join(directory, f"{base}_{paths.stamp()}{suffix}")
+        if not os.path.lexists(final):
+            return final
+        time.sleep(1.05 - (time.time() % 1))
+
+
+def _failure(result, what, database):
+    text = result.stderr
+    if "No space left on device" in text or "Disk quota exceeded" in text:
+        return IOFailure(f"{what}: disk full: {stderr_tail(text)}")
+    return classify(text, what, database)
+
+
+def _finish(temp, final, pg_restore=None):
+    """Check, hash, sidecar and commit a finished temporary file; returns (md5, size, tables)."""
+    size = os.path.getsize(temp)
+    if size == 0:
+        raise DataError(f"{final}: dump is empty")
+    tables = None
+    if pg_restore:
+        toc = read_toc(pg_restore, temp)
+        tables = toc.tables
+        if tables < 1:
+            raise DataError(f"{os.path.basename(final)}: dump lists no table")
+    digest = checksum.md5_file(temp)
+    # The sidecar goes first: a backup under its final name always has one.
+    checksum.write_sidecar(final, digest)
+    try:
+        fsutil.commit(temp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(checksum.sidecar_path(final))
+        raise
+    return digest, size, tables
+
+
+def _guarded(what, func):
+    """Run `func`; turn OSErrors (ENOSPC above all) into exit-coded errors."""
+    try:
+        return func()
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise IOFailure(f"{what}: disk full: {exc.strerror}") from None
+        from ..errors import from_oserror
+
+        raise from_oserror(exc, what) from None
+
+
+def clean_directory(directory):
+    """Remove leftovers of killed runs: temporary files and sidecars without a backup."""
+    fsutil.clean_leftovers(directory)
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(directory):
+            if name.endswith(checksum.SUFFIX) and not name.startswith("."):
+                target = os.path.join(directory, name[: -len(checksum.SUFFIX)])
+                if not os.path.lexists(target) and paths.split_backup_name(os.path.basename(target)):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+
+
+def dump_library(server, database, root, pg_dump, pg_restore, compression=None, timeout=None):
+    """Dump `database` under `root`; returns Dumped or raises an exit-coded error."""
+    started = time.monotonic()
+    directory = library_dir(root, server.label, database)
+    fsutil.makedirs(directory)
+    clean_directory(directory)
+    final = _fresh_name(directory, paths.safe_name(database), SUFFIX)
+    temp = fsutil.temp_path(final)
+    try:
+        result = run(pg_dump_argv(pg_dump, database, temp, compression), env=server.env(), timeout=timeout)
+        if not result.ok:
+            raise _failure(result, f"pg_dump {database}", database)
+        digest, size, tables = _guarded(f"writing {final}", lambda: _finish(temp, final, pg_restore))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    return Dumped(database, final, size, digest, tables, time.monotonic() - started)
+
+
+def dump_globals(server, root, pg_dumpall, timeout=None):
+    """pg_dumpall --globals-only beside the libraries: `<root>/<server>/globals_<stamp>.sql`."""
+    directory = paths.join_safe(root, server.label)
+    fsutil.makedirs(directory)
+    clean_directory(directory)
+    final = _fresh_name(directory, "globals", ".sql")
+    temp = fsutil.temp_path(final)
+    try:
+        result = run(pg_dumpall_globals_argv(pg_dumpall, temp), env=server.env(), timeout=timeout)
+        if not result.ok:
+            raise _failure(result, "pg_dumpall --globals-only", None)
+        digest, size, _ = _guarded(f"writing {final}", lambda: _finish(temp, final))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    return Dumped("globals", final, size, digest, None, 0.0)
+
+
+__all__ = ["dump_library", "dump_globals", "pg_dump_argv", "Dumped", "RexError"]
