@@ -77,6 +77,13 @@ KEYS = [
         "Only re-verify backups not verified within this time (as --older-than).", example="7d"),
     Key("verify.deep", "bool", False,
         "Restore each .backup into a throwaway database and compare table and row counts."),
+    Key("verify.host", "str", None,
+        "Server for --deep restores. Unset: a scratch cluster is started for the run.",
+        example="127.0.0.1"),
+    Key("verify.port", "int", None, "Port of the --deep server.", minimum=1, maximum=65535, example=5432),
+    Key("verify.username", "str", "postgres", "User on the --deep server (needs CREATEDB)."),
+    Key("verify.passfile", "path", None, "libpq password file for the --deep server.",
+        example="/etc/rex/pgpass"),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}

@@ -1,0 +1,148 @@
+"""rex-verify: prove that backups are intact, and pass on only those that are."""
+
+import os
+import sys
+
+import click
+
+from .. import errors, log
+from ..cli import rex_command
+
+
+@rex_command(
+    "rex-verify",
+    config_keys={"jobs": "verify.jobs", "older_than": "verify.older_than", "deep": "verify.deep",
+                 "host": "verify.host", "port": "verify.port", "username": "verify.username"},
+    help_names=("--help",),   # -h is the host for --deep, as in psql
+)
+@click.argument("paths", nargs=-1)
+@click.option("-r", "--recursive", "trees", multiple=True, metavar="DIR", help="Verify every backup under DIR.")
+@click.option("-j", "--jobs", type=click.IntRange(0, 256), help="Files checked at once (default: cores).")
+@click.option("--older-than", metavar="DURATION", help="Skip backups verified good within DURATION.")
+@click.option("--deep", is_flag=True, help="Restore each .backup into a throwaway database and compare.")
+@click.option("-h", "--host", metavar="HOST", help="Server for --deep (default: a scratch cluster).")
+@click.option("-p", "--port", type=int, metavar="PORT", help="Port of the --deep server.")
+@click.option("-U", "--username", metavar="USER", help="User on the --deep server.")
+@click.option("--report", is_flag=True, help="Print 'PATH: OK' or 'PATH: FAILED' per file on stderr.")
+def command(rex, paths, trees, jobs, older_than, deep, host, port, username, report):
+    """Verify backups given as PATH operands, on stdin, or under -r DIR: the sidecar
+    checksum, and the format (.backup through pg_restore, .drp through every ZIP
+    member). Verified paths are printed on stdout."""
+    from ..durations import parse_duration
+    from ..paths import state_dir
+    from ..verification import Checker, Ledger, Outcome, walk
+
+    config = rex.config
+    if older_than is not None:
+        try:
+            window = parse_duration(older_than)
+        except ValueError as exc:
+            raise errors.UsageError(f"--older-than: {exc}") from None
+    else:
+        window = config.get("verify.older_than")
+    workers = config.get("verify.jobs") or os.cpu_count() or 1
+    deep_server = _DeepServer(config)
+    checker = Checker(deep=config.get("verify.deep"), deep_server=deep_server)
+    ledger = Ledger(state_dir())
+
+    def inputs():
+        for tree in trees:
+            if not os.path.isdir(tree):
+                yield tree
+                continue
+            yield from walk(tree)
+        if paths or not trees:
+            for record in rex.records(paths):
+                yield record.path
+
+    def check(path):
+        if window is not None and ledger_recent(path):
+            return Outcome(path, errors.OK, "verified recently", skipped=True)
+        return checker.check(path)
+
+    def ledger_recent(path):
+        # SQLite connections belong to one thread: a short-lived one per lookup.
+        fresh = Ledger(state_dir())
+        try:
+            return fresh.recent_ok(path, window)
+        finally:
+            fresh.close()
+
+    codes = []
+    try:
+        for outcome in _parallel(check, inputs(), workers):
+            codes.append(_finish(rex, ledger, outcome, report))
+    finally:
+        ledger.close()
+        deep_server.close()
+    code = errors.OK
+    if errors.DATAERR in codes:
+        code = errors.DATAERR
+    elif errors.NOINPUT in codes:
+        code = errors.NOINPUT
+    elif any(c != errors.OK for c in codes):
+        code = errors.worst(codes)
+    return code
+
+
+def _finish(rex, ledger, outcome, report):
+    if not outcome.skipped and outcome.code in (errors.OK, errors.DATAERR):
+        ledger.record(outcome)
+    if outcome.ok:
+        if report:
+            sys.stderr.write(f"{outcome.path}: OK\n")
+        log.info(f"{outcome.path}: {outcome.reason}")
+        rex.out.path(outcome.path, md5=outcome.md5, size=outcome.size, verified=not outcome.skipped)
+    else:
+        if report:
+            sys.stderr.write(f"{outcome.path}: FAILED\n")
+        log.error(f"{outcome.path}: {outcome.reason}")
+    return outcome.code
+
+
+def _parallel(func, items, workers):
+    """func(item) for each item on `workers` threads, yielded in input order, streaming."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    if workers <= 1:
+        for item in items:
+            yield func(item)
+        return
+    pending = deque()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for item in items:
+            pending.append(pool.submit(func, item))
+            while pending and (pending[0].done() or len(pending) >= 2 * workers):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class _DeepServer:
+    """The server for --deep: the one configured, else a scratch cluster started on first use."""
+
+    def __init__(self, config):
+        import threading
+
+        self.config = config
+        self._lock = threading.Lock()
+        self._cluster = None
+
+    def __call__(self):
+        from ..pg.server import Server
+
+        if self.config.get("verify.host") or self.config.get("verify.port"):
+            return Server(self.config.get("verify.host"), self.config.get("verify.port"),
+                          self.config.get("verify.username"), self.config.get("verify.passfile"))
+        with self._lock:
+            if self._cluster is None:
+                from ..pg.cluster import Cluster
+
+                log.info("starting a scratch PostgreSQL cluster for --deep")
+                self._cluster = Cluster().__enter__()
+        return self._cluster.server()
+
+    def close(self):
+        if self._cluster is not None:
+            self._cluster.remove()
