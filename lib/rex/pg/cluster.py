@@ -62,6 +62,9 @@ class Cluster:
         self.port = port
         self.bindir = server_bindir()
         self.user = _os_user()
+        if self.user is not None:
+            base = None   # as root, a private directory (pytest's, say) may not be reachable by that user
+        self.base = base
         self._owned_base = base is None
         self.running = False
 

@@ -126,9 +126,12 @@ def dump_library(server, database, root, pg_dump, pg_restore, compression=None, 
         if not result.ok:
             raise _failure(result, f"pg_dump {database}", database)
         digest, size, tables = _guarded(f"writing {final}", lambda: _finish(temp, final, pg_restore))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)   # only if empty: a library that never had a backup leaves no trace
+        raise
     return Dumped(database, final, size, digest, tables, time.monotonic() - started)
 
 

@@ -1,0 +1,64 @@
+"""Shared fixtures: isolated directories, running commands as users do, and real
+PostgreSQL clusters (initdb/pg_ctl on a free loopback port, password auth on)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "bin")
+SHARED = os.path.join(os.path.dirname(ROOT), "shared")
+sys.path.insert(0, os.path.join(ROOT, "lib"))
+
+
+@pytest.fixture
+def rex_env(tmp_path):
+    """An environment with private XDG directories and backup root, as a user would have."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"), REX_BACKUP_ROOT=str(tmp_path / "backups"),
+               HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
+    """Run a command from bin/ as a subprocess; returns CompletedProcess (text)."""
+    if isinstance(input, str):
+        input = input.encode()
+    result = subprocess.run([sys.executable, os.path.join(BIN, name), *map(str, args)], env=env, input=input,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                            stdin=None if input is not None else subprocess.DEVNULL, **kwargs)
+    result.out = result.stdout.decode("utf-8", "surrogateescape")
+    result.err = result.stderr.decode("utf-8", "replace")
+    return result
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory):
+    """A real PostgreSQL cluster holding two Resolve-shaped project libraries."""
+    from rex.pg.cluster import Cluster
+    from rex.pg.sample import create_library
+
+    cluster = Cluster(base=str(tmp_path_factory.mktemp("pg")))
+    with cluster:
+        create_library(cluster, "Resolve Projects", projects=5)
+        create_library(cluster, "Commercials 2026", projects=3)
+        yield cluster
+
+
+@pytest.fixture
+def pg_env(rex_env, pg_cluster):
+    """rex_env pointed at the session cluster through the libpq environment."""
+    env = dict(rex_env)
+    env.update(pg_cluster.env())
+    return env
+
+
+@pytest.fixture
+def run():
+    """The function that runs a command from bin/ (see run_cmd)."""
+    return run_cmd
