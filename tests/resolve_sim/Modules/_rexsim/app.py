@@ -1,0 +1,176 @@
+"""Resolve and its ProjectManager: the project library seen one folder at a time.
+
+The ProjectManager only ever sees the current folder of the current database, and
+GetCurrentFolder() gives a bare name, so callers must track paths themselves.
+"""
+import os
+import time
+
+from . import drp, library, store
+from .base import SimObject
+from .project import Project
+
+
+class Resolve(SimObject):
+    def GetProjectManager(self):
+        return ProjectManager()
+
+    def GetVersion(self):
+        with store.transaction() as st:
+            return list(st["version"])
+
+    def GetVersionString(self):
+        v = self.GetVersion()
+        return "%d.%d.%d.%04d" % tuple(v[:4]) + (" " + v[4] if v[4] else "")
+
+    def GetProductName(self):
+        with store.transaction() as st:
+            return st.get("product", "DaVinci Resolve Studio")
+
+
+class ProjectManager(SimObject):
+    OPTIONAL = {"GetProjectAttributesInCurrentFolder": (21, 0, 3)}
+
+    def GetCurrentProject(self):
+        with store.transaction() as st:
+            pid = st["current_project"]
+            return Project(pid) if pid and library.find_project(st, pid) else None
+
+    def LoadProject(self, projectName):
+        with store.transaction(write=True) as st:
+            p = library.project_named(library.cwd(st), projectName)
+            if p is None:
+                return None
+            st["current_project"] = p["id"]  # the open project, if any, is closed
+            return Project(p["id"])
+
+    def CreateProject(self, projectName):
+        with store.transaction(write=True) as st:
+            folder = library.cwd(st)
+            if not projectName or library.project_named(folder, projectName):
+                return None
+            p = library.new_project(projectName)
+            folder["projects"].append(p)
+            st["current_project"] = p["id"]  # a new project opens at once
+            return Project(p["id"])
+
+    def CloseProject(self, project):
+        with store.transaction(write=True) as st:
+            if not isinstance(project, Project) or st["current_project"] != project._pid:
+                return False
+            st["current_project"] = None
+            return True
+
+    def DeleteProject(self, projectName):
+        with store.transaction(write=True) as st:
+            folder = library.cwd(st)
+            p = library.project_named(folder, projectName)
+            if p is None or p["id"] == st["current_project"]:
+                return False  # the open project cannot be deleted
+            folder["projects"].remove(p)
+            return True
+
+    def GetProjectListInCurrentFolder(self):
+        with store.transaction() as st:
+            return [p["name"] for p in library.cwd(st)["projects"]]
+
+    def GetFolderListInCurrentFolder(self):
+        with store.transaction() as st:
+            return list(library.cwd(st)["folders"])
+
+    def GotoRootFolder(self):
+        with store.transaction(write=True) as st:
+            st["current_folder"] = []
+            return True
+
+    def GotoParentFolder(self):
+        with store.transaction(write=True) as st:
+            if not st["current_folder"]:
+                return False
+            st["current_folder"].pop()
+            return True
+
+    def OpenFolder(self, folderName):
+        with store.transaction(write=True) as st:
+            if folderName not in library.cwd(st)["folders"]:
+                return False
+            st["current_folder"].append(folderName)
+            return True
+
+    def GetCurrentFolder(self):
+        with store.transaction() as st:
+            return st["current_folder"][-1] if st["current_folder"] else ""
+
+    def CreateFolder(self, folderName):
+        with store.transaction(write=True) as st:
+            folders = library.cwd(st)["folders"]
+            if not folderName or folderName in folders:
+                return False
+            folders[folderName] = library.new_folder()
+            return True
+
+    def DeleteFolder(self, folderName):
+        with store.transaction(write=True) as st:
+            return library.cwd(st)["folders"].pop(folderName, None) is not None
+
+    def ExportProject(self, projectName, filePath, withStillsAndLUTs=True):
+        with store.transaction() as st:
+            p = library.project_named(library.cwd(st), projectName)
+            fails, delay, version = st["export_fails"], st["export_delay"], st["version"]
+        if p is None or not os.path.isdir(os.path.dirname(os.path.abspath(filePath))):
+            return False
+        if fails == "false":
+            return False
+        data = {"nothing": None, "empty": b"", "notzip": b"DaVinci Resolve project\n"}.get(
+            fails, drp.build(p, version, withStillsAndLUTs))
+        if fails == "truncated":
+            data = data[:len(data) // 2]
+        if data is not None:
+            with open(filePath, "wb") as f:  # like Resolve: written in place, not atomically
+                f.write(data[:len(data) // 2])
+                f.flush()
+                time.sleep(delay)  # a slow export shows a growing partial file
+                f.write(data[len(data) // 2:])
+        else:
+            time.sleep(delay)
+        return True
+
+    def ImportProject(self, filePath, projectName=None):
+        p = drp.read(filePath)
+        if p is None:
+            return False
+        with store.transaction(write=True) as st:
+            p["name"] = projectName or p["name"]
+            folder = library.cwd(st)
+            if not p["name"] or library.project_named(folder, p["name"]):
+                return False
+            folder["projects"].append(p)
+            return True
+
+    def GetCurrentDatabase(self):
+        with store.transaction() as st:
+            return library.db_info(st["databases"][st["current_db"]])
+
+    def GetDatabaseList(self):
+        with store.transaction() as st:
+            return [library.db_info(db) for db in st["databases"]]
+
+    def SetCurrentDatabase(self, dbInfo):
+        if not isinstance(dbInfo, dict):
+            return False
+        with store.transaction(write=True) as st:
+            for i, db in enumerate(st["databases"]):
+                if (db["DbType"], db["DbName"]) == (dbInfo.get("DbType"), dbInfo.get("DbName")) \
+                        and dbInfo.get("IpAddress", db.get("IpAddress")) == db.get("IpAddress"):
+                    st["current_db"], st["current_folder"] = i, []
+                    st["current_project"] = None  # switching libraries closes the project
+                    return True
+            return False
+
+    def _opt_GetProjectAttributesInCurrentFolder(self):
+        """Dates are local 'YYYY-MM-DD HH:MM:SS' text (the real format is unverified)."""
+        fmt = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))  # noqa: E731
+        with store.transaction() as st:
+            return {p["name"]: {"lastModifiedDate": fmt(p["modified"]),
+                                "creationDate": fmt(p["created"])}
+                    for p in library.cwd(st)["projects"]}

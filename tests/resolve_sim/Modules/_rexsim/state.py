@@ -1,0 +1,158 @@
+"""Helpers for tests to arrange the simulated Resolve (also ``python -m _rexsim``).
+
+Each call edits the state file named by $REX_SIM_STATE under its lock, so it is safe
+while scripts talk to the simulator. A database is named by DbName, a folder by a
+sequence of names from the root (() is the root), a project by db, folder and name.
+"""
+import time
+
+from . import library, store
+
+
+def _edit():
+    return store.transaction(write=True)
+
+
+def _db(st, db):
+    found = next((d for d in st["databases"] if d["DbName"] == db), None)
+    if found is None:
+        raise KeyError("no database %r" % db)
+    return found
+
+
+def _folder(st, db, folder):
+    f = library.folder_at(_db(st, db)["root"], tuple(folder))
+    if f is None:
+        raise KeyError("no folder %r in %r" % (tuple(folder), db))
+    return f
+
+
+def _project(st, db, folder, name):
+    p = library.project_named(_folder(st, db, folder), name)
+    if p is None:
+        raise KeyError("no project %r in %r %r" % (name, db, tuple(folder)))
+    return p
+
+
+def reset(state=None):
+    """Replace the whole state (default: the stock scene from library.default_state)."""
+    with _edit() as st:
+        st.clear()
+        st.update(state or library.default_state())
+
+
+def empty():
+    """A running Resolve with one empty Disk database, 'Local Database'."""
+    s = library.default_state()
+    s["databases"] = [{"DbType": "Disk", "DbName": "Local Database", "root": library.new_folder()}]
+    reset(s)
+
+
+def snapshot():
+    with store.transaction() as st:
+        return st
+
+
+def set_running(running=True):
+    with _edit() as st:
+        st["running"] = bool(running)
+
+
+def set_scripting(mode="Local"):
+    """'Local', 'Network' or 'None' (Preferences > External scripting using)."""
+    with _edit() as st:
+        st["scripting"] = mode
+
+
+def set_version(major, minor=0, patch=0, build=0, suffix="", product=None):
+    with _edit() as st:
+        st["version"] = [int(major), int(minor), int(patch), int(build), suffix]
+        st["product"] = product or st.get("product", "DaVinci Resolve Studio")
+
+
+def set_export_fails(mode=None):
+    """None (exports work), 'false' (returns False), or returns True but writes
+    'nothing', an 'empty' file, a 'notzip' file, or a 'truncated' zip."""
+    assert mode in (None, "false", "nothing", "empty", "notzip", "truncated"), mode
+    with _edit() as st:
+        st["export_fails"] = mode
+
+
+def set_export_delay(seconds=0):
+    with _edit() as st:
+        st["export_delay"] = float(seconds)
+
+
+def add_database(name, db_type="PostgreSQL", ip="127.0.0.1"):
+    with _edit() as st:
+        db = {"DbType": db_type, "DbName": name, "root": library.new_folder()}
+        if db_type != "Disk":
+            db["IpAddress"] = ip
+        st["databases"].append(db)
+
+
+def add_folder(db, folder):
+    """Create FOLDER (a sequence of names) and any missing parents."""
+    with _edit() as st:
+        f = _db(st, db)["root"]
+        for name in folder:
+            f = f["folders"].setdefault(name, library.new_folder())
+
+
+def add_project(db, folder, name, sample=True, settings=None):
+    """Add a project (a sample one with clips and a timeline, or an empty one); its id."""
+    add_folder(db, folder)
+    with _edit() as st:
+        f = _folder(st, db, folder)
+        if library.project_named(f, name):
+            raise ValueError("project %r exists" % name)
+        p = (library.sample_project if sample else library.new_project)(name, settings)
+        f["projects"].append(p)
+        return p["id"]
+
+
+def set_setting(db, folder, name, key, value):
+    """Change a project setting (changes its exported content)."""
+    with _edit() as st:
+        p = _project(st, db, folder, name)
+        p["settings"][key] = str(value)
+        p["modified"] = time.time()
+
+
+def rename_timeline(db, folder, name, index, new_name):
+    """Rename the INDEX-th (1-based) timeline of a project."""
+    with _edit() as st:
+        p = _project(st, db, folder, name)
+        p["timelines"][index - 1]["name"] = new_name
+        p["timelines"][index - 1]["modified"] = p["modified"] = time.time()
+
+
+def add_clip(db, folder, name, clip_name, path=None, bin_path=(), **clip_args):
+    """Add a media pool clip (library.new_clip arguments); returns its media id."""
+    with _edit() as st:
+        p = _project(st, db, folder, name)
+        c = library.new_clip(clip_name, path, **clip_args)
+        library.bin_at(p, tuple(bin_path))["clips"].append(c)
+        p["modified"] = time.time()
+        return c["id"]
+
+
+def add_timeline(db, folder, name, timeline_name, video=(), audio=(), titles=()):
+    """Add a timeline cutting the named clips on V1/A1 and titles on V2; its id."""
+    with _edit() as st:
+        return library.add_timeline(_project(st, db, folder, name), timeline_name,
+                                    video, audio, titles)["id"]
+
+
+def set_current(db=None, folder=None, project=None):
+    """Set what the UI shows: database, current folder, open project (by name, in
+    that folder; '' closes it)."""
+    with _edit() as st:
+        if db is not None:
+            st["current_db"] = st["databases"].index(_db(st, db))
+        if folder is not None:
+            _folder(st, st["databases"][st["current_db"]]["DbName"], folder)
+            st["current_folder"] = list(folder)
+        if project is not None:
+            st["current_project"] = project and library.project_named(
+                library.cwd(st), project)["id"]

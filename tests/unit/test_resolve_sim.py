@@ -1,0 +1,241 @@
+"""The Resolve simulator, used the way a real script uses Resolve's module:
+found through $RESOLVE_SCRIPT_API/Modules, in separate processes sharing one state."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+import xml.parsers.expat
+import zipfile
+
+import pytest
+
+SIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resolve_sim")
+sys.path.insert(0, os.path.join(SIM, "Modules"))
+
+from _rexsim import state  # noqa: E402
+
+PRELUDE = """
+import importlib.util, json, os, sys
+_p = os.path.join(os.environ["RESOLVE_SCRIPT_API"], "Modules", "DaVinciResolveScript.py")
+_s = importlib.util.spec_from_file_location("DaVinciResolveScript", _p)
+dvr = importlib.util.module_from_spec(_s)
+_s.loader.exec_module(dvr)
+resolve = dvr.scriptapp("Resolve")
+pm = resolve and resolve.GetProjectManager()
+"""
+DB = "Local Database"
+
+
+@pytest.fixture
+def sim(tmp_path, monkeypatch):
+    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "state.json"))
+    monkeypatch.setenv("RESOLVE_SCRIPT_API", SIM)
+    state.empty()
+    return tmp_path
+
+
+def run(code):
+    """Run CODE after connecting; whatever it assigns to `out` comes back (JSON)."""
+    src = PRELUDE + textwrap.dedent(code) + "\nprint(json.dumps(out))\n"
+    res = subprocess.run([sys.executable, "-c", src], capture_output=True, text=True,
+                         timeout=60, env=dict(os.environ))
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("arrange", [
+    lambda: state.set_running(False),
+    lambda: state.set_scripting("None"),
+    lambda: state.set_version(21, 1, 0, product="DaVinci Resolve"),
+])
+def test_scriptapp_is_none_when_resolve_cannot_be_scripted(sim, arrange):
+    assert run("out = resolve is not None") is True
+    arrange()
+    assert run("out = resolve is not None") is False
+
+
+def test_scriptapp_other_apps_are_none(sim):
+    assert run("out = [dvr.scriptapp('Fusion'), dvr.scriptapp('Nope')]") == [None, None]
+
+
+def test_listing_is_scoped_to_current_folder_and_names_are_bare(sim):
+    state.add_project(DB, (), "Cut")
+    state.add_project(DB, ("Jobs",), "Cut")
+    state.add_project(DB, ("Jobs", "a/../b"), "Ünï/..")
+    out = run("""
+        out = [pm.GetProjectListInCurrentFolder(), pm.GetFolderListInCurrentFolder(),
+               pm.GetCurrentFolder(), pm.OpenFolder("a/../b"), pm.OpenFolder("Jobs"),
+               pm.GetProjectListInCurrentFolder(), pm.GetFolderListInCurrentFolder(),
+               pm.OpenFolder("a/../b"), pm.GetCurrentFolder(), pm.GetProjectListInCurrentFolder()]
+    """)
+    assert out == [["Cut"], ["Jobs"], "", False, True, ["Cut"], ["a/../b"], True, "a/../b",
+                   ["Ünï/.."]]
+    # the current folder is Resolve's, so the next process starts where this one left off
+    out = run("""
+        out = [pm.GetCurrentFolder(), pm.LoadProject("Cut") is None, pm.GotoParentFolder(),
+               pm.GetCurrentFolder(), pm.GotoRootFolder(), pm.GotoParentFolder(),
+               pm.GetCurrentFolder(), pm.LoadProject("Ünï/..") is None]
+    """)
+    assert out == ["a/../b", True, True, "Jobs", True, False, "", True]
+
+
+def test_set_current_database_closes_the_open_project(sim):
+    state.add_database("facility")
+    state.add_project(DB, ("Jobs",), "Cut")
+    out = run("""
+        pm.OpenFolder("Jobs")
+        p = pm.LoadProject("Cut")
+        before = [p.GetName(), pm.GetCurrentProject().GetName(), pm.GetCurrentDatabase()]
+        ok = pm.SetCurrentDatabase({"DbType": "PostgreSQL", "DbName": "facility"})
+        out = before + [ok, pm.GetCurrentProject(), p.GetName(), pm.GetCurrentFolder(),
+                        pm.GetCurrentDatabase(), len(pm.GetDatabaseList()),
+                        pm.SetCurrentDatabase({"DbType": "Disk", "DbName": "nope"})]
+    """)
+    assert out == ["Cut", "Cut", {"DbType": "Disk", "DbName": DB}, True, None, None, "",
+                   {"DbType": "PostgreSQL", "DbName": "facility", "IpAddress": "127.0.0.1"},
+                   2, False]
+
+
+def _export_twice(sim):
+    state.add_project(DB, (), "Cut")
+    a, b = str(sim / "a.drp"), str(sim / "b.drp")
+    assert run(f"out = [pm.ExportProject('Cut', {a!r}), pm.ExportProject('Cut', {b!r}, True)]") \
+        == [True, True]
+    return a, b
+
+
+def test_exports_of_unchanged_project_differ_in_bytes_not_in_shape(sim):
+    a, b = _export_twice(sim)
+    assert open(a, "rb").read() != open(b, "rb").read()
+    na, nb = zipfile.ZipFile(a).namelist(), zipfile.ZipFile(b).namelist()
+    assert len(na) == len(nb)
+    assert [n for n in na if not n.startswith("SeqContainer/")] == \
+        [n for n in nb if not n.startswith("SeqContainer/")]
+    assert {n for n in na if n.startswith("SeqContainer/")} != \
+        {n for n in nb if n.startswith("SeqContainer/")}  # named by fresh ids
+
+
+def test_exports_are_zips_of_non_namespace_xml_like_resolves(sim):
+    a, _ = _export_twice(sim)
+    with zipfile.ZipFile(a) as zf:
+        assert zf.testzip() is None
+        names = zf.namelist()
+        assert names[:2] == ["project.xml", "MediaPool/Master/MpFolder.xml"]
+        assert names[-1] == "Gallery.xml" and any(n.startswith("SeqContainer/") for n in names)
+        for name in names:
+            data = zf.read(name)
+            assert data.split(b"\n")[1].startswith(b'<!--DbAppVer="21.0.4.0005" DbPrjVer="17"')
+            tags = []
+            p = xml.parsers.expat.ParserCreate()
+            p.StartElementHandler = lambda tag, attrs: tags.append(tag)
+            p.Parse(data, True)
+            if name == "project.xml":
+                assert tags[0] == "SM_Project" and "ListMgt::LmPowerNodeList" in tags
+                with pytest.raises(ET.ParseError):
+                    ET.fromstring(data)  # not namespace-valid, like the real files
+
+
+def test_export_without_stills_has_no_gallery_and_content_follows_changes(sim):
+    state.add_project(DB, (), "Cut")
+    a, b = str(sim / "a.drp"), str(sim / "b.drp")
+    assert run(f"out = pm.ExportProject('Cut', {a!r}, False)") is True
+    state.rename_timeline(DB, (), "Cut", 1, "Conform v2")
+    assert run(f"out = pm.ExportProject('Cut', {b!r}, False)") is True
+    read = lambda p: zipfile.ZipFile(p).read("MediaPool/Master/MpFolder.xml")  # noqa: E731
+    assert b"Conform v2" not in read(a) and b"Conform v2" in read(b)
+    assert "Gallery.xml" not in zipfile.ZipFile(a).namelist()
+
+
+def test_export_refusals_and_simulated_failures(sim):
+    state.add_project(DB, ("Jobs",), "Cut")
+    f = str(sim / "x.drp")
+    assert run(f"""out = [pm.ExportProject('Cut', {f!r}), pm.ExportProject('Nope', {f!r}),
+                          pm.OpenFolder('Jobs'), pm.ExportProject('Cut', {str(sim / 'no/x.drp')!r})]
+               """) == [False, False, True, False]
+    state.set_export_fails("nothing")
+    assert run(f"out = pm.ExportProject('Cut', {f!r})") is True and not os.path.exists(f)
+    state.set_export_fails("notzip")
+    assert run(f"out = pm.ExportProject('Cut', {f!r})") is True
+    assert not zipfile.is_zipfile(f)
+
+
+def test_import_round_trip_and_name_refusal(sim):
+    state.add_project(DB, (), "Cut")
+    f = str(sim / "cut.drp")
+    out = run(f"""
+        pm.ExportProject("Cut", {f!r})
+        refused, ok = pm.ImportProject({f!r}), pm.ImportProject({f!r}, "Cut copy")
+        tl = pm.LoadProject("Cut copy").GetTimelineByIndex(1)
+        out = [refused, ok, pm.GetProjectListInCurrentFolder(), tl.GetName(),
+               [i.GetName() for i in tl.GetItemListInTrack("video", 1)],
+               [i.GetMediaPoolItem() is None for i in tl.GetItemListInTrack("video", 2)],
+               tl.GetItemListInTrack("video", 1)[0].GetMediaPoolItem().GetClipProperty("FPS")]
+    """)
+    assert out == [False, True, ["Cut", "Cut copy"], "Edit 1",
+                   ["A001_C001.mov", "A001_C002.mov"], [True], 24]
+
+
+def test_any_attribute_answers_but_dir_lists_only_real_methods(sim):
+    out = run("""
+        objs = [resolve, pm, pm.CreateProject("New"), pm.GetCurrentProject().GetMediaPool()]
+        out = [[hasattr(o, "NoSuchCall"), o.NoSuchCall(1, 2), "NoSuchCall" in dir(o)]
+               for o in objs] + ["GetProjectManager" in dir(resolve), "LoadProject" in dir(pm)]
+    """)
+    assert out == [[True, None, False]] * 4 + [True, True]
+
+
+@pytest.mark.parametrize("version,listed", [((21, 0, 2), False), ((21, 0, 3), True)])
+def test_project_attributes_only_from_21_0_3(sim, version, listed):
+    state.set_version(*version)
+    state.add_project(DB, (), "Cut")
+    out = run("""
+        out = ["GetProjectAttributesInCurrentFolder" in dir(pm),
+               hasattr(pm, "GetProjectAttributesInCurrentFolder"),
+               pm.GetProjectAttributesInCurrentFolder()]
+    """)
+    assert out[:2] == [listed, True]
+    assert (sorted(out[2]["Cut"]) == ["creationDate", "lastModifiedDate"]) if listed \
+        else out[2] is None
+
+
+def test_proxy_link_states_and_offline_latch(sim):
+    state.add_project(DB, (), "Cut")
+    px = sim / "px.mov"
+    px.write_bytes(b"")
+    out = run(f"""
+        clip = pm.LoadProject("Cut").GetMediaPool().GetRootFolder().GetClipList()[0]
+        out = [clip.GetClipProperty("Proxy"), clip.LinkProxyMedia({str(sim / 'none.mov')!r}),
+               clip.LinkProxyMedia({str(px)!r}), clip.GetClipProperty()["Proxy"]]
+        os.rename({str(px)!r}, {str(px)!r} + ".gone")
+        out.append(clip.GetClipProperty("Proxy"))
+        os.rename({str(px)!r} + ".gone", {str(px)!r})
+        out += [clip.GetClipProperty("Proxy"), clip.UnlinkProxyMedia(),
+                clip.LinkProxyMedia({str(px)!r}), clip.GetClipProperty("Proxy")]
+    """)
+    assert out == ["None", False, True, "960x540", "Offline", "Offline", True, True, "960x540"]
+
+
+def test_concurrent_processes_do_not_lose_updates(sim):
+    code = PRELUDE + "for i in range(5): pm.CreateProject('p%s-%d' % (sys.argv[1], i))\n"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(n)]) for n in range(4)]
+    assert [p.wait(60) for p in procs] == [0] * 4
+    assert len(run("out = pm.GetProjectListInCurrentFolder()")) == 20
+
+
+def test_imports_real_resolve_exports(sim):
+    fixtures = os.environ.get("REX_DRP_FIXTURES", "/work/shared/fixtures/drp")
+    if not os.path.isdir(fixtures):
+        pytest.skip("no real .drp fixtures (set REX_DRP_FIXTURES)")
+    files = sorted(os.path.join(fixtures, f) for f in os.listdir(fixtures) if f.endswith(".drp"))
+    out = run(f"""
+        out = []
+        for f in {files!r}:
+            out.append(pm.ImportProject(f))
+        for name in pm.GetProjectListInCurrentFolder():
+            p = pm.LoadProject(name)
+            out.append([name, p.GetTimelineCount(), p.GetTimelineByIndex(1).GetName()])
+    """)
+    assert out == [True, True, ["ZZ_COMPOUND_RE", 2, "ZZ_CMP_TL"],
+                   ["sample-capture-project", 1, "capture-timeline"]]
