@@ -33,6 +33,7 @@ SECTIONS = {
     None: "Settings shared by every command.",
     "pgdump": "rex-pgdump: dump the PostgreSQL project libraries.",
     "verify": "rex-verify: prove that backups are intact.",
+    "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
 }
 
 KEYS = [
@@ -84,6 +85,9 @@ KEYS = [
     Key("verify.username", "str", "postgres", "User on the --deep server (needs CREATEDB)."),
     Key("verify.passfile", "path", None, "libpq password file for the --deep server.",
         example="/etc/rex/pgpass"),
+    Key("dedupe.link", "enum", "symlink",
+        "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
+        choices=("symlink", "hardlink")),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}
@@ -139,19 +143,43 @@ def _man_escape(text):
 
 
 def man_keys():
-    """The key list for rex.5, in mdoc, one .It per key."""
+    """The key list for rex.5, in mdoc, one .It per key.
+
+    Text lines hold one sentence each (mdoc's "new sentence, new line") and never
+    start with a control character, so the block is clean under mandoc -T lint.
+    """
+    import re
+
+    def text(value):
+        lines = []
+        split = re.sub(r"([.!?][)\"']*)[ \t\n]+", "\\1\\n", _man_escape(str(value)).strip())
+        for sentence in split.split("\n"):
+            sentence = sentence.strip()
+            if sentence:
+                lines.append("\\&" + sentence if sentence[0] in ".'" else sentence)
+        return lines
+
     lines = []
     for section, title in SECTIONS.items():
         lines.append(".Ss " + (f"Section {section}" if section else "Top level"))
-        lines.append(_man_escape(title))
+        lines.extend(text(title))
         lines.append(".Bl -tag -width Ds")
         for key in keys_in(section):
             lines.append(f".It Cm {key.name} Pq {key.type}")
-            lines.append(_man_escape(key.doc))
+            lines.extend(text(key.doc))
+            if key.choices:
+                lines.append("One of:")
+                quoted = ['"\\&' + _man_escape(str(c)).replace('"', "\\(dq") + '"' for c in key.choices]
+                lines.append(".Cm " + " , ".join(quoted) + " .")
             if key.default not in (None, []):
-                lines.append(f"Default: {_man_escape(_yaml_scalar(key.default))}.")
-            for env in key.env:
-                lines.append(f"Environment: \n.Ev {env} .")
+                default = _yaml_scalar(key.default)
+                if key.type == "duration" and isinstance(key.default, (int, float)):
+                    default += "s"      # a bare number of seconds
+                lines.extend(text(f"Default: {default}."))
+            if key.env:
+                lines.append("Environment:")
+                for i, env in enumerate(key.env):
+                    lines.append(f".Ev {env}" + (" ." if i == len(key.env) - 1 else " ,"))
         lines.append(".El")
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,136 @@
+"""Keeping one copy of unchanged backups.
+
+A new backup whose *content* equals the previous backup of its set becomes a
+relative symlink (or a hard link) to the earlier real file. Content of a .drp is
+its canonical digest (volatile parts neutralised, see drp); anything else compares
+by MD5. The replacement is atomic (a link made under a temporary name, then
+renamed over the file) and journaled, so a run killed midway is finished by the
+next: the sidecar is always rewritten to match what the path now holds.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+
+from . import checksum, drp, fsutil
+from .errors import DataError, NoInput
+
+JOURNAL = "dedupe-journal"
+
+
+class DigestCache:
+    """Content digests by (real path, size, mtime, inode): a file is canonicalised once."""
+
+    def __init__(self, directory):
+        self.db = sqlite3.connect(os.path.join(directory, "digests.sqlite"), timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS digest (path TEXT PRIMARY KEY, size INTEGER, "
+                        "mtime_ns INTEGER, inode INTEGER, kind TEXT, value TEXT)")
+
+    def content(self, path):
+        """The content digest of what `path` holds (following links)."""
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            raise NoInput(f"{path}: no such file") from None
+        kind = "drp" if real.lower().endswith(".drp") else "md5"
+        row = self.db.execute("SELECT size, mtime_ns, inode, value FROM digest WHERE path = ? AND kind = ?",
+                              (real, kind)).fetchone()
+        if row and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return row[3]
+        if kind == "drp":
+            value = drp.canonical_digest(real)
+        else:
+            value = checksum.md5_file(real)
+        self.db.execute("INSERT OR REPLACE INTO digest VALUES (?, ?, ?, ?, ?, ?)",
+                        (real, st.st_size, st.st_mtime_ns, st.st_ino, kind, value))
+        return value
+
+    def close(self):
+        self.db.close()
+
+
+def real_target(path):
+    """The real file behind `path` (links followed), which a new link must point to."""
+    return os.path.realpath(path)
+
+
+def relative_link(target, link_path):
+    return os.path.relpath(target, os.path.dirname(os.path.abspath(link_path)))
+
+
+def _journal_dir(state):
+    path = os.path.join(state, JOURNAL)
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def replace_with_link(path, target, state, hardlink=False):
+    """Atomically replace `path` by a link to `target`; rewrite its sidecar. Returns bytes saved."""
+    size = os.lstat(path).st_size
+    digest = sidecar_digest(target)
+    journal = os.path.join(_journal_dir(state), f"{os.getpid()}.json")
+    fsutil.write_atomic(journal, json.dumps({"path": os.path.abspath(path)}))
+    temp = fsutil.temp_path(path)
+    try:
+        if hardlink:
+            os.link(target, temp)
+        else:
+            os.symlink(relative_link(target, path), temp)
+        os.replace(temp, path)
+        fsutil.fsync_dir(os.path.dirname(os.path.abspath(path)))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+    checksum.write_sidecar(path, digest)
+    os.unlink(journal)
+    return size
+
+
+def sidecar_digest(target):
+    """The MD5 of `target`, read afresh and checked against its own sidecar.
+
+    A link must never point at a copy that has rotted since it was written: if
+    the target no longer matches its sidecar, DataError, and the new file stays.
+    """
+    actual = checksum.md5_file(target)
+    with contextlib.suppress(FileNotFoundError):
+        if checksum.read_sidecar(target) != actual:
+            raise DataError(f"{target}: no longer matches its sidecar; not linking to it")
+    return actual
+
+
+def recover(state):
+    """Finish replacements interrupted by a kill: make each sidecar match its path."""
+    directory = _journal_dir(state)
+    repaired = []
+    for name in os.listdir(directory):
+        entry = os.path.join(directory, name)
+        try:
+            pid = int(name.split(".")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and fsutil._pid_alive(pid):
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            with open(entry) as f:
+                path = json.load(f)["path"]
+            if os.path.exists(path):
+                fsutil.clean_leftovers(os.path.dirname(path))
+                checksum.write_sidecar(path, checksum.md5_file(path))
+                repaired.append(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(entry)
+    return repaired
+
+
+def check_readable(path):
+    """DataError (65) unless `path` is a backup Rex can read (a .drp must be a valid ZIP)."""
+    if not os.path.lexists(path):
+        raise NoInput(f"{path}: no such file")
+    if not os.path.exists(path):
+        raise DataError(f"{path}: dangling link")
+    if path.lower().endswith(".drp"):
+        drp.check(path)
