@@ -1,0 +1,442 @@
+"""`make install` and what it installs: scripts, man pages, systemd units, launchd plists.
+
+The install runs once per module into a temporary DESTDIR with PREFIX=/usr. Then:
+
+- systemd units are checked with `systemd-analyze verify --root=ROOT`. With --root,
+  systemd resolves *everything* inside ROOT: the unit search path (so the targets a
+  service depends on by default, sysinit.target, basic.target, shutdown.target, and
+  those named in [Install] or After=/Wants=, must exist there) and the programs of
+  Exec*= lines (so /bin/bash and /bin/mkdir must be there, not only our scripts).
+  ROOT is therefore a copy of DESTDIR plus copies of the host programs the units
+  run and empty stand-ins for the standard targets. systemd-analyze exits 0 on an
+  unknown key (it only warns), so any output at all counts as a failure; a
+  deliberately broken unit proves that the check can fail.
+- timers' OnCalendar= expressions go through `systemd-analyze calendar`;
+- plists are read with plistlib and their keys checked explicitly (no launchd here);
+- man pages must be silent under `mandoc -T lint -W warning`, and document every
+  long option that the command's --help shows;
+- the generated key list in rex.5 must equal what tools/gen-rex5.py produces now.
+"""
+
+import os
+import plistlib
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "bin")
+MAN = os.path.join(ROOT, "man")
+PREFIX = "/usr"
+BINDIR = PREFIX + "/bin"
+UNITDIR = "usr/lib/systemd/system"
+LAUNCHDDIR = "usr/share/rex/launchd"
+
+COMMANDS = sorted(os.listdir(BIN))
+MANPAGES = sorted(n for n in os.listdir(MAN) if re.fullmatch(r".+\.[1-8]", n))
+UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units")) if n.endswith((".service", ".timer")))
+PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
+
+# Targets every service or timer reaches through default dependencies or [Install].
+STANDARD_TARGETS = ("sysinit.target", "basic.target", "shutdown.target", "timers.target",
+                    "network.target", "network-online.target", "multi-user.target")
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM", "MAKE", "DESTDIR"))}
+    env.update(LC_ALL="C.UTF-8", **extra)
+    return env
+
+
+# --- (a) make install ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def destdir(tmp_path_factory):
+    dest = tmp_path_factory.mktemp("destdir")
+    result = subprocess.run(["make", "-C", ROOT, "install", f"DESTDIR={dest}", f"PREFIX={PREFIX}",
+                             "PIP_DEPS=--no-deps"], env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=600)
+    assert result.returncode == 0, result.stdout.decode("utf-8", "replace")[-4000:]
+    return str(dest)
+
+
+def installed_files(destdir, *subdirs):
+    for sub in subdirs:
+        top = os.path.join(destdir, sub)
+        for name in sorted(os.listdir(top)):
+            path = os.path.join(top, name)
+            if os.path.isfile(path):
+                yield path
+
+
+def test_install_puts_every_file_in_place(destdir):
+    for command in COMMANDS:
+        path = os.path.join(destdir, "usr/bin", command)
+        assert os.path.isfile(path), f"{command} not installed"
+        assert os.access(path, os.X_OK), f"{command} not executable"
+        with open(path, encoding="utf-8") as f:
+            assert f.readline() == "#!/usr/bin/python3\n"
+    for page in MANPAGES:
+        section = page.rsplit(".", 1)[1]
+        assert os.path.isfile(os.path.join(destdir, f"usr/share/man/man{section}", page)), page
+    for section in "157":
+        assert os.listdir(os.path.join(destdir, f"usr/share/man/man{section}")), f"no page in man{section}"
+    for unit in UNITS:
+        assert os.path.isfile(os.path.join(destdir, UNITDIR, unit)), unit
+    for plist in PLISTS:
+        assert os.path.isfile(os.path.join(destdir, LAUNCHDDIR, plist)), plist
+    assert os.path.isfile(os.path.join(destdir, "usr/lib/rex/rex/__init__.py")), "library not installed"
+    assert not os.path.exists(os.path.join(destdir, "usr/lib/rex/bin")), "pip's script copies left behind"
+
+
+def test_installed_files_name_the_bindir_and_never_destdir(destdir):
+    checked = 0
+    for path in installed_files(destdir, "usr/bin", UNITDIR, LAUNCHDDIR, "usr/share/man/man1",
+                                "usr/share/man/man5", "usr/share/man/man7"):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        assert "@BINDIR@" not in text, f"{path}: @BINDIR@ not replaced"
+        assert destdir not in text, f"{path}: DESTDIR baked into an installed file"
+        checked += 1
+    assert checked >= len(COMMANDS) + len(UNITS) + len(PLISTS) + len(MANPAGES)
+    for unit in UNITS:
+        with open(os.path.join(destdir, UNITDIR, unit), encoding="utf-8") as f:
+            text = f.read()
+        if unit.endswith(".service"):
+            assert BINDIR + "/rex-" in text, f"{unit}: ExecStart does not run {BINDIR}/rex-*"
+
+
+def test_installed_commands_run_from_destdir(destdir):
+    """The installed scripts find the library installed beside them (not the checkout's)."""
+    pytest.importorskip("click")    # --no-deps: the interpreter must bring click and ruamel itself
+    pytest.importorskip("ruamel.yaml")
+    for command in COMMANDS:
+        result = subprocess.run([sys.executable, os.path.join(destdir, "usr/bin", command), "--version"],
+                                env=clean_env(), cwd=destdir, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, timeout=60)
+        assert result.returncode == 0, result.stderr.decode()
+        assert command in result.stdout.decode()
+
+
+# --- (b) systemd-analyze verify ------------------------------------------------
+
+def unit_settings(path):
+    """[(section, key, value)] of a unit file (continuation lines joined)."""
+    out, section, pending = [], None, ""
+    with open(path, encoding="utf-8") as f:
+        for raw in f:
+            line = pending + raw.rstrip("\n")
+            pending = ""
+            if line.endswith("\\"):
+                pending = line[:-1] + " "
+                continue
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                continue
+            key, _, value = line.partition("=")
+            out.append((section, key.strip(), value.strip()))
+    return out
+
+
+def exec_programs(path):
+    """The program of each Exec*= line, without systemd's prefixes (-, +, !, @, :)."""
+    programs = []
+    for section, key, value in unit_settings(path):
+        if section == "Service" and key.startswith("Exec") and value:
+            programs.append(shlex.split(value.lstrip("-+!@:"))[0])
+    return programs
+
+
+def bash_pipelines(path):
+    """The -c scripts of `/bin/bash -o pipefail -c '...'` ExecStart lines."""
+    scripts = []
+    for section, key, value in unit_settings(path):
+        if section == "Service" and key == "ExecStart":
+            argv = shlex.split(value.lstrip("-+!@:"))
+            if argv[0].endswith("/bash"):
+                assert argv[1:3] == ["-o", "pipefail"], f"{path}: {value}: the pipeline needs pipefail"
+                scripts.append(argv[argv.index("-c") + 1])
+    return scripts
+
+
+@pytest.fixture(scope="module")
+def verify_root(destdir, tmp_path_factory):
+    """DESTDIR plus what systemd-analyze --root needs: host programs and standard targets."""
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    root = str(tmp_path_factory.mktemp("verifyroot") / "root")
+    shutil.copytree(destdir, root, symlinks=True)
+    # The host's /bin may be a symlink to usr/bin (merged /usr); mirror that.
+    for top in ("bin", "sbin", "lib"):
+        host = "/" + top
+        if os.path.islink(host) and not os.path.lexists(os.path.join(root, top)):
+            os.symlink(os.readlink(host), os.path.join(root, top))
+    for unit in UNITS:
+        for program in exec_programs(os.path.join(root, UNITDIR, unit)):
+            target = os.path.join(root, program.lstrip("/"))
+            if not os.path.exists(target):
+                assert os.path.exists(program), f"{unit}: {program} exists neither installed nor on this host"
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copy2(os.path.realpath(program), target)
+    unitdir = os.path.join(root, UNITDIR)
+    for target in STANDARD_TARGETS:
+        path = os.path.join(unitdir, target)
+        if not os.path.exists(path):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(f"[Unit]\nDescription=Stand-in for {target}\n")
+    return root
+
+
+def systemd_verify(root, unit_path):
+    result = subprocess.run(["systemd-analyze", "verify", "--man=no", f"--root={root}", unit_path],
+                            env=clean_env(SYSTEMD_LOG_COLOR="0"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=120)
+    return result.returncode, result.stdout.decode("utf-8", "replace").strip()
+
+
+def test_systemd_verify_can_fail(verify_root):
+    """A unit with an unknown key and a missing program must not pass the check below."""
+    path = os.path.join(verify_root, UNITDIR, "rex-broken-selftest.service")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[Service]\nType=oneshot\nNicee=19\nExecStart=/usr/bin/rex-no-such-program\n")
+    try:
+        code, output = systemd_verify(verify_root, path)
+    finally:
+        os.unlink(path)
+    assert "Nicee" in output and "rex-no-such-program" in output, output
+    assert code != 0
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_unit_passes_systemd_analyze_verify(verify_root, unit):
+    code, output = systemd_verify(verify_root, os.path.join(verify_root, UNITDIR, unit))
+    assert code == 0 and output == "", output
+
+
+@pytest.mark.parametrize("unit", [u for u in UNITS if u.endswith(".service")])
+def test_service_is_a_background_oneshot_with_hardening(destdir, unit):
+    path = os.path.join(destdir, UNITDIR, unit)
+    settings = {(s, k): v for s, k, v in unit_settings(path)}
+    service = {k: v for (s, k), v in settings.items() if s == "Service"}
+    assert service.get("Type") == "oneshot"
+    assert settings.get(("Unit", "Documentation"), "").startswith("man:")
+    expected = {"Nice": "19", "CPUSchedulingPolicy": "batch", "IOSchedulingClass": "best-effort",
+                "IOSchedulingPriority": "7", "NoNewPrivileges": "yes", "PrivateTmp": "yes",
+                "PrivateDevices": "yes", "ProtectSystem": "strict", "ProtectKernelTunables": "yes",
+                "ProtectKernelModules": "yes", "ProtectKernelLogs": "yes", "ProtectControlGroups": "yes",
+                "RestrictNamespaces": "yes", "LockPersonality": "yes",
+                "SystemCallFilter": "@system-service", "StateDirectory": "rex"}
+    for key, value in expected.items():
+        assert service.get(key) == value, f"{unit}: {key}={service.get(key)}, expected {value}"
+    assert service.get("ProtectHome") in ("yes", "read-only", "tmpfs")
+    assert set(service["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
+    assert any(k == "Environment" and v.startswith("REX_BACKUP_ROOT=/") for s, k, v in unit_settings(path))
+    for script in bash_pipelines(path):
+        commands = re.findall(r"(/\S+/rex-[\w-]+)", script)
+        assert len(commands) >= 2 and "|" in script, script
+        for command in commands:
+            assert command.startswith(BINDIR + "/")
+            assert os.path.isfile(os.path.join(destdir, command.lstrip("/"))), f"{unit}: {command} not installed"
+
+
+def test_pgdump_pipeline_writes_only_the_backup_root(destdir):
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rex-pgdump.service"))
+    values = {k: v for s, k, v in settings if s == "Service"}
+    assert values["ReadWritePaths"].lstrip("-") == "/var/backups/rex"
+    assert any(k == "Environment" and v == "REX_BACKUP_ROOT=/var/backups/rex" for s, k, v in settings)
+    assert any(k == "EnvironmentFile" and v == "-/etc/rex/rex.env" for s, k, v in settings)
+    [script] = bash_pipelines(os.path.join(destdir, UNITDIR, "rex-pgdump.service"))
+    assert script == f"{BINDIR}/rex-pgdump --all | {BINDIR}/rex-verify"
+
+
+def test_template_reads_the_instance_profile(destdir):
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rex-pgdump@.service"))
+    assert ("Service", "EnvironmentFile", "-/etc/rex/%i.env") in settings
+    assert ("Service", "Environment", "REX_CONFIG=/etc/rex/%i.yaml") in settings
+
+
+# --- (c) timers ------------------------------------------------------------------
+
+@pytest.mark.parametrize("timer", [u for u in UNITS if u.endswith(".timer")])
+def test_timer_calendar_and_catch_up(destdir, timer):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    settings = [(k, v) for s, k, v in unit_settings(os.path.join(destdir, UNITDIR, timer)) if s == "Timer"]
+    calendars = [v for k, v in settings if k == "OnCalendar"]
+    assert calendars, f"{timer}: no OnCalendar="
+    for expression in calendars:
+        result = subprocess.run(["systemd-analyze", "calendar", expression], env=clean_env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        assert result.returncode == 0, result.stdout.decode()
+    keys = dict(settings)
+    assert keys.get("Persistent") == "true"
+    assert keys.get("RandomizedDelaySec") and keys.get("AccuracySec")
+    service = timer[: -len(".timer")] + ".service"
+    assert service in UNITS, f"{timer}: no {service} to start"
+
+
+# --- (d) launchd plists --------------------------------------------------------------
+
+CALENDAR_KEYS = {"Minute": (0, 59), "Hour": (0, 23), "Day": (1, 31), "Weekday": (0, 7), "Month": (1, 12)}
+
+
+@pytest.mark.parametrize("plist", PLISTS)
+def test_plist(destdir, plist):
+    with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
+        job = plistlib.load(f)
+    assert isinstance(job.get("Label"), str) and job["Label"] == plist[: -len(".plist")]
+    argv = job["ProgramArguments"]
+    assert isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)
+    program = argv[0]
+    assert os.path.isabs(program), f"launchd expands nothing: {program} must be absolute"
+    if program == "/bin/bash":
+        assert argv[1:3] == ["-o", "pipefail"] and argv[3] == "-c", argv
+        commands = re.findall(r"(/\S+/rex-[\w-]+)", argv[4])
+        assert commands, argv[4]
+    else:
+        commands = [program]
+    for command in commands:
+        assert command.startswith(BINDIR + "/"), command
+        assert os.path.isfile(os.path.join(destdir, command.lstrip("/"))), f"{command} not installed"
+    intervals = job["StartCalendarInterval"]
+    intervals = intervals if isinstance(intervals, list) else [intervals]
+    assert intervals
+    for interval in intervals:
+        assert isinstance(interval, dict) and interval, interval
+        for key, value in interval.items():
+            assert key in CALENDAR_KEYS, f"unknown StartCalendarInterval key {key}"
+            low, high = CALENDAR_KEYS[key]
+            assert isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+    assert job.get("ProcessType") == "Background"
+    assert job.get("LowPriorityIO") is True
+    assert isinstance(job.get("Nice"), int) and job["Nice"] > 0
+    for key in ("StandardOutPath", "StandardErrorPath"):
+        assert job[key].startswith("/var/log/rex/"), job[key]
+    assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
+
+
+def test_pgdump_plist_runs_hourly_the_unit_pipeline(destdir):
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.pgdump.plist"), "rb") as f:
+        job = plistlib.load(f)
+    assert job["StartCalendarInterval"] == {"Minute": 0}
+    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c",
+                                       f"{BINDIR}/rex-pgdump --all | {BINDIR}/rex-verify"]
+
+
+# --- (e) man pages ---------------------------------------------------------------------
+
+def need_mandoc():
+    if shutil.which("mandoc") is None:
+        pytest.skip("mandoc is not installed")
+
+
+@pytest.mark.parametrize("page", MANPAGES)
+def test_man_page_is_lint_clean(page):
+    need_mandoc()
+    result = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", os.path.join(MAN, page)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    output = result.stdout.decode("utf-8", "replace")
+    assert output == "" and result.returncode == 0, output
+
+
+def test_every_page_the_suite_promises_exists():
+    for page in ("rex-config.1", "rex-pgdump.1", "rex-verify.1", "rex.5", "rex.7"):
+        assert page in MANPAGES
+
+
+# --- (f) --help and the man pages ---------------------------------------------------
+
+def run_help(*argv):
+    result = subprocess.run([sys.executable, *argv, "--help"], env=clean_env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+def long_options(help_text):
+    options = help_text.split("Options:", 1)[1].split("Commands:", 1)[0] if "Options:" in help_text else ""
+    return set(re.findall(r"(?<![\w-])(--[a-z0-9][a-z0-9-]*)", options))
+
+
+def subcommands(help_text):
+    if "Commands:" not in help_text:
+        return []
+    block = help_text.split("Commands:", 1)[1]
+    return re.findall(r"^  ([a-z][\w-]*)\s", block, re.M)
+
+
+def rendered(page_path):
+    """The page as a reader sees it (mandoc), else its source with `Fl Fl x` as `--x`."""
+    if shutil.which("mandoc"):
+        text = subprocess.run(["mandoc", "-T", "ascii", page_path], stdout=subprocess.PIPE,
+                              check=True, timeout=60).stdout.decode("utf-8", "replace")
+        return re.sub(r".\x08", "", text)
+    with open(page_path, encoding="utf-8") as f:
+        return re.sub(r"\bFl Fl (\S+)", r"--\1", f.read())
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_options_are_in_the_man_page(command):
+    pytest.importorskip("click")
+    script = os.path.join(BIN, command)
+    text = run_help(script)
+    options = long_options(text)
+    assert "--help" in options and "--version" in options, text
+    for sub in subcommands(text):
+        options |= long_options(run_help(script, sub))
+    page = os.path.join(MAN, command + ".1")
+    if not os.path.exists(page):
+        pytest.skip(f"{command} has no man page man/{command}.1 yet")
+    shown = rendered(page)
+    missing = sorted(o for o in options if not re.search(re.escape(o) + r"(?![\w-])", shown))
+    assert not missing, f"man/{command}.1 does not document {missing}"
+
+
+# --- (g) the generated key list of rex.5 --------------------------------------------------
+
+BEGIN = '.\\" BEGIN GENERATED KEYS\n'
+END = '.\\" END GENERATED KEYS\n'
+
+
+def test_rex5_key_list_is_up_to_date(tmp_path):
+    original = os.path.join(MAN, "rex.5")
+    with open(original, encoding="utf-8") as f:
+        text = f.read()
+    assert text.count(BEGIN) == 1 and text.count(END) == 1
+    block = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert ".It Cm " in block, "the generated block is empty"
+    copy = tmp_path / "rex.5"
+    shutil.copyfile(original, copy)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), str(copy)],
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert copy.read_text(encoding="utf-8") == text, "man/rex.5 is stale: run `make man`"
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+    try:
+        from rex import schema
+    finally:
+        sys.path.pop(0)
+    for key in schema.KEYS:
+        assert f".It Cm {key.name} " in block, key.name
+
+
+def test_generator_replaces_only_the_block(tmp_path):
+    page = tmp_path / "page.5"
+    page.write_text(f"before\n{BEGIN}stale\n{END}after\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), str(page)],
+                            env=clean_env(), stderr=subprocess.PIPE, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith(f"before\n{BEGIN}.Ss ") and text.endswith(f"{END}after\n")
+    assert "stale" not in text
+    check = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), "--check", str(page)],
+                           env=clean_env(), timeout=60)
+    assert check.returncode == 0
