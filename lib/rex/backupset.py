@@ -1,7 +1,9 @@
 """Backup sets: the backups of one project or one library, ordered by the stamp in
 their names (`<name>_<YYYYMMDDTHHMMSSZ><ext>`), never by mtime."""
 
+import contextlib
 import os
+import time
 from dataclasses import dataclass
 
 from . import checksum, paths
@@ -66,3 +68,51 @@ def sets_under(root):
             if backup:
                 sets.setdefault(backup.set_key, []).append(backup)
     return {key: sorted(value) for key, value in sets.items()}
+
+
+def fresh_path(directory, base, suffix):
+    """`<base>_<stamp><suffix>` in `directory` that does not exist yet (waits a second if needed)."""
+    while True:
+        final = os.path.join(directory, f"{base}_{paths.stamp()}{suffix}")
+        if not os.path.lexists(final):
+            return final
+        time.sleep(1.05 - (time.time() % 1))
+
+
+def clean_directory(directory):
+    """Remove leftovers of killed runs: temporary files, and sidecars whose backup is gone."""
+    from .fsutil import clean_leftovers
+
+    clean_leftovers(directory)
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(directory):
+            if entry.endswith(checksum.SUFFIX) and not entry.startswith("."):
+                target = os.path.join(directory, entry[: -len(checksum.SUFFIX)])
+                if not os.path.lexists(target) and paths.split_backup_name(os.path.basename(target)):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, entry))
+
+
+def publish(temp, final, check=None):
+    """Give a finished temporary file its sidecar and final name: (md5, size, check result).
+
+    It must be non-empty and pass `check(temp, final)`; it is hashed while still in
+    the page cache; the sidecar is written first, so a backup under its final name
+    always has one (a sidecar orphaned by a kill is removed by clean_directory).
+    """
+    from .errors import DataError
+    from .fsutil import commit
+
+    size = os.path.getsize(temp)
+    if size == 0:
+        raise DataError(f"{final}: empty")
+    detail = check(temp, final) if check else None
+    digest = checksum.md5_file(temp)
+    checksum.write_sidecar(final, digest)
+    try:
+        commit(temp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(checksum.sidecar_path(final))
+        raise
+    return digest, size, detail

@@ -34,6 +34,7 @@ SECTIONS = {
     "pgdump": "rex-pgdump: dump the PostgreSQL project libraries.",
     "verify": "rex-verify: prove that backups are intact.",
     "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
+    "export": "rex-export: export Resolve projects when the user is idle.",
 }
 
 KEYS = [
@@ -88,6 +89,19 @@ KEYS = [
     Key("dedupe.link", "enum", "symlink",
         "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
         choices=("symlink", "hardlink")),
+    Key("export.stills", "bool", True, "Include stills and LUTs in each exported project."),
+    Key("export.idle", "duration", None,
+        "Wait until the user has been idle this long before exporting (as --idle, in minutes there).",
+        example="5m"),
+    Key("export.max_wait", "duration", "2h", "Wait for idleness at most this long."),
+    Key("export.on_timeout", "enum", "export",
+        "What to do when the user stayed active for max_wait: export anyway, or skip this run.",
+        choices=("export", "skip")),
+    Key("export.countdown", "duration", "30s",
+        "After a desktop notification, wait this long before exporting (0: no countdown)."),
+    Key("export.idle_command", "str", None,
+        "A command that prints the user's idle time in milliseconds (overrides the built-in sources).",
+        example="xprintidle"),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .. import checksum, fsutil, paths
+from ..backupset import clean_directory, fresh_path, publish
 from ..errors import DataError, IOFailure, RexError
 from ..runner import run, stderr_tail
 from .archive import read_toc
@@ -50,15 +51,6 @@ def library_dir(root, server_label, database):
     return paths.join_safe(root, server_label, database)
 
 
-def _fresh_name(directory, base, suffix):
-    """`<base>_<stamp><suffix>` that does not exist yet (waits for the next second if needed)."""
-    while True:
-        final = os.path.join(directory, f"{base}_{paths.stamp()}{suffix}")
-        if not os.path.lexists(final):
-            return final
-        time.sleep(1.05 - (time.time() % 1))
-
-
 def _failure(result, what, database):
     text = result.stderr
     if "No space left on device" in text or "Disk quota exceeded" in text:
@@ -66,27 +58,13 @@ def _failure(result, what, database):
     return classify(text, what, database)
 
 
-def _finish(temp, final, pg_restore=None):
-    """Check, hash, sidecar and commit a finished temporary file; returns (md5, size, tables)."""
-    size = os.path.getsize(temp)
-    if size == 0:
-        raise DataError(f"{final}: dump is empty")
-    tables = None
-    if pg_restore:
-        toc = read_toc(pg_restore, temp)
-        tables = toc.tables
+def _toc_check(pg_restore):
+    def check(temp, final):
+        tables = read_toc(pg_restore, temp).tables
         if tables < 1:
             raise DataError(f"{os.path.basename(final)}: dump lists no table")
-    digest = checksum.md5_file(temp)
-    # The sidecar goes first: a backup under its final name always has one.
-    checksum.write_sidecar(final, digest)
-    try:
-        fsutil.commit(temp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(checksum.sidecar_path(final))
-        raise
-    return digest, size, tables
+        return tables
+    return check
 
 
 def _guarded(what, func):
@@ -101,31 +79,19 @@ def _guarded(what, func):
         raise from_oserror(exc, what) from None
 
 
-def clean_directory(directory):
-    """Remove leftovers of killed runs: temporary files and sidecars without a backup."""
-    fsutil.clean_leftovers(directory)
-    with contextlib.suppress(FileNotFoundError):
-        for name in os.listdir(directory):
-            if name.endswith(checksum.SUFFIX) and not name.startswith("."):
-                target = os.path.join(directory, name[: -len(checksum.SUFFIX)])
-                if not os.path.lexists(target) and paths.split_backup_name(os.path.basename(target)):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(os.path.join(directory, name))
-
-
 def dump_library(server, database, root, pg_dump, pg_restore, compression=None, timeout=None):
     """Dump `database` under `root`; returns Dumped or raises an exit-coded error."""
     started = time.monotonic()
     directory = library_dir(root, server.label, database)
     fsutil.makedirs(directory)
     clean_directory(directory)
-    final = _fresh_name(directory, paths.safe_name(database), SUFFIX)
+    final = fresh_path(directory, paths.safe_name(database), SUFFIX)
     temp = fsutil.temp_path(final)
     try:
         result = run(pg_dump_argv(pg_dump, database, temp, compression), env=server.env(), timeout=timeout)
         if not result.ok:
             raise _failure(result, f"pg_dump {database}", database)
-        digest, size, tables = _guarded(f"writing {final}", lambda: _finish(temp, final, pg_restore))
+        digest, size, tables = _guarded(f"writing {final}", lambda: publish(temp, final, _toc_check(pg_restore)))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
@@ -140,13 +106,13 @@ def dump_globals(server, root, pg_dumpall, timeout=None):
     directory = paths.join_safe(root, server.label)
     fsutil.makedirs(directory)
     clean_directory(directory)
-    final = _fresh_name(directory, "globals", ".sql")
+    final = fresh_path(directory, "globals", ".sql")
     temp = fsutil.temp_path(final)
     try:
         result = run(pg_dumpall_globals_argv(pg_dumpall, temp), env=server.env(), timeout=timeout)
         if not result.ok:
             raise _failure(result, "pg_dumpall --globals-only", None)
-        digest, size, _ = _guarded(f"writing {final}", lambda: _finish(temp, final))
+        digest, size, _ = _guarded(f"writing {final}", lambda: publish(temp, final))
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)

@@ -1,0 +1,159 @@
+"""rex-export: export Resolve projects (.drp) with checksums, when the user is idle."""
+
+import fnmatch
+
+import click
+
+from .. import errors, log
+from ..cli import rex_command
+
+
+@rex_command(
+    "rex-export",
+    config_keys={"backup_root": "backup_root", "stills": "export.stills", "idle": "export.idle",
+                 "max_wait": "export.max_wait", "on_timeout": "export.on_timeout",
+                 "countdown": "export.countdown", "idle_command": "export.idle_command",
+                 "lock_wait": "lock_wait"},
+)
+@click.option("--database", "databases", multiple=True, metavar="NAME", help="Export this project library.")
+@click.option("--all-databases", is_flag=True, help="Export every project library Resolve knows.")
+@click.option("--folder", metavar="PATH", help="Only this folder (A/B/C from the root) and below.")
+@click.option("--project", "patterns", multiple=True, metavar="GLOB", help="Only projects matching GLOB.")
+@click.option("--backup-root", metavar="DIR", help="Where backups go (REX_BACKUP_ROOT).")
+@click.option("--stills/--no-stills", default=None, help="Include stills and LUTs (default: yes).")
+@click.option("--force", is_flag=True, help="Export even projects unchanged since their last export.")
+@click.option("--idle", metavar="MIN", help="Wait until the user has been idle MIN minutes.")
+@click.option("--max-wait", metavar="DURATION", help="Wait for idleness at most this long (default 2h).")
+@click.option("--on-timeout", type=click.Choice(["export", "skip"]), help="When --max-wait passes.")
+@click.option("--countdown", metavar="DURATION", help="Notify, then wait this long before exporting.")
+@click.option("--idle-command", metavar="CMD", help="Command printing idle milliseconds.")
+@click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be exported; export nothing.")
+def command(rex, databases, all_databases, folder, patterns, backup_root, stills, force, idle, max_wait,
+            on_timeout, countdown, idle_command, lock_wait, dry_run):
+    """Export every project of the current project library (recursively through
+    its folders), or of the libraries named, to .drp files with md5 sidecars,
+    and print each finished path."""
+    import os
+
+    from ..durations import parse_duration
+    from ..export import ExportLedger, export_project
+    from ..fsutil import job_lock
+    from ..paths import state_dir
+    from ..resolve import api
+    from ..resolve.connect import connect
+
+    config = rex.config
+    if idle is not None:
+        try:
+            config_idle = float(idle) * 60
+        except ValueError:
+            raise errors.UsageError(f"--idle: not a number of minutes: {idle!r}") from None
+    else:
+        config_idle = config.get("export.idle")
+    os.umask(0o077)
+    root = config.backup_root
+    start = tuple(p for p in (folder or "").split("/") if p)
+    wait = parse_duration(lock_wait) if lock_wait else config.get("lock_wait")
+
+    with job_lock("export", wait=wait):
+        pm = connect().GetProjectManager()
+        targets = _plan(pm, databases, all_databases, start, patterns)
+        if not targets:
+            log.notice("no project to export")
+            return errors.OK
+        if dry_run:
+            for ref, _modified in targets:
+                log.notice(f"would export {ref.describe()}")
+            return errors.OK
+        if config_idle and not _wait_for_idle(config, config_idle, len(targets)):
+            log.notice("the user stayed active; skipping this run")
+            return errors.OK
+        ledger = ExportLedger(state_dir())
+        codes = []
+        try:
+            for db_name, refs in _by_database(targets):
+                try:
+                    with api.database_selected(pm, db_name), api.user_folder_kept(pm):
+                        for ref, modified in refs:
+                            codes.append(_export(rex, pm, ref, modified, root, ledger, force, config))
+                except LookupError:
+                    log.error(f"no project library named {db_name!r}")
+                    codes.append(errors.PARTIAL)
+        finally:
+            ledger.close()
+    return errors.worst(codes) if errors.TEMPFAIL not in codes else errors.TEMPFAIL
+
+
+def _plan(pm, databases, all_databases, start, patterns):
+    """[(ProjectRef, modified)] for every project to export, walking each library's folders."""
+    from ..resolve import api
+
+    current = api.database_name(pm.GetCurrentDatabase())
+    if all_databases:
+        names = [api.database_name(db) for db in pm.GetDatabaseList() or []]
+    else:
+        names = list(dict.fromkeys(databases)) or [current]
+    targets = []
+    for name in names:
+        try:
+            with api.database_selected(pm, name), api.user_folder_kept(pm):
+                for path, projects, attributes in api.walk(pm, start):
+                    for project in projects:
+                        if patterns and not any(fnmatch.fnmatchcase(project, p) for p in patterns):
+                            continue
+                        modified = (attributes.get(project) or {}).get("lastModifiedDate")
+                        targets.append((api.ProjectRef(name, path, project), modified))
+        except LookupError as exc:
+            raise errors.UsageError(f"no such project library or folder: {exc}") from None
+    return targets
+
+
+def _by_database(targets):
+    groups = {}
+    for ref, modified in targets:
+        groups.setdefault(ref.database, []).append((ref, modified))
+    return groups.items()
+
+
+def _export(rex, pm, ref, modified, root, ledger, force, config):
+    from ..export import export_project
+    from ..resolve import api
+
+    if not force and ledger.unchanged(ref, modified):
+        log.info(f"{ref.describe()}: unchanged since its last export")
+        return errors.OK
+    if not api.goto(pm, ref.folder):
+        log.error(f"{ref.describe()}: folder disappeared")
+        return errors.PARTIAL
+    try:
+        path, digest, size = export_project(pm, ref, root, stills=config.get("export.stills"))
+    except errors.IOFailure as exc:
+        log.error(exc.message)
+        return exc.code
+    except errors.RexError as exc:
+        log.error(exc.message)
+        return errors.PARTIAL
+    ledger.record(ref, modified, path)
+    rex.out.path(path, database=ref.database, folder="/".join(ref.folder), project=ref.name, md5=digest,
+                 size=size)
+    return errors.OK
+
+
+def _wait_for_idle(config, minimum, count):
+    """Soft schedule: wait for idleness (bounded), then a notified countdown."""
+    import time
+
+    from .. import idle, notify
+
+    log.info(f"waiting until the user has been idle {minimum / 60:g} min (at most "
+             f"{config.get('export.max_wait') / 60:g} min)")
+    reached = idle.wait_until_idle(minimum, config.get("export.max_wait"), config.get("export.idle_command"),
+                                   poll=min(15.0, max(0.5, minimum / 4)))
+    if not reached and config.get("export.on_timeout") == "skip":
+        return False
+    countdown = config.get("export.countdown") or 0
+    if countdown and notify.desktop("Rex", f"Backing up {count} project{'s' if count != 1 else ''} "
+                                           f"in {countdown:g} s"):
+        time.sleep(countdown)
+    return True

@@ -1,0 +1,1 @@
+"""DaVinci Resolve: connecting like Resolve's own scripts, and a thin layer over its API."""
