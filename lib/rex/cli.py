@@ -72,7 +72,11 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
                     flag = "--" + param.replace("_", "-")
                     options[key] = (list(value) if isinstance(value, tuple) else value, f"option {flag}")
             rex = Rex(name, config, null, json_lines, verbosity, options)
-            return func(rex, **params)
+            try:
+                return func(rex, **params)
+            except BrokenPipeError:
+                # click's main() swallows EPIPE and exits 1; carry it past click to `run`.
+                raise _PipeClosed() from None
 
         params = [
             click.Option(["-c", "--config"], metavar="FILE", help="Read this configuration file."),
@@ -89,6 +93,10 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
         return cmd
 
     return decorate
+
+
+class _PipeClosed(Exception):
+    """The reader of stdout went away (a BrokenPipeError that click must not see)."""
 
 
 def run(cmd, name, argv=None):
@@ -114,7 +122,7 @@ def run(cmd, name, argv=None):
     except errors.RexError as exc:
         log.error(exc.message)
         code = exc.code
-    except BrokenPipeError:
+    except (BrokenPipeError, _PipeClosed):
         code = _broken_pipe()
     except click.ClickException as exc:
         log.error(exc.format_message())

@@ -1,5 +1,6 @@
 """Durations as people write them: `90`, `45s`, `10m`, `1h30m`, `7d`, `2w`."""
 
+import math
 import re
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
@@ -11,6 +12,8 @@ def parse_duration(text):
     if isinstance(text, bool):
         raise ValueError("not a duration")
     if isinstance(text, (int, float)):
+        if not math.isfinite(text):
+            raise ValueError("not a duration: a duration must be finite")
         if text < 0:
             raise ValueError("a duration cannot be negative")
         return float(text)
@@ -28,6 +31,8 @@ def parse_duration(text):
             pos = m.end()
         if pos != len(value):
             raise ValueError(f"not a duration: {text!r} (use e.g. 45s, 10m, 1h30m, 7d)") from None
+    if not math.isfinite(seconds):   # float() also reads 'nan' and 'inf'
+        raise ValueError(f"not a duration: {text!r} (use e.g. 45s, 10m, 1h30m, 7d)")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     return seconds

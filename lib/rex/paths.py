@@ -76,10 +76,14 @@ def parse_stamp(text):
     """Seconds since the epoch for a stamp, or None if `text` is not one."""
     import calendar
 
-    try:
-        return calendar.timegm(time.strptime(text, STAMP_FORMAT))
-    except (ValueError, TypeError):
+    if not isinstance(text, str) or len(text) != STAMP_LEN:
         return None
+    try:
+        seconds = calendar.timegm(time.strptime(text, STAMP_FORMAT))
+    except ValueError:
+        return None
+    # strptime also takes short fields and leap seconds: only the canonical form is a stamp.
+    return seconds if stamp(seconds) == text else None
 
 
 def split_backup_name(filename):
@@ -96,7 +100,8 @@ def split_backup_name(filename):
 # --- safe names -----------------------------------------------------------------
 
 MAX_NAME_BYTES = 200
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+# Windows reserves COM¹..COM³ and LPT¹..LPT³ (superscript digits) as well.
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"{dev}{i}" for dev in ("COM", "LPT") for i in (*range(10), *"¹²³"))}
 # Characters that some filesystem (FAT, NTFS, SMB, HFS+) or shell treats specially.
 _UNSAFE = set('/\\:*?"<>|%') | {chr(c) for c in range(32)} | {"\x7f"}
 

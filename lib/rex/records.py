@@ -53,6 +53,8 @@ def split_stream(stream, null):
                 raw = raw[:-1]
             if raw:
                 yield os.fsdecode(raw)
+    if not null and pending.endswith(b"\r"):
+        pending = pending[:-1]
     if pending:
         yield os.fsdecode(pending)
 
@@ -111,7 +113,8 @@ class Writer:
 
     def _plain(self, *fields):
         text = "\t".join(path_text(f) if i == 0 else os.fspath(f) for i, f in enumerate(fields))
-        if not self.null and "\n" in text:
+        if not self.null and ("\n" in text or text.endswith("\r")):
+            # A reader splits at LF and takes a trailing CR for a CRLF line end.
             raise DataError(f"cannot write {text!r} as a line: it holds a newline (use -0 or --json)")
         return text
 

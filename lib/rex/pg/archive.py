@@ -8,8 +8,11 @@ from ..runner import run
 
 # "215; 1259 16385 TABLE public SM_Project postgres" -> desc is the words before schema.
 _TOC_LINE = re.compile(r"^\s*\d+;\s+\d+\s+\d+\s+(.*)$")
-_DESCS = ("TABLE DATA", "LARGE OBJECT", "SEQUENCE SET", "BLOBS", "BLOB", "TABLE", "SEQUENCE", "INDEX",
-          "CONSTRAINT", "SCHEMA", "EXTENSION", "COMMENT", "ACL", "DEFAULT", "VIEW", "FUNCTION")
+# Longer descriptions first: "TABLE ATTACH" is not a TABLE, "SEQUENCE OWNED BY" not a SEQUENCE.
+_DESCS = ("TABLE DATA", "TABLE ATTACH", "LARGE OBJECT", "SEQUENCE SET", "SEQUENCE OWNED BY", "BLOBS", "BLOB",
+          "TABLE", "SEQUENCE", "INDEX ATTACH", "INDEX", "FK CONSTRAINT", "CHECK CONSTRAINT", "CONSTRAINT",
+          "SCHEMA", "EXTENSION", "COMMENT", "ACL", "DEFAULT ACL", "DEFAULT", "MATERIALIZED VIEW DATA",
+          "MATERIALIZED VIEW", "VIEW", "FUNCTION")
 
 
 @dataclass

@@ -1,0 +1,201 @@
+"""The commands as users run them: exit codes, one-line errors, journald priorities, pipes."""
+
+import hashlib
+import os
+import re
+import stat
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, "bin")
+COMMANDS = ["rex-config", "rex-pgdump", "rex-verify"]
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Private XDG directories; nothing from the caller's PG/REX/journal environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
+               XDG_DATA_HOME=str(tmp_path / "data"), REX_BACKUP_ROOT=str(tmp_path / "backups"),
+               HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
+    return env
+
+
+def rex(name, *args, env, input=None, timeout=60, **kwargs):
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    if input is None:
+        kwargs.setdefault("stdin", subprocess.DEVNULL)
+    result = subprocess.run([sys.executable, os.path.join(BIN, name), *map(str, args)], env=env,
+                            input=input, timeout=timeout, **kwargs)
+    result.err = (result.stderr or b"").decode("utf-8", "replace")
+    result.out = (result.stdout or b"").decode("utf-8", "replace")
+    return result
+
+
+def assert_no_traceback(text):
+    assert "Traceback" not in text and "Error:" not in text.replace("error:", ""), text
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_unknown_option_is_a_usage_error(name, env):
+    result = rex(name, "--no-such-option", env=env)
+    assert result.returncode == 64, result.err
+    errors = [line for line in result.err.splitlines() if line.startswith(f"{name}: error: ")]
+    assert len(errors) == 1, result.err
+    assert "--no-such-option" in errors[0]
+    assert result.out == ""
+    assert_no_traceback(result.err)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_version(name, env):
+    result = rex(name, "--version", env=env)
+    assert result.returncode == 0
+    assert re.fullmatch(rf"{name} \(rex\) \d+\.\d+\S*\n", result.out), result.out
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_help(name, env):
+    result = rex(name, "--help", env=env, timeout=20)
+    assert result.returncode == 0, result.err
+    assert "Usage:" in result.out and name in result.out
+    assert result.err == ""
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_journal_stream_priority_prefix(name, env, tmp_path):
+    err_path = tmp_path / "stderr.log"
+    with open(err_path, "wb") as err:
+        st = os.fstat(err.fileno())
+        env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        result = rex(name, "--no-such-option", env=env, stderr=err)
+    assert result.returncode == 64
+    lines = err_path.read_text().splitlines()
+    assert lines[0].startswith(f"<3>{name}: error: "), lines
+
+
+def test_journal_stream_for_another_file_adds_no_prefix(env, tmp_path):
+    other = tmp_path / "other"
+    other.write_text("")
+    st = os.stat(other)
+    env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+    result = rex("rex-config", "--no-such-option", env=env)
+    assert result.err.startswith("rex-config: error: ")
+
+
+# --- rex-config ------------------------------------------------------------------------------
+
+def test_config_check_bad_file(env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lock_wait: 10\npgdump:\n  port: seven\n  compresion: 3\n")
+    result = rex("rex-config", "check", bad, env=env)
+    assert result.returncode == 78
+    assert f"{bad}:3:9: pgdump.port: expected a whole number" in result.err
+    assert f"{bad}:4:3: unknown key 'pgdump.compresion'" in result.err
+    assert "did you mean 'compression'" in result.err
+    assert_no_traceback(result.err)
+
+
+def test_config_check_good_and_missing_files(env, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text("pgdump:\n  port: 5432\n")
+    assert rex("rex-config", "check", good, env=env).returncode == 0
+    missing = rex("rex-config", "check", tmp_path / "missing.yaml", env=env)
+    assert missing.returncode == 66
+
+
+def test_config_generate_is_private_and_refuses_to_overwrite(env, tmp_path):
+    target = tmp_path / "new" / "rex.yaml"
+    result = rex("rex-config", "generate", target, env=env)
+    assert result.returncode == 0, result.err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    text = target.read_text()
+    assert "pgdump" in text and "backup_root" in text
+    assert rex("rex-config", "check", target, env=env).returncode == 0
+
+    target.write_text("# mine\n")
+    again = rex("rex-config", "generate", target, env=env)
+    assert again.returncode == 73
+    assert "--force" in again.err
+    assert target.read_text() == "# mine\n"
+
+    forced = rex("rex-config", "generate", "--force", target, env=env)
+    assert forced.returncode == 0
+    assert target.read_text() == text
+
+
+def test_config_generate_default_location_and_stdout(env, tmp_path):
+    result = rex("rex-config", "generate", env=env)
+    assert result.returncode == 0, result.err
+    assert (tmp_path / "config" / "rex" / "rex.yaml").exists()
+    out = rex("rex-config", "generate", "-", env=env)
+    assert out.returncode == 0
+    assert out.out == (tmp_path / "config" / "rex" / "rex.yaml").read_text()
+
+
+def test_config_show_sources(env, tmp_path):
+    conf = tmp_path / "config" / "rex" / "rex.yaml"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("pgdump:\n  port: 5433\n")
+    env["PGUSER"] = "editor"
+    result = rex("rex-config", "show", env=env)
+    assert result.returncode == 0, result.err
+    lines = {line.split()[0]: line for line in result.out.splitlines()}
+    assert "5433" in lines["pgdump.port"] and f"({conf}:2)" in lines["pgdump.port"]
+    assert "editor" in lines["pgdump.username"] and "(environment PGUSER)" in lines["pgdump.username"]
+    assert "(default)" in lines["pgdump.compression"]
+
+
+def test_a_bad_config_file_stops_a_command_with_78(env, tmp_path):
+    conf = tmp_path / "bad.yaml"
+    conf.write_text("verify:\n  jobs: lots\n")
+    result = rex("rex-verify", "-c", conf, "/nonexistent", env=env)
+    assert result.returncode == 78
+    assert f"{conf}:2:9:" in result.err
+    assert_no_traceback(result.err)
+
+
+# --- rex-verify in a pipeline ----------------------------------------------------------------
+
+def _backups(directory, count):
+    directory.mkdir()
+    names = []
+    for i in range(count):
+        path = directory / f"clip {i}.mov"
+        data = f"payload {i}\n".encode() * 10
+        path.write_bytes(data)
+        (directory / f"clip {i}.mov.md5").write_text(f"{hashlib.md5(data).hexdigest()}  clip {i}.mov\n")
+        names.append(str(path))
+    return names
+
+
+def test_verify_passes_good_files_and_names_bad_ones(env, tmp_path):
+    good = _backups(tmp_path / "b", 3)
+    with open(good[1], "ab") as f:
+        f.write(b"flipped")
+    result = rex("rex-verify", "-j", "1", env=env, input="\n".join(good + [str(tmp_path / "gone")]).encode())
+    assert result.out.splitlines() == [good[0], good[2]]
+    assert result.returncode == 65
+    assert "checksum mismatch" in result.err and "gone" in result.err
+
+
+def test_verify_into_head_ends_quietly(env, tmp_path):
+    names = _backups(tmp_path / "b", 50)
+    listing = tmp_path / "list"
+    listing.write_text("\n".join(names * 100) + "\n")   # 5000 records
+    with open(listing, "rb") as stdin:
+        verify = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-verify"), "-j", "2"], env=env,
+                                  stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        head = subprocess.Popen(["head", "-1"], stdin=verify.stdout, stdout=subprocess.PIPE)
+        verify.stdout.close()
+        first, _ = head.communicate(timeout=60)
+        err = verify.stderr.read().decode("utf-8", "replace")
+        code = verify.wait(timeout=60)
+        verify.stderr.close()
+    assert first.decode().rstrip("\n") == names[0]
+    assert err == "", err
+    assert code == 141   # 128 + SIGPIPE, as `yes | head` ends
