@@ -58,12 +58,19 @@ import re  # noqa: E402
 
 VOLATILE_ELEMENTS = ("DbSavedTime", "LastModTimeInSecs", "ModTimeInSecs", "ProjectAgeInMs",
                      "LastChangedTime", "LastRenderedTime")
-_VOLATILE = re.compile(rb"<(" + b"|".join(e.encode() for e in VOLATILE_ELEMENTS) + rb")>[^<]*</\1>")
+# One pattern per element: each starts with its whole opening tag, a literal the
+# regex engine scans for quickly, where a shared `<(A|B)` prefix crawls through XML.
+_VOLATILE = [(f"<{e}>".encode(), re.compile(rb"<" + e.encode() + rb">[^<]*</" + e.encode() + rb">"),
+              f"<{e}>\0</{e}>".encode()) for e in VOLATILE_ELEMENTS]
 _H = rb"[0-9a-fA-F]"
 _U16 = rb"(?:00(?:3[0-9]|6[1-6]|4[1-6]))"          # one hex digit as UTF-16BE, in hex
-_UUID = re.compile(
-    _H + rb"{8}-" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{12}"
-    + rb"|" + _U16 + rb"{8}002d" + _U16 + rb"{4}002d" + _U16 + rb"{4}002d" + _U16 + rb"{4}002d" + _U16 + rb"{12}")
+# Both patterns start with a literal (the first dash), which the regex engine finds
+# with a fast scan; a look-behind then checks the 8 digits before it. Hex blobs are
+# most of a project file, and a pattern that starts with a digit class crawls there.
+_PLAIN = re.compile(rb"-(?<=" + _H + rb"{8}-)" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{4}-" + _H + rb"{12}")
+_WIDE = re.compile(rb"002d(?<=" + _U16 + rb"{8}002d)" + _U16 + rb"{4}002d" + _U16 + rb"{4}002d"
+                   + _U16 + rb"{4}002d" + _U16 + rb"{12}")
+_PLAIN_BACK, _WIDE_BACK = 8, 32
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
@@ -71,6 +78,13 @@ def _uuid_key(raw):
     if len(raw) == 36:
         return raw.lower()
     return bytes.fromhex(raw.decode()).decode("utf-16-be").lower().encode()
+
+
+def _uuid_spans(data):
+    """(start, end) of every UUID in `data`, plain or UTF-16 hex, in order."""
+    spans = [(m.start() - _PLAIN_BACK, m.end()) for m in _PLAIN.finditer(data)]
+    wide = [(m.start() - _WIDE_BACK, m.end()) for m in _WIDE.finditer(data)]
+    return sorted(spans + wide) if wide else spans
 
 
 class _Labels:
@@ -82,53 +96,67 @@ class _Labels:
     def label(self, key):
         return self.map.setdefault(key, len(self.map))
 
-    def sub(self, match):
-        return b"\0%d\0" % self.label(_uuid_key(match.group(0)))
+    def relabel(self, data):
+        pieces, pos = [], 0
+        for start, end in _uuid_spans(data):
+            pieces.append(data[pos:start])
+            pieces.append(b"\0%d\0" % self.label(_uuid_key(data[start:end])))
+            pos = end
+        if not pieces:
+            return data
+        pieces.append(data[pos:])
+        return b"".join(pieces)
 
 
 def canonical_member(data, labels):
-    """The canonical bytes of one XML member."""
-    data = _VOLATILE.sub(rb"<\1>\0</\1>", data)
-    return _UUID.sub(labels.sub, data)
+    """The canonical bytes of one XML member, its UUIDs labelled by `labels`."""
+    for opening, pattern, neutral in _VOLATILE:
+        if opening in data:
+            data = pattern.sub(neutral, data)
+    return labels.relabel(data)
+
+
+def _member_summary(name, data):
+    """(digest of the member relabelled on its own, its UUIDs in order of first appearance).
+
+    Together with the project-wide label of each of those UUIDs this determines the
+    member's canonical content, so each member is read and canonicalised once.
+    """
+    local = _Labels()
+    canon = canonical_member(data, local) if name.lower().endswith(".xml") else data
+    return hashlib.sha256(b"%d\0" % len(canon) + canon).digest(), list(local.map)
 
 
 def canonical_digest(path):
     """SHA-256 of a .drp's content with volatile parts neutralised (see above)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            infos = [i for i in archive.infolist() if not i.is_dir()]
-            names = [i.filename for i in infos]
+            names = [i.filename for i in archive.infolist() if not i.is_dir()]
             if len(set(names)) != len(names):
                 raise DataError(f"{path}: duplicate member names")
-            labels = _Labels()
-            out = hashlib.sha256(b"rex-drp-canonical-1\0")
-
-            def add(name, data):
-                canon = canonical_member(data, labels) if name.lower().endswith(".xml") else data
-                label_name = _UUID.sub(labels.sub, name.encode("utf-8", "surrogateescape"))
-                out.update(b"%d\0" % len(label_name) + label_name + b"%d\0" % len(canon))
-                out.update(hashlib.sha256(canon).digest())
-
-            fixed = sorted(n for n in names if not _UUID_TEXT.search(n))
-            for name in fixed:
-                add(name, archive.read(name))
-            pending = [n for n in names if _UUID_TEXT.search(n)]
-            # id-named members whose id is already known go in label order; the rest in
-            # the order of their id-free content, so regenerated ids do not reorder them.
-            known = sorted((labels.map[_UUID_TEXT.search(n).group(0).lower().encode()], n) for n in pending
-                           if _UUID_TEXT.search(n).group(0).lower().encode() in labels.map)
-            for _label, name in known:
-                add(name, archive.read(name))
-            rest = [n for n in pending if n not in {k[1] for k in known}]
-            keyed = []
-            for name in rest:
-                data = archive.read(name)
-                local = canonical_member(data, _Labels()) if name.lower().endswith(".xml") else data
-                keyed.append((hashlib.sha256(local).digest(), name, data))
-            for _key, name, data in sorted(keyed):
-                add(name, data)
-            return out.hexdigest()
+            summaries = {n: _member_summary(n, archive.read(n)) for n in names}
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path}: not a valid ZIP: {exc}") from None
-    except (EOFError, zlib.error, NotImplementedError) as exc:
+    except (EOFError, zlib.error, NotImplementedError, ValueError) as exc:
         raise DataError(f"{path}: unreadable ZIP: {exc}") from None
+    labels = _Labels()
+    out = hashlib.sha256(b"rex-drp-canonical-2\0")
+
+    def add(name):
+        digest, ids = summaries[name]
+        label_name = labels.relabel(name.encode("utf-8", "surrogateescape"))
+        out.update(b"%d\0" % len(label_name) + label_name + digest)
+        out.update(b",".join(b"%d" % labels.label(key) for key in ids) + b"\0")
+
+    id_of = {n: m.group(0).lower().encode() for n in names for m in [_UUID_TEXT.search(n)] if m}
+    for name in sorted(n for n in names if n not in id_of):
+        add(name)
+    # Members named by an id (SeqContainer/<uuid>.xml): those whose id the project
+    # already mentioned go in label order, the rest by their id-free content, so
+    # regenerated ids never reorder them.
+    known = sorted((labels.map[i], n) for n, i in id_of.items() if i in labels.map)
+    done = {n for _label, n in known}
+    rest = sorted((summaries[n][0], n) for n in id_of if n not in done)
+    for _key, name in known + rest:
+        add(name)
+    return out.hexdigest()
