@@ -11,6 +11,16 @@ The install runs once per module into a temporary DESTDIR with PREFIX=/usr. Then
   run and empty stand-ins for the standard targets. systemd-analyze exits 0 on an
   unknown key (it only warns), so any output at all counts as a failure; a
   deliberately broken unit proves that the check can fail.
+- systemd user units (units/user, installed to PREFIX/lib/systemd/user) are checked
+  with `systemd-analyze verify --user`. --root cannot be combined with --user
+  ("Failed to initialize unit search paths for root directory"), so the user
+  manager is simulated on the host: XDG_RUNTIME_DIR points at a private temporary
+  directory (without it the manager cannot start), the host's own user units
+  provide the standard targets, and verify puts the directory of the unit checked
+  first in the search path. The Exec*= programs are then looked up on the host,
+  which is right for `/bin/bash -o pipefail -c '...'`; the rex-* commands inside
+  the script are checked against DESTDIR separately. Again any output fails, and
+  a broken user unit proves it.
 - timers' OnCalendar= expressions go through `systemd-analyze calendar`;
 - plists are read with plistlib and their keys checked explicitly (no launchd here);
 - man pages must be silent under `mandoc -T lint -W warning`, and document every
@@ -34,11 +44,14 @@ MAN = os.path.join(ROOT, "man")
 PREFIX = "/usr"
 BINDIR = PREFIX + "/bin"
 UNITDIR = "usr/lib/systemd/system"
+USER_UNITDIR = "usr/lib/systemd/user"
 LAUNCHDDIR = "usr/share/rex/launchd"
 
 COMMANDS = sorted(os.listdir(BIN))
 MANPAGES = sorted(n for n in os.listdir(MAN) if re.fullmatch(r".+\.[1-8]", n))
 UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units")) if n.endswith((".service", ".timer")))
+USER_UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units", "user"))
+                    if n.endswith((".service", ".timer")))
 PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
 
 # Targets every service or timer reaches through default dependencies or [Install].
@@ -88,6 +101,10 @@ def test_install_puts_every_file_in_place(destdir):
         assert os.listdir(os.path.join(destdir, f"usr/share/man/man{section}")), f"no page in man{section}"
     for unit in UNITS:
         assert os.path.isfile(os.path.join(destdir, UNITDIR, unit)), unit
+    assert USER_UNITS, "no user units in units/user"
+    for unit in USER_UNITS:
+        assert os.path.isfile(os.path.join(destdir, USER_UNITDIR, unit)), unit
+        assert not os.path.exists(os.path.join(destdir, UNITDIR, unit)), f"user unit {unit} installed as a system unit"
     for plist in PLISTS:
         assert os.path.isfile(os.path.join(destdir, LAUNCHDDIR, plist)), plist
     assert os.path.isfile(os.path.join(destdir, "usr/lib/rex/rex/__init__.py")), "library not installed"
@@ -96,16 +113,16 @@ def test_install_puts_every_file_in_place(destdir):
 
 def test_installed_files_name_the_bindir_and_never_destdir(destdir):
     checked = 0
-    for path in installed_files(destdir, "usr/bin", UNITDIR, LAUNCHDDIR, "usr/share/man/man1",
+    for path in installed_files(destdir, "usr/bin", UNITDIR, USER_UNITDIR, LAUNCHDDIR, "usr/share/man/man1",
                                 "usr/share/man/man5", "usr/share/man/man7"):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         assert "@BINDIR@" not in text, f"{path}: @BINDIR@ not replaced"
         assert destdir not in text, f"{path}: DESTDIR baked into an installed file"
         checked += 1
-    assert checked >= len(COMMANDS) + len(UNITS) + len(PLISTS) + len(MANPAGES)
-    for unit in UNITS:
-        with open(os.path.join(destdir, UNITDIR, unit), encoding="utf-8") as f:
+    assert checked >= len(COMMANDS) + len(UNITS) + len(USER_UNITS) + len(PLISTS) + len(MANPAGES)
+    for unitdir, unit in [(UNITDIR, u) for u in UNITS] + [(USER_UNITDIR, u) for u in USER_UNITS]:
+        with open(os.path.join(destdir, unitdir, unit), encoding="utf-8") as f:
             text = f.read()
         if unit.endswith(".service"):
             assert BINDIR + "/rex-" in text, f"{unit}: ExecStart does not run {BINDIR}/rex-*"
@@ -263,13 +280,108 @@ def test_template_reads_the_instance_profile(destdir):
     assert ("Service", "Environment", "REX_CONFIG=/etc/rex/%i.yaml") in settings
 
 
-# --- (c) timers ------------------------------------------------------------------
+# --- (b2) systemd user units -------------------------------------------------------
 
-@pytest.mark.parametrize("timer", [u for u in UNITS if u.endswith(".timer")])
-def test_timer_calendar_and_catch_up(destdir, timer):
+USER_TARGETS = ("basic.target", "shutdown.target", "timers.target", "default.target")
+HOST_USER_UNIT_DIRS = ("/etc/systemd/user", "/usr/lib/systemd/user", "/lib/systemd/user")
+
+
+@pytest.fixture(scope="module")
+def user_unit_dir(destdir, tmp_path_factory):
+    """A copy of the installed user units, and a private runtime directory for the user manager."""
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
-    settings = [(k, v) for s, k, v in unit_settings(os.path.join(destdir, UNITDIR, timer)) if s == "Timer"]
+    missing = [t for t in USER_TARGETS
+               if not any(os.path.exists(os.path.join(d, t)) for d in HOST_USER_UNIT_DIRS)]
+    if missing:
+        pytest.skip(f"this host has no systemd user manager units ({', '.join(missing)})")
+    top = tmp_path_factory.mktemp("userunits")
+    units = str(top / "user")
+    shutil.copytree(os.path.join(destdir, USER_UNITDIR), units)
+    runtime = top / "runtime"
+    runtime.mkdir(mode=0o700)
+    return units, str(runtime)
+
+
+def systemd_verify_user(unit_dir, runtime, name):
+    result = subprocess.run(["systemd-analyze", "verify", "--user", "--man=no", os.path.join(unit_dir, name)],
+                            env=clean_env(SYSTEMD_LOG_COLOR="0", XDG_RUNTIME_DIR=runtime),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    return result.returncode, result.stdout.decode("utf-8", "replace").strip()
+
+
+def test_systemd_verify_user_can_fail(user_unit_dir):
+    """The --user check rejects a unit with an unknown key and a missing program."""
+    unit_dir, runtime = user_unit_dir
+    name = "rex-broken-selftest.service"
+    with open(os.path.join(unit_dir, name), "w", encoding="utf-8") as f:
+        f.write("[Service]\nType=oneshot\nNicee=19\nExecStart=/usr/bin/rex-no-such-program\n")
+    try:
+        code, output = systemd_verify_user(unit_dir, runtime, name)
+    finally:
+        os.unlink(os.path.join(unit_dir, name))
+    assert "Nicee" in output and "rex-no-such-program" in output, output
+    assert code != 0
+
+
+@pytest.mark.parametrize("unit", USER_UNITS)
+def test_user_unit_passes_systemd_analyze_verify(user_unit_dir, unit):
+    unit_dir, runtime = user_unit_dir
+    for program in exec_programs(os.path.join(unit_dir, unit)):
+        assert os.path.exists(program), f"{unit}: {program} does not exist on this host"
+    code, output = systemd_verify_user(unit_dir, runtime, unit)
+    assert code == 0 and output == "", output
+
+
+# Sandboxing that a user manager can apply only inside a user namespace (it then
+# implies PrivateUsers=), which many systems disable: the unit would not start.
+NAMESPACE_SETTINGS = ("PrivateTmp", "PrivateDevices", "PrivateUsers", "PrivateNetwork", "ProtectSystem",
+                      "ProtectHome", "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
+                      "ProtectControlGroups", "ProtectClock", "ProtectHostname", "ReadWritePaths",
+                      "ReadOnlyPaths", "InaccessiblePaths", "RestrictNamespaces", "StateDirectory",
+                      "User", "Group", "DynamicUser")
+
+
+@pytest.mark.parametrize("unit", [u for u in USER_UNITS if u.endswith(".service")])
+def test_user_service_is_a_background_oneshot_without_system_sandboxing(destdir, unit):
+    path = os.path.join(destdir, USER_UNITDIR, unit)
+    settings = unit_settings(path)
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service.get("Type") == "oneshot"
+    assert any(s == "Unit" and k == "Documentation" and v.startswith("man:") for s, k, v in settings)
+    for key, value in {"Nice": "19", "CPUSchedulingPolicy": "batch", "IOSchedulingClass": "best-effort",
+                       "IOSchedulingPriority": "7", "NoNewPrivileges": "yes"}.items():
+        assert service.get(key) == value, f"{unit}: {key}={service.get(key)}, expected {value}"
+    present = sorted(k for k in service if k in NAMESPACE_SETTINGS)
+    assert not present, f"{unit}: {present} break a user unit where user namespaces are off"
+    assert not any(k == "WantedBy" and "multi-user" in v for s, k, v in settings)
+    scripts = bash_pipelines(path)
+    assert scripts, f"{unit}: ExecStart is not a pipefail pipeline"
+    for script in scripts:
+        for command in re.findall(r"(/\S+/rex-[\w-]+)", script):
+            assert command.startswith(BINDIR + "/")
+            assert os.path.isfile(os.path.join(destdir, command.lstrip("/"))), f"{unit}: {command} not installed"
+
+
+def test_export_user_unit_runs_the_session_pipeline(destdir):
+    path = os.path.join(destdir, USER_UNITDIR, "rex-export.service")
+    assert bash_pipelines(path) == [EXPORT_PIPELINE]
+    settings = unit_settings(path)
+    docs = " ".join(v for s, k, v in settings if s == "Unit" and k == "Documentation").split()
+    assert docs[0] == "man:rex-export(1)"
+
+
+# --- (c) timers ------------------------------------------------------------------
+
+TIMERS = [(UNITDIR, u) for u in UNITS if u.endswith(".timer")] + \
+    [(USER_UNITDIR, u) for u in USER_UNITS if u.endswith(".timer")]
+
+
+@pytest.mark.parametrize("unitdir,timer", TIMERS)
+def test_timer_calendar_and_catch_up(destdir, unitdir, timer):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    settings = [(k, v) for s, k, v in unit_settings(os.path.join(destdir, unitdir, timer)) if s == "Timer"]
     calendars = [v for k, v in settings if k == "OnCalendar"]
     assert calendars, f"{timer}: no OnCalendar="
     for expression in calendars:
@@ -280,11 +392,14 @@ def test_timer_calendar_and_catch_up(destdir, timer):
     assert keys.get("Persistent") == "true"
     assert keys.get("RandomizedDelaySec") and keys.get("AccuracySec")
     service = timer[: -len(".timer")] + ".service"
-    assert service in UNITS, f"{timer}: no {service} to start"
+    assert os.path.isfile(os.path.join(destdir, unitdir, service)), f"{timer}: no {service} beside it to start"
+    installs = [v for s, k, v in unit_settings(os.path.join(destdir, unitdir, timer)) if k == "WantedBy"]
+    assert installs == ["timers.target"], installs
 
 
 # --- (d) launchd plists --------------------------------------------------------------
 
+EXPORT_PIPELINE = f"{BINDIR}/rex-export --idle 5 | {BINDIR}/rex-verify | {BINDIR}/rex-dedupe"
 CALENDAR_KEYS = {"Minute": (0, 59), "Hour": (0, 23), "Day": (1, 31), "Weekday": (0, 7), "Month": (1, 12)}
 
 
@@ -319,8 +434,19 @@ def test_plist(destdir, plist):
     assert job.get("LowPriorityIO") is True
     assert isinstance(job.get("Nice"), int) and job["Nice"] > 0
     for key in ("StandardOutPath", "StandardErrorPath"):
-        assert job[key].startswith("/var/log/rex/"), job[key]
-    assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
+        assert os.path.isabs(job[key]) and "~" not in job[key] and "$" not in job[key], job[key]
+    if job.get("LimitLoadToSessionType") == "Aqua":
+        # A LaunchAgent: runs in the user's session, backs up to the user's own root.
+        for key in ("StandardOutPath", "StandardErrorPath"):
+            assert job[key].startswith("/tmp/"), f"an agent cannot write {job[key]}"
+        assert "REX_BACKUP_ROOT" not in job.get("EnvironmentVariables", {})
+        assert "UserName" not in job
+    else:
+        # A LaunchDaemon: runs as root at boot.
+        for key in ("StandardOutPath", "StandardErrorPath"):
+            assert job[key].startswith("/var/log/rex/"), job[key]
+        assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
+        assert "rex-export" not in " ".join(argv), "rex-export needs the user's session: a LaunchAgent"
 
 
 def test_pgdump_plist_runs_hourly_the_unit_pipeline(destdir):
@@ -329,6 +455,16 @@ def test_pgdump_plist_runs_hourly_the_unit_pipeline(destdir):
     assert job["StartCalendarInterval"] == {"Minute": 0}
     assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c",
                                        f"{BINDIR}/rex-pgdump --all | {BINDIR}/rex-verify"]
+
+
+def test_export_plist_is_an_agent_running_the_unit_pipeline(destdir):
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.export.plist"), "rb") as f:
+        job = plistlib.load(f)
+    assert job["LimitLoadToSessionType"] == "Aqua"
+    assert job["StartCalendarInterval"] == {"Minute": 0}
+    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c", EXPORT_PIPELINE]
+    assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True
+    assert job["StandardOutPath"] == job["StandardErrorPath"] == "/tmp/rex-export.log"
 
 
 # --- (e) man pages ---------------------------------------------------------------------
@@ -348,7 +484,8 @@ def test_man_page_is_lint_clean(page):
 
 
 def test_every_page_the_suite_promises_exists():
-    for page in ("rex-config.1", "rex-pgdump.1", "rex-verify.1", "rex.5", "rex.7"):
+    for page in ("rex-config.1", "rex-dedupe.1", "rex-export.1", "rex-pgdump.1", "rex-verify.1", "rex.5",
+                 "rex.7"):
         assert page in MANPAGES
 
 
@@ -393,8 +530,7 @@ def test_help_options_are_in_the_man_page(command):
     for sub in subcommands(text):
         options |= long_options(run_help(script, sub))
     page = os.path.join(MAN, command + ".1")
-    if not os.path.exists(page):
-        pytest.skip(f"{command} has no man page man/{command}.1 yet")
+    assert os.path.exists(page), f"{command} has no man page man/{command}.1"
     shown = rendered(page)
     missing = sorted(o for o in options if not re.search(re.escape(o) + r"(?![\w-])", shown))
     assert not missing, f"man/{command}.1 does not document {missing}"
