@@ -2,7 +2,8 @@
 
 A sidecar `NAME.md5` holds `<hex>  <name>\\n`, so `md5sum -c NAME.md5` run in the
 backup's directory accepts it. Hashing reads with large buffers and posix_fadvise
-sequential hints; hashlib releases the GIL, so threads hash files in parallel.
+sequential hints, and a large file is read ahead by a second thread while the
+first hashes; hashlib releases the GIL, so threads hash files in parallel.
 """
 
 import hashlib
@@ -12,6 +13,7 @@ from .errors import DataError
 
 SUFFIX = ".md5"
 CHUNK = 1 << 20
+PIPELINE_MIN = 8 * CHUNK   # larger files are read ahead by a second thread
 
 
 def sidecar_path(path):
@@ -21,8 +23,6 @@ def sidecar_path(path):
 def md5_file(path):
     """Hex MD5 of a file's bytes (following symlinks)."""
     h = hashlib.md5()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
     fd = os.open(path, os.O_RDONLY)
     try:
         if hasattr(os, "posix_fadvise"):
@@ -30,14 +30,63 @@ def md5_file(path):
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
             except OSError:
                 pass
-        while True:
-            n = os.readv(fd, [buf])
-            if not n:
-                break
-            h.update(view[:n])
+        if os.fstat(fd).st_size > PIPELINE_MIN:
+            _hash_pipelined(fd, h)
+        else:
+            _hash_serial(fd, h)
     finally:
         os.close(fd)
     return h.hexdigest()
+
+
+def _hash_serial(fd, h):
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while True:
+        n = os.readv(fd, [buf])
+        if not n:
+            break
+        h.update(view[:n])
+
+
+def _hash_pipelined(fd, h, depth=3):
+    """Hash while a second thread reads the next chunks: the copy out of the page cache
+    (or the wait for the disk) overlaps the hashing instead of adding to it. Both
+    os.readv and hashlib release the GIL."""
+    import queue
+    import threading
+
+    free, full = queue.SimpleQueue(), queue.SimpleQueue()
+    for _ in range(depth):
+        free.put(bytearray(CHUNK))
+
+    def reader():
+        try:
+            while True:
+                buf = free.get()
+                if buf is None:
+                    return
+                n = os.readv(fd, [buf])
+                full.put((buf, n))
+                if not n:
+                    return
+        except BaseException as exc:  # handed to the hashing thread, raised there
+            full.put((exc, 0))
+
+    thread = threading.Thread(target=reader, name="md5-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            buf, n = full.get()
+            if isinstance(buf, BaseException):
+                raise buf
+            if not n:
+                break
+            h.update(memoryview(buf)[:n])
+            free.put(buf)
+    finally:
+        free.put(None)
+        thread.join()
 
 
 def sidecar_text(hexdigest, name):
