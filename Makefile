@@ -63,7 +63,7 @@ man: venv
 install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(LAUNCHDDIR)
-	$(PYTHON) -m pip install -q --no-compile --upgrade --target $(DESTDIR)$(LIBDIR) $(PIP_DEPS) .
+	$(PYTHON) -m pip install -q --upgrade --target $(DESTDIR)$(LIBDIR) $(PIP_DEPS) .
 	rm -rf $(DESTDIR)$(LIBDIR)/bin
 	for c in $(COMMANDS); do \
 	  sed '1s|.*|#!$(INSTALL_PYTHON)|' bin/$$c > $(DESTDIR)$(BINDIR)/$$c && chmod 755 $(DESTDIR)$(BINDIR)/$$c; done

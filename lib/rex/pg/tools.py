@@ -5,6 +5,7 @@ into Resolve as an empty library, so Rex picks the pg_dump whose major version
 equals the server's, and only falls back to a newer one with a warning.
 """
 
+import functools
 import glob
 import os
 import re
@@ -57,7 +58,9 @@ def candidates():
     return found
 
 
+@functools.lru_cache(maxsize=None)
 def version_of(program):
+    """Major version of a client program (asked once per run: Debian's wrappers are slow)."""
     from ..runner import run
 
     result = run([program, "--version"], timeout=30)
