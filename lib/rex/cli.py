@@ -66,10 +66,12 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
             verbosity = -1 if quiet else verbose
             log.setup(name, verbosity)
             options = {}
+            ctx = click.get_current_context()
             for param, key in config_keys.items():
                 value = params.get(param)
-                if value is not None and value != () and value is not False:
-                    flag = "--" + param.replace("_", "-")
+                given = ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
+                if given and value is not None and value != ():
+                    flag = "--" + param.rstrip("_").replace("_", "-")
                     options[key] = (list(value) if isinstance(value, tuple) else value, f"option {flag}")
             rex = Rex(name, config, null, json_lines, verbosity, options)
             try:

@@ -197,7 +197,13 @@ class Config:
                         raise ConfigError(f"environment {var}: {exc}") from None
                     break
             if options and options.get(key.name) is not None:
-                value, source = options[key.name]
+                raw, source = options[key.name]
+                try:
+                    value = coerce(key, raw)
+                except ValueError as exc:
+                    from .errors import UsageError
+
+                    raise UsageError(f"{source.replace('option ', '')}: {exc}") from None
             self._values[key.name] = (value, source)
 
     def get(self, name):

@@ -36,7 +36,6 @@ def command(rex, databases, all_databases, include_postgres, exclude, host, port
             compress, globals_, pg_dump, server_name, lock_wait, dry_run):
     """Dump PostgreSQL project libraries (DATABASE..., or --all) in the custom
     format Resolve restores, each with an md5 sidecar, and print each dump's path."""
-    from ..durations import parse_duration
     from ..fsutil import job_lock
     from ..pg import dump, server as pgserver, tools
 
@@ -45,9 +44,8 @@ def command(rex, databases, all_databases, include_postgres, exclude, host, port
     server = pgserver.Server.from_config(config)
     root = config.backup_root
     label = config.get("pgdump.server_name")
-    wait = parse_duration(lock_wait) if lock_wait else config.get("lock_wait")
 
-    with job_lock(f"pgdump-{server.label}", wait=wait):
+    with job_lock(f"pgdump-{server.label}", wait=config.get("lock_wait")):
         version = pgserver.server_version_num(server, psql=_psql())
         major = pgserver.major_of(version)
         program, warning = tools.select_pg_dump(major, config.get("pgdump.pg_dump"))

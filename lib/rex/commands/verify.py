@@ -28,18 +28,11 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     """Verify backups given as PATH operands, on stdin, or under -r DIR: the sidecar
     checksum, and the format (.backup through pg_restore, .drp through every ZIP
     member). Verified paths are printed on stdout."""
-    from ..durations import parse_duration
     from ..paths import state_dir
     from ..verification import Checker, Ledger, Outcome, walk
 
     config = rex.config
-    if older_than is not None:
-        try:
-            window = parse_duration(older_than)
-        except ValueError as exc:
-            raise errors.UsageError(f"--older-than: {exc}") from None
-    else:
-        window = config.get("verify.older_than")
+    window = config.get("verify.older_than")
     workers = config.get("verify.jobs") or os.cpu_count() or 1
     deep_server = _DeepServer(config)
     checker = Checker(deep=config.get("verify.deep"), deep_server=deep_server)
