@@ -49,15 +49,18 @@ def reexport(src, dst, seed=0):
     for info, _ in members:
         ids.update(m.decode() for m in _UUID.findall(info.filename.encode()))
     fresh = {old: str(uuid.UUID(int=rng.getrandbits(128), version=4)) for old in sorted(ids)}
+    # One simultaneous substitution (ids can map onto each other's old values when
+    # a re-export is re-exported), of the plain and the UTF-16 hex forms.
+    table = {}
+    for old, new in fresh.items():
+        table[old.encode()] = new.encode()
+        table[_utf16hex(old)] = _utf16hex(new)
+    pattern = re.compile(b"|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) or b"(?!)")
     out = []
     for info, data in members:
-        for old, new in fresh.items():
-            data = data.replace(old.encode(), new.encode()).replace(_utf16hex(old), _utf16hex(new))
+        data = pattern.sub(lambda m: table[m.group(0)], data)
         data = _VOLATILE.sub(lambda m: b"<%s>%d</%s>" % (m.group(1), rng.randrange(10**9), m.group(1)), data)
-        name = info.filename
-        for old, new in fresh.items():
-            name = name.replace(old, new)
-        info.filename = name
+        info.filename = pattern.sub(lambda m: table[m.group(0)], info.filename.encode()).decode()
         out.append((info, data))
     rng.shuffle(out)
     write_members(dst, out, when=(2026, 11, 21, rng.randrange(24), rng.randrange(60), rng.randrange(60) // 2 * 2))

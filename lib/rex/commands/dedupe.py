@@ -76,13 +76,21 @@ class _Run:
         target = real_target(earlier)
         if os.path.samefile(path, target) or not os.path.exists(target):
             return
-        if self.cache.content(path) != self.cache.content(target):
-            log.debug(f"{path}: changed since {os.path.basename(earlier)}")
+        content = self.cache.content(path)
+        try:
+            if content != self.cache.content(target):
+                log.debug(f"{path}: changed since {os.path.basename(earlier)}")
+                return
+            if self.dry_run:
+                log.notice(f"would link {path} -> {target}")
+                return
+            self.saved += replace_with_link(path, target, self.state, hardlink=self.hardlink)
+        except errors.DataError as exc:
+            # The earlier backup is damaged: report it, and keep the new one (which is
+            # good, so it is still passed on) as it is.
+            log.error(f"{exc.message}; keeping {path} as it is")
+            self.codes.append(exc.code)
             return
-        if self.dry_run:
-            log.notice(f"would link {path} -> {target}")
-            return
-        self.saved += replace_with_link(path, target, self.state, hardlink=self.hardlink)
         self.linked += 1
         log.info(f"{path}: unchanged since {os.path.basename(target)}; linked")
 
