@@ -19,17 +19,15 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
     previous backup of its set by a link to the earlier real file, keeping its
     sidecar valid, and pass every path on."""
     from ..dedupe import DigestCache, recover
-    from ..durations import parse_duration
     from ..fsutil import job_lock
     from ..paths import state_dir
 
     config = rex.config
-    wait = parse_duration(lock_wait) if lock_wait else config.get("lock_wait")
     hardlink = config.get("dedupe.link") == "hardlink"
     state = state_dir()
     run = _Run(rex, DigestCache(state), state, hardlink, dry_run)
     try:
-        with job_lock("dedupe", wait=wait):
+        with job_lock("dedupe", wait=config.get("lock_wait")):
             for path in recover(state):
                 log.info(f"finished an interrupted replacement of {path}")
             for tree in trees:
