@@ -10,7 +10,7 @@ from ..cli import rex_command
 
 @rex_command(
     "rex-export",
-    config_keys={"backup_root": "backup_root", "stills": "export.stills", "idle": "export.idle",
+    config_keys={"backup_root": "backup_root", "stills": "export.stills",
                  "max_wait": "export.max_wait", "on_timeout": "export.on_timeout",
                  "countdown": "export.countdown", "idle_command": "export.idle_command",
                  "lock_wait": "lock_wait"},
@@ -36,7 +36,6 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     and print each finished path."""
     import os
 
-    from ..durations import parse_duration
     from ..export import ExportLedger, export_project
     from ..fsutil import job_lock
     from ..paths import state_dir
@@ -54,9 +53,8 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     os.umask(0o077)
     root = config.backup_root
     start = tuple(p for p in (folder or "").split("/") if p)
-    wait = parse_duration(lock_wait) if lock_wait else config.get("lock_wait")
 
-    with job_lock("export", wait=wait):
+    with job_lock("export", wait=config.get("lock_wait")):
         pm = connect().GetProjectManager()
         targets = _plan(pm, databases, all_databases, start, patterns)
         if not targets:
