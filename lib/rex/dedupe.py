@@ -11,10 +11,10 @@ next: the sidecar is always rewritten to match what the path now holds.
 import contextlib
 import json
 import os
-import sqlite3
 
 from . import checksum, drp, fsutil
 from .errors import DataError, NoInput
+from .statedb import open_db
 
 JOURNAL = "dedupe-journal"
 
@@ -23,10 +23,8 @@ class DigestCache:
     """Content digests by (real path, size, mtime, inode): a file is canonicalised once."""
 
     def __init__(self, directory):
-        self.db = sqlite3.connect(os.path.join(directory, "digests.sqlite"), timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS digest (path TEXT PRIMARY KEY, size INTEGER, "
-                        "mtime_ns INTEGER, inode INTEGER, kind TEXT, value TEXT)")
+        self.db = open_db(directory, "digests.sqlite", "CREATE TABLE IF NOT EXISTS digest (path TEXT PRIMARY KEY, "
+                          "size INTEGER, mtime_ns INTEGER, inode INTEGER, kind TEXT, value TEXT)")
 
     def content(self, path):
         """The content digest of what `path` holds (following links)."""

@@ -9,11 +9,11 @@ project ZIP — Resolve has been seen to report success for exports that are not
 
 import contextlib
 import os
-import sqlite3
 import time
 
 from . import backupset, drp, fsutil, paths
 from .errors import DataError, RexError
+from .statedb import open_db
 
 SUFFIX = ".drp"
 
@@ -48,10 +48,8 @@ class ExportLedger:
     """The modification time Resolve reported at each project's last export."""
 
     def __init__(self, directory):
-        self.db = sqlite3.connect(os.path.join(directory, "exports.sqlite"), timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS export (project TEXT PRIMARY KEY, modified TEXT, "
-                        "path TEXT, exported REAL)")
+        self.db = open_db(directory, "exports.sqlite", "CREATE TABLE IF NOT EXISTS export (project TEXT PRIMARY KEY, "
+                          "modified TEXT, path TEXT, exported REAL)")
 
     def unchanged(self, ref, modified):
         """True when the project's modification time equals that of its last export, which still exists."""

@@ -9,12 +9,12 @@ rex-prune uses to protect the newest verified backup.
 """
 
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from . import checksum, errors
 from .errors import DataError, RexError
+from .statedb import open_db
 
 DB_NAME = "verify.sqlite"
 
@@ -106,11 +106,8 @@ class Ledger:
     """When each backup was last verified, and with what result (SQLite, one row per path)."""
 
     def __init__(self, directory):
-        self.path = os.path.join(directory, DB_NAME)
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS verified (path TEXT PRIMARY KEY, size INTEGER, "
-                        "mtime REAL, md5 TEXT, ok INTEGER, checked REAL, reason TEXT)")
+        self.db = open_db(directory, DB_NAME, "CREATE TABLE IF NOT EXISTS verified (path TEXT PRIMARY KEY, "
+                          "size INTEGER, mtime REAL, md5 TEXT, ok INTEGER, checked REAL, reason TEXT)")
 
     def record(self, outcome, when=None):
         self.db.execute("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?, ?, ?)",
