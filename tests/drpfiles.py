@@ -39,28 +39,38 @@ def write_members(path, members, when=(2026, 11, 21, 12, 0, 0)):
             z.writestr(new, data)
 
 
+# Ids in a member: plain, or UTF-16BE hex inside a blob (lowercase, as Resolve writes it).
+_WIDE = rb"(?:00(?:3[0-9]|6[1-6]))"
+_ANY_ID = re.compile(_UUID.pattern + b"|" + _WIDE + rb"{8}002d" + _WIDE + rb"{4}002d" + _WIDE + rb"{4}002d"
+                     + _WIDE + rb"{4}002d" + _WIDE + rb"{12}")
+
+
 def reexport(src, dst, seed=0):
-    """Write `dst`: `src` as Resolve would export it again, unchanged."""
+    """Write `dst`: `src` as Resolve would export it again, unchanged.
+
+    Every id is replaced in one pass (ids may map onto each other's old values when
+    a re-export is re-exported), in time linear in the file's size.
+    """
     rng = random.Random(seed)
     members = read_members(src)
     ids = set()
-    for _info, data in members:
+    for info, data in members:
         ids.update(m.decode() for m in _UUID.findall(data))
-    for info, _ in members:
         ids.update(m.decode() for m in _UUID.findall(info.filename.encode()))
     fresh = {old: str(uuid.UUID(int=rng.getrandbits(128), version=4)) for old in sorted(ids)}
-    # One simultaneous substitution (ids can map onto each other's old values when
-    # a re-export is re-exported), of the plain and the UTF-16 hex forms.
     table = {}
     for old, new in fresh.items():
         table[old.encode()] = new.encode()
         table[_utf16hex(old)] = _utf16hex(new)
-    pattern = re.compile(b"|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)) or b"(?!)")
+
+    def swap(m):
+        return table.get(m.group(0), m.group(0))
+
     out = []
     for info, data in members:
-        data = pattern.sub(lambda m: table[m.group(0)], data)
+        data = _ANY_ID.sub(swap, data)
         data = _VOLATILE.sub(lambda m: b"<%s>%d</%s>" % (m.group(1), rng.randrange(10**9), m.group(1)), data)
-        info.filename = pattern.sub(lambda m: table[m.group(0)], info.filename.encode()).decode()
+        info.filename = _ANY_ID.sub(swap, info.filename.encode()).decode()
         out.append((info, data))
     rng.shuffle(out)
     write_members(dst, out, when=(2026, 11, 21, rng.randrange(24), rng.randrange(60), rng.randrange(60) // 2 * 2))

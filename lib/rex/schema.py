@@ -5,7 +5,7 @@ It drives validation (`config`), the defaults, the commented sample written by
 A key named `section.key` lives under `section:` in the YAML file.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

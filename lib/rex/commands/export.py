@@ -36,7 +36,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     and print each finished path."""
     import os
 
-    from ..export import ExportLedger, export_project
+    from ..export import ExportLedger
     from ..fsutil import job_lock
     from ..paths import state_dir
     from ..resolve import api

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .. import checksum, fsutil, paths
+from .. import fsutil, paths
 from ..backupset import clean_directory, fresh_path, publish
 from ..errors import DataError, IOFailure, RexError
 from ..runner import run, stderr_tail
