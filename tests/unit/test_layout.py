@@ -4,7 +4,6 @@ import configparser
 import os
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMMANDS = sorted(os.listdir(os.path.join(ROOT, "bin")))
