@@ -4,7 +4,7 @@
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
                  [dedupe-compare] [dedupe-tree] [export-overhead]
 
-  pgdump   pg_dump -Fc -Z1 (the pg_dump Rex picks) vs rex-pgdump -Z 1, on a library
+  pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
   verify   md5sum -c vs rex-verify: 20 files of 50 MB, then one file of 1 GB, from
            the page cache.
@@ -174,12 +174,12 @@ def bench_pgdump(args, work):
         hash_times = []
 
         def baseline():
-            seconds, _ = timed([pg_dump, "-Fc", "-Z1", "-f", plain, name], env=base_env)
+            seconds, _ = timed([pg_dump, "-Fc", f"-Z{args.level}", "-f", plain, name], env=base_env)
             sizes["baseline"] = os.path.getsize(plain)
             return seconds
 
         def rex():
-            seconds, result = timed(rex_program("rex-pgdump") + ["-Z", "1", name], env=rex_env)
+            seconds, result = timed(rex_program("rex-pgdump") + ["-Z", str(args.level), name], env=rex_env)
             path = result.stdout.decode().strip().splitlines()[-1]
             sizes["rex"] = os.path.getsize(path)
             if not os.path.exists(path + ".md5"):
@@ -199,14 +199,14 @@ def bench_pgdump(args, work):
         for func in (baseline, rex):
             func()
             cleanup(None)
-        say(f"  {pg_dump} -Fc -Z1 -f FILE DB   vs   rex-pgdump -Z 1 DB   ({runs} alternating runs each)")
+        say(f"  {pg_dump} -Fc -Z{args.level} -f FILE DB   vs   rex-pgdump -Z {args.level} DB   ({runs} alternating runs each)")
         base_times, rex_times = alternate(runs, baseline, rex, cleanup)
         size_after = database_size(cluster, name)
 
     b, r = statistics.median(base_times), statistics.median(rex_times)
     ratio = r / b
     hashed = statistics.median(hash_times[-runs:])
-    results["rows"] = [row("pg_dump -Z1 vs rex-pgdump -Z 1", b, r, ratio, f"{ratio:.3f}x", "rex/base <= 1.05",
+    results["rows"] = [row(f"pg_dump -Z{args.level} vs rex-pgdump -Z {args.level}", b, r, ratio, f"{ratio:.3f}x", "rex/base <= 1.05",
                            ratio <= 1.05, {"baseline_runs": base_times, "rex_runs": rex_times,
                                            "md5_of_dump_s": hashed})]
     results["database_bytes"] = size_after
@@ -390,6 +390,8 @@ def main(argv=None):
     parser.add_argument("benchmarks", nargs="*", metavar="BENCHMARK",
                         help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--level", type=int, default=6, choices=range(10), metavar="0-9",
+                        help="pgdump: compression level for both sides (default 6, Rex's default)")
     parser.add_argument("--runs", type=int, default=3, help="alternating runs of each side (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the generated data under bench/out")
     parser.add_argument("--profile", action="store_true", help="export-overhead: profile rex-export even if it "
