@@ -170,3 +170,25 @@ def test_broken_pipe_is_quiet(rex_env, tmp_path):
     result = subprocess.run(["bash", "-c", script, "x", *paths], env=rex_env, capture_output=True, text=True)
     assert result.stdout == paths[0] + "\n"
     assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
+
+
+def test_results_stream_before_the_input_ends(rex_env, tmp_path):
+    """A verified path is passed on at once, not when the next input line arrives."""
+    p = tmp_path / "s_20260101T000000Z.sql"
+    p.write_bytes(b"select 1;\n")
+    write_sidecar(str(p), md5_file(str(p)))
+    bin_ = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
+    proc = subprocess.Popen([sys.executable, os.path.join(bin_, "rex-verify"), "-j", "2"], env=rex_env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(str(p).encode() + b"\n")
+        proc.stdin.flush()
+        import select
+
+        readable, _, _ = select.select([proc.stdout], [], [], 20)
+        assert readable, "no output while stdin stays open"
+        assert proc.stdout.readline().decode().strip() == str(p)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0

@@ -94,22 +94,41 @@ def _finish(rex, ledger, outcome, report):
 
 
 def _parallel(func, items, workers):
-    """func(item) for each item on `workers` threads, yielded in input order, streaming."""
-    from collections import deque
+    """func(item) for each item on `workers` threads, yielded in input order as soon as ready.
+
+    A feeder thread reads the input, so a result is passed on when it is done, not
+    when the next input line arrives (an upstream rex-pgdump may take an hour).
+    """
+    import queue
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     if workers <= 1:
-        for item in items:
-            yield func(item)
+        yield from map(func, items)
         return
-    pending = deque()
+    ready = queue.Queue()
+    slots = threading.Semaphore(2 * workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for item in items:
-            pending.append(pool.submit(func, item))
-            while pending and (pending[0].done() or len(pending) >= 2 * workers):
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        def feed():
+            try:
+                for item in items:
+                    slots.acquire()
+                    ready.put(pool.submit(func, item))
+            except BaseException as exc:   # a malformed record: re-raised in order
+                ready.put(exc)
+            ready.put(None)
+
+        threading.Thread(target=feed, daemon=True).start()
+        while True:
+            future = ready.get()
+            if future is None:
+                return
+            if isinstance(future, BaseException):
+                raise future
+            try:
+                yield future.result()
+            finally:
+                slots.release()
 
 
 class _DeepServer:
