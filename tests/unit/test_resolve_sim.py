@@ -239,3 +239,39 @@ def test_imports_real_resolve_exports(sim):
     """)
     assert out == [True, True, ["ZZ_COMPOUND_RE", 2, "ZZ_CMP_TL"],
                    ["sample-capture-project", 1, "capture-timeline"]]
+
+
+def test_strict_proxy_linking_with_real_media(sim):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from proxyclips import make_clip, make_proxy
+
+    src = make_clip(sim / "A.mov", "23.976", timecode="01:00:00:00", audio=2)
+    good = make_proxy(src, sim / "good.mov")
+    bad = {"tc": make_proxy(src, sim / "tc.mov", timecode="00:00:00:00"),
+           "frames": make_proxy(src, sim / "frames.mov", frames=10),
+           "audio": make_proxy(src, sim / "audio.mov", audio=False)}
+    state.add_project(DB, (), "Cut", sample=False)
+    mid = state.add_media_clip(DB, (), "Cut", src, bin_path=("Day 1",), fps_text=True)
+    gen = state.add_generated_clip(DB, (), "Cut", "Solid")
+    state.add_timeline(DB, (), "Cut", "Edit", video=[[mid, gen, mid]], titles=["Text+"])
+    state.set_current(DB, (), "Cut")
+    props = state.clip_props(DB, (), "Cut", mid)
+    assert (props["FPS"], props["Frames"], props["Start TC"], props["Resolution"], props["Audio Ch"]) == \
+        ("23.976", "24", "01:00:00:00", "320x180", "2")
+    out = run(f"""
+        p = pm.GetCurrentProject()
+        tl = p.GetCurrentTimeline()
+        items = tl.GetItemListInTrack("video", 1)
+        clip = items[0].GetMediaPoolItem()
+        out = [[i.GetMediaPoolItem() and i.GetMediaPoolItem().GetClipProperty("File Path") for i in items],
+               [i.GetMediaPoolItem() for i in tl.GetItemListInTrack("video", 2)], tl.GetTrackCount("audio")]
+        out.append([clip.LinkProxyMedia(p) for p in {list(bad.values())!r}])
+        out.append(clip.GetClipProperty("Proxy"))
+        out += [clip.LinkProxyMedia({good!r}), clip.GetClipProperty("Proxy")]
+    """)
+    assert out == [[src, "", src], [None], 1, [False, False, False], "None", True, "160x90"]
+    state.set_project_manager_open(True)
+    assert run(f"""
+        clip = pm.GetCurrentProject().GetCurrentTimeline().GetItemListInTrack("video", 1)[0].GetMediaPoolItem()
+        out = [clip.UnlinkProxyMedia(), clip.LinkProxyMedia({good!r}), clip.GetClipProperty("Proxy")]
+    """) == [True, False, "None"]

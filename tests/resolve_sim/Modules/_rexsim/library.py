@@ -3,11 +3,13 @@
 Pure functions only, so the API objects, the test helpers and the .drp reader all
 build and search the same shapes.
   state:    running, scripting, product, version, databases, current_db (index),
-            current_folder (names), current_project (id), export_fails, export_delay
+            current_folder (names), current_project (id), export_fails, export_delay,
+            project_manager_open
   database: DbType, DbName, [IpAddress], root (folder)
   folder:   folders {name: folder}, projects [project]
   project:  id, name, created, modified, settings, media (bin), timelines, current_timeline
-  bin:      name, clips [clip], folders [bin]         clip: id, props, proxy_offline
+  bin:      name, clips [clip], folders [bin]
+  clip:     id, props, proxy_offline, [proxy_resolution], [source: probed facts of real media]
   timeline: id, name, created, modified, tracks {video|audio|subtitle: [[item]]}
   item:     name, media (clip id or None for generated items), start, duration
 """
@@ -74,16 +76,31 @@ def new_item(name, media=None, start=86400, duration=240):
     return {"name": name, "media": media, "start": start, "duration": duration}
 
 
+def _tracks(spec):
+    """Clip names for one track (a list of names) or several (a list of lists)."""
+    spec = list(spec or ())
+    if spec and all(isinstance(t, (list, tuple)) for t in spec):
+        return [list(t) for t in spec]
+    return [spec]
+
+
 def add_timeline(project, name, video=(), audio=(), titles=()):
-    """Append a timeline: clip names on V1/A1 (in order), titles on V2."""
+    """Append a timeline: clips (by clip name or media id) on V1/A1 in order, or on
+    V1, V2, ... when VIDEO (AUDIO) is a list of lists; titles on a video track of their own."""
     tl = new_timeline(name)
-    clips = {c["props"]["Clip Name"]: c for c in iter_clips(project["media"])}
-    for kind, names in (("video", video), ("audio", audio)):
-        pos = 86400
-        for n in names:
-            frames = int(clips[n]["props"]["Frames"])
-            tl["tracks"][kind][0].append(new_item(n, clips[n]["id"], pos, frames))
-            pos += frames
+    clips = {}
+    for c in iter_clips(project["media"]):
+        clips.setdefault(c["props"]["Clip Name"], c)
+        clips[c["id"]] = c
+    for kind, spec in (("video", video), ("audio", audio)):
+        tl["tracks"][kind] = []
+        for names in _tracks(spec):
+            track, pos = [], 86400
+            for n in names:
+                frames = int(clips[n]["props"]["Frames"] or 0) or 24
+                track.append(new_item(clips[n]["props"]["Clip Name"], clips[n]["id"], pos, frames))
+                pos += frames
+            tl["tracks"][kind].append(track)
     if titles:
         tl["tracks"]["video"].append([new_item(t, None, 86400 + 24 * i, 24)
                                       for i, t in enumerate(titles)])
@@ -119,7 +136,7 @@ def default_state():
                 {"DbType": "PostgreSQL", "DbName": "facility", "IpAddress": "127.0.0.1",
                  "root": facility}],
             "current_db": 0, "current_folder": [], "current_project": None,
-            "export_fails": None, "export_delay": 0}
+            "export_fails": None, "export_delay": 0, "project_manager_open": False}
 
 
 def db_info(db):

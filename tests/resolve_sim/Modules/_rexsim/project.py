@@ -125,7 +125,10 @@ class MediaPoolItem(_InProject):
             return props if not propertyName else props.get(propertyName)
 
     def LinkProxyMedia(self, proxyMediaFilePath):
-        with self._project(write=True) as p:
+        with store.transaction(write=True) as st:
+            if st["current_project"] != self._pid or st.get("project_manager_open"):
+                return False  # an open Project Manager window makes Resolve refuse
+            p = library.find_project(st, self._pid)
             clip = p and library.find_clip(p, self._mid)
             if clip is None or not proxy.accepts(clip, proxyMediaFilePath):
                 return False  # Resolve gives no reason either

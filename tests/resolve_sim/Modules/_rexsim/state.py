@@ -6,7 +6,9 @@ sequence of names from the root (() is the root), a project by db, folder and na
 """
 import time
 
-from . import library, store
+import os
+
+from . import library, media, store
 
 
 def _edit():
@@ -137,8 +139,75 @@ def add_clip(db, folder, name, clip_name, path=None, bin_path=(), **clip_args):
         return c["id"]
 
 
+def add_media_clip(db, folder, name, path, bin_path=(), clip_name=None, fps_text=False, props=None):
+    """Import a real media file as Resolve does: its properties from ffprobe; its media id.
+
+    "FPS" is a number such as 23.976 (text with FPS_TEXT), "Audio Ch" the number of
+    audio channels; PROPS overrides properties (such as "H-FLIP": "On").
+    """
+    path = os.path.abspath(path)
+    facts = media.probe(path)
+    if facts is None:
+        raise ValueError("not readable media: %r" % path)
+    tc = facts["start_tc"]
+    clip = library.new_clip(clip_name or os.path.basename(path), path, fps=float(facts["fps"]),
+                            frames=facts["frames"], resolution="%dx%d" % (facts["width"], facts["height"]),
+                            start_tc=tc.replace(";", ":"), audio_ch=facts["audio_channels"])
+    clip["props"].update({"FPS": media.fps_value(facts["fps"], fps_text), "Start TC": tc,
+                          "Format": "QuickTime" if path.lower().endswith(".mov") else "",
+                          "Type": "Video + Audio" if facts["audio_streams"] else "Video"})
+    clip["props"].update(props or {})
+    clip["source"] = {"fps": float(facts["fps"]), "frames": facts["frames"], "start_tc": tc,
+                      "audio_streams": facts["audio_streams"]}
+    return _add(db, folder, name, bin_path, clip)
+
+
+def add_generated_clip(db, folder, name, clip_name, bin_path=()):
+    """Generated media in the media pool (a Fusion generator, a solid): empty File Path."""
+    clip = library.new_clip(clip_name, "/generated")
+    clip["props"].update({"File Path": "", "File Name": "", "Format": "", "Video Codec": "",
+                          "Audio Ch": "0", "Type": "Generator"})
+    return _add(db, folder, name, bin_path, clip)
+
+
+def _add(db, folder, name, bin_path, clip):
+    with _edit() as st:
+        p = _project(st, db, folder, name)
+        b = library.bin_at(p, tuple(bin_path))
+        if b is None:  # create the bins on the way
+            b = p["media"]
+            for part in bin_path:
+                sub = next((s for s in b["folders"] if s["name"] == part), None)
+                if sub is None:
+                    sub = library.new_bin(part)
+                    b["folders"].append(sub)
+                b = sub
+        b["clips"].append(clip)
+        p["modified"] = time.time()
+        return clip["id"]
+
+
+def set_project_manager_open(is_open=True):
+    """The Project Manager window is open in the UI (LinkProxyMedia then fails)."""
+    with _edit() as st:
+        st["project_manager_open"] = bool(is_open)
+
+
+def set_current_timeline(db, folder, name, timeline_name):
+    with _edit() as st:
+        p = _project(st, db, folder, name)
+        p["current_timeline"] = next(t["id"] for t in p["timelines"] if t["name"] == timeline_name)
+
+
+def clip_props(db, folder, name, media_id):
+    """The stored properties of a clip (without the computed "Proxy")."""
+    with store.transaction() as st:
+        return dict(library.find_clip(_project(st, db, folder, name), media_id)["props"])
+
+
 def add_timeline(db, folder, name, timeline_name, video=(), audio=(), titles=()):
-    """Add a timeline cutting the named clips on V1/A1 and titles on V2; its id."""
+    """Add a timeline cutting clips (names or media ids) on V1/A1, or on several tracks
+    when given lists of lists, and titles on a video track of their own; its id."""
     with _edit() as st:
         return library.add_timeline(_project(st, db, folder, name), timeline_name,
                                     video, audio, titles)["id"]
