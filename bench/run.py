@@ -2,7 +2,7 @@
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
-                 [dedupe-compare] [dedupe-tree] [export-overhead]
+                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -16,6 +16,9 @@
   export-overhead  a script calling ExportProject for 40 projects in the Resolve
            simulator vs rex-export --force; (rex - baseline) per project, and a cProfile
            of rex-export when it misses (or with --profile).
+  proxy-encode  8 x 5 s 1080p H.264 clips to 720p ProRes Proxy: the best plain-ffmpeg schedule
+           (sequential with all threads, or one per core with one thread) vs proxy-encode;
+           throughput as a fraction of decode only; per-file overhead on 20 tiny clips.
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -42,7 +45,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 MB = 1000 * 1000
-BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead")
+BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode")
 
 
 # ----------------------------------------------------------------- helpers
@@ -382,6 +385,11 @@ def bench_export_overhead(args, work):
     return bench_export.overhead(args, work, sys.modules[__name__])
 
 
+def bench_proxy_encode(args, work):
+    import bench_proxy
+    return bench_proxy.encode(args, work, sys.modules[__name__])
+
+
 # -------------------------------------------------------------------- main
 
 def main(argv=None):
@@ -419,7 +427,7 @@ def main(argv=None):
     failed = []
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
-             "export-overhead": bench_export_overhead}
+             "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode}
     try:
         for name in BENCHMARKS:
             if name not in chosen:

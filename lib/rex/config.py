@@ -104,7 +104,64 @@ def coerce(key, value):
         if not isinstance(value, (list, tuple)) or any(isinstance(v, (dict, list)) for v in value):
             raise ValueError("expected a list of strings")
         return [str(v) for v in value]
+    if kind == "height":
+        return _height(value)
+    if kind == "rules":
+        return _rules(value, key.choices)
     raise ValueError(f"unknown type {kind}")
+
+
+HEIGHT_WORDS = ("original", "half", "quarter", "eighth", "sixteenth")
+RULE_MATCH_KEYS = ("ext", "glob", "min_height", "max_height", "min_width", "max_width")
+
+
+def _height(value):
+    """A proxy height: pixels (16-8640) or a fraction of the source's, by name."""
+    text = str(value).strip().lower()
+    if isinstance(value, bool) or not text:
+        raise ValueError("expected a height")
+    if text in HEIGHT_WORDS:
+        return text
+    if text.endswith("p"):
+        text = text[:-1]
+    if text.isdigit() and 16 <= int(text) <= 8640:
+        return int(text)
+    raise ValueError(f"expected a height in pixels (16-8640) or one of {', '.join(HEIGHT_WORDS)}")
+
+
+def _rules(value, presets):
+    """A list of {match: {...}, preset: NAME} mappings, as plain dicts and lists."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of rules ({match: {...}, preset: NAME})")
+    rules = []
+    for n, rule in enumerate(value, 1):
+        if not isinstance(rule, dict):
+            raise ValueError(f"rule {n}: expected a mapping with match and preset")
+        unknown = sorted(set(map(str, rule)) - {"match", "preset"})
+        if unknown:
+            raise ValueError(f"rule {n}: unknown key '{unknown[0]}'{_suggest(unknown[0], ['match', 'preset'])}")
+        preset = rule.get("preset")
+        if presets and str(preset) not in presets:
+            raise ValueError(f"rule {n}: preset must be one of: {', '.join(presets)}")
+        match = rule.get("match") or {}
+        if not isinstance(match, dict):
+            raise ValueError(f"rule {n}: match must be a mapping")
+        clean = {}
+        for mkey, mvalue in match.items():
+            mkey = str(mkey)
+            if mkey not in RULE_MATCH_KEYS:
+                raise ValueError(f"rule {n}: unknown match key '{mkey}'{_suggest(mkey, RULE_MATCH_KEYS)}")
+            if mkey in ("ext", "glob"):
+                items = [mvalue] if isinstance(mvalue, str) else mvalue
+                if not isinstance(items, (list, tuple)) or any(isinstance(i, (dict, list)) for i in items):
+                    raise ValueError(f"rule {n}: {mkey} must be a string or a list of strings")
+                clean[mkey] = [str(i) for i in items]
+            else:
+                if isinstance(mvalue, bool) or not str(mvalue).isdigit():
+                    raise ValueError(f"rule {n}: {mkey} must be a whole number of pixels")
+                clean[mkey] = int(str(mvalue))
+        rules.append({"match": clean, "preset": str(preset)})
+    return rules
 
 
 def _suggest(name, candidates):

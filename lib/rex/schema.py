@@ -11,7 +11,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     name: str
-    type: str                 # str, path, int, bool, duration, enum, list
+    type: str                 # str, path, int, bool, duration, enum, list, height, rules
     default: object
     doc: str
     env: tuple = ()           # environment variables, first set wins
@@ -35,12 +35,20 @@ SECTIONS = {
     "verify": "rex-verify: prove that backups are intact.",
     "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
     "export": "rex-export: export Resolve projects when the user is idle.",
+    "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
 }
+
+# The proxy presets (rex.media.presets holds their ffmpeg arguments).
+PROXY_PRESETS = ("prores_proxy", "prores_lt", "dnxhr_lb", "dnxhr_sq", "h264_intra")
 
 KEYS = [
     Key("backup_root", "path", None,
         "Directory that holds every backup. Default: $XDG_DATA_HOME/rex/backups.",
         env=("REX_BACKUP_ROOT",), example="/srv/rex/backups"),
+    Key("proxy_root", "path", None,
+        "Directory under which proxies mirror their sources' paths. "
+        "Unset: each proxy goes in a folder next to its source (proxy.subfolder).",
+        env=("REX_PROXY_ROOT",), example="/srv/proxies"),
     Key("lock_wait", "duration", 60,
         "How long a run waits for another run of the same job before it gives up (exit 75).",
         env=("REX_LOCK_WAIT",)),
@@ -104,6 +112,28 @@ KEYS = [
         example="xprintidle"),
 ]
 
+KEYS += [
+    Key("proxy.subfolder", "str", "Proxy",
+        "Folder next to each source that holds its proxy when no proxy root is set (Resolve's convention)."),
+    Key("proxy.preset", "enum", "prores_proxy",
+        "Preset for clips that no rule matches.", choices=PROXY_PRESETS),
+    Key("proxy.height", "height", "half",
+        "Proxy height: pixels (720, 1080, ...) or original, half, quarter, eighth, sixteenth of the source. "
+        "Never larger than the source."),
+    Key("proxy.rules", "rules", [],
+        "Rules that choose a preset, first match wins: each has a match (ext, glob, min_height, max_height, "
+        "min_width, max_width) and a preset.",
+        choices=PROXY_PRESETS, example=[{"match": {"ext": ["mxf", "braw"]}, "preset": "dnxhr_lb"}]),
+    Key("proxy.jobs", "int", 0, "Encodes at once (0: one per processor core).", minimum=0, maximum=256),
+    Key("proxy.threads", "int", 0, "Threads per encode (0: the cores shared among the jobs).",
+        minimum=0, maximum=256),
+    Key("proxy.nice", "int", 10, "Scheduling niceness of the encodes, so Resolve stays responsive (0: none).",
+        minimum=0, maximum=19),
+    Key("proxy.ffmpeg", "path", None, "The ffmpeg to use. Default: ffmpeg on PATH.", example="/usr/bin/ffmpeg"),
+    Key("proxy.ffprobe", "path", None, "The ffprobe to use. Default: ffprobe on PATH.",
+        example="/usr/bin/ffprobe"),
+]
+
 BY_NAME = {k.name: k for k in KEYS}
 
 
@@ -122,6 +152,8 @@ def _yaml_scalar(value):
         return str(value)
     if isinstance(value, list):
         return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in value.items()) + "}"
     text = str(value)
     if text and all(c.isalnum() or c in "/._-~" for c in text) and text not in ("yes", "no", "on", "off", "true", "false", "null"):
         return text
@@ -182,7 +214,7 @@ def man_keys():
             lines.append(f".It Cm {key.name} Pq {key.type}")
             lines.extend(text(key.doc))
             if key.choices:
-                lines.append("One of:")
+                lines.append("One of:" if key.type == "enum" else "Presets:")
                 quoted = ['"\\&' + _man_escape(str(c)).replace('"', "\\(dq") + '"' for c in key.choices]
                 lines.append(".Cm " + " , ".join(quoted) + " .")
             if key.default not in (None, []):

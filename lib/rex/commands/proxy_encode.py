@@ -1,0 +1,172 @@
+"""proxy-encode: make the proxies Resolve links to their sources, several at a time."""
+
+import os
+import signal
+
+import click
+
+from .. import errors, log
+from ..cli import rex_command
+from ..schema import PROXY_PRESETS
+
+
+@rex_command(
+    "proxy-encode",
+    config_keys={"proxy_root": "proxy_root", "height": "proxy.height", "jobs": "proxy.jobs",
+                 "threads": "proxy.threads"},
+)
+@click.argument("paths", nargs=-1)
+@click.option("--proxy-root", metavar="DIR", help="Mirror each source's path under DIR.")
+@click.option("--proxy-subfolder", is_flag=True,
+              help="Put each proxy in a Proxy folder next to its source, even if a proxy root is set.")
+@click.option("--preset", type=click.Choice(PROXY_PRESETS), metavar="NAME",
+              help=f"Use this preset for every clip, not the rules: {', '.join(PROXY_PRESETS)}.")
+@click.option("--height", metavar="H", help="Proxy height: pixels, or half, quarter, eighth, original.")
+@click.option("-j", "--jobs", type=click.IntRange(0, 256), metavar="N", help="Encodes at once (default: one per core).")
+@click.option("--threads", type=click.IntRange(0, 256), metavar="N", help="Threads per encode (default: cores / jobs).")
+@click.option("--no-nice", is_flag=True, help="Run ffmpeg at normal priority.")
+@click.option("-n", "--dry-run", is_flag=True, help="Say what would be encoded; encode nothing.")
+def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threads, no_nice, dry_run):
+    """Encode a proxy for each source video given as PATH operands or on stdin (paths or
+    proxy-scan JSON records) and print SOURCE<TAB>PROXY for each proxy that is ready."""
+    from ..media.encode import Encoder, Job
+    from ..media.layout import proxy_path
+    from ..media.progress import Display
+    from ..runner import find_program
+
+    config = rex.config
+    ffmpeg = find_program("ffmpeg", config.get("proxy.ffmpeg"))
+    ffprobe = find_program("ffprobe", config.get("proxy.ffprobe"))
+    cores = os.cpu_count() or 1
+    workers = config.get("proxy.jobs") or cores
+    per_job = config.get("proxy.threads") or max(1, cores // workers)
+    root = None if proxy_subfolder else config.get("proxy_root")
+    subfolder = config.get("proxy.subfolder")
+    display = Display(enabled=None if rex.verbosity >= 0 else False)
+    encoder = Encoder(ffmpeg, ffprobe, rules=config.get("proxy.rules"), default_preset=config.get("proxy.preset"),
+                      threads=per_job, nice=0 if no_nice else config.get("proxy.nice"),
+                      on_start=lambda job, facts: display.add(job.source, facts.frames),
+                      on_progress=lambda job, frame: display.update(job.source, frame), dry_run=dry_run,
+                      slots=workers)
+    codes = []
+    claimed = {}        # proxy path -> source, so two sources never share a proxy
+    started = set()
+
+    def jobs_from_input():
+        for record, problem in _records(rex, paths):
+            if problem is not None:
+                codes.append(problem.code)
+                _say_error(display, problem.message)
+                continue
+            source = os.path.abspath(record["path"])
+            try:
+                proxy = proxy_path(source, root, subfolder)
+            except errors.RexError as exc:
+                codes.append(exc.code)
+                _say_error(display, exc.message)
+                continue
+            other = claimed.setdefault(proxy, source)
+            if other == source and proxy in started:
+                log.info(f"{record['path']}: given again; encoded once")
+                continue
+            started.add(proxy)
+            if other != source:
+                codes.append(errors.CANTCREAT)
+                _say_error(display, f"{record['path']}: its proxy {proxy} is already the proxy of {other}")
+                continue
+            yield Job(record["path"], proxy, dict(record), preset, config.get("proxy.height"))
+
+    def finish(outcome):
+        codes.append(outcome.code)
+        if not outcome.ok:
+            _say_error(display, outcome.message if outcome.message.startswith(outcome.source)
+                       else f"{outcome.source}: {outcome.message}", source=outcome.source)
+            return
+        if dry_run and not outcome.skipped:
+            display.finish(outcome.source)
+            log.notice(f"would encode {outcome.source} -> {outcome.proxy} ({outcome.preset})")
+            return
+        what = "kept" if outcome.skipped else f"encoded ({outcome.preset})"
+        display.finish(outcome.source, f"{what}: {outcome.proxy}")
+        log.info(f"{outcome.source}: {what}: {outcome.proxy}")
+        facts = outcome.facts.as_json() if outcome.facts else {}
+        rex.out.pair(outcome.source, outcome.proxy, preset=outcome.preset, skipped=outcome.skipped, **facts)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _parallel(encoder, jobs_from_input(), workers, finish)
+    finally:
+        display.close()
+        signal.signal(signal.SIGTERM, previous)
+    return errors.worst(codes)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop the encodes and remove their .part files."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _say_error(display, message, source=None):
+    if display.enabled:
+        display.finish(source, f"{log.prog()}: error: {message}") if source else display.message(
+            f"{log.prog()}: error: {message}")
+    else:
+        log.error(message)
+
+
+def _records(rex, operands):
+    """(Record, None) per input record, or (None, RexError) for a malformed one; the rest go on."""
+    import sys
+
+    from ..records import Record, _isatty, parse, split_stream
+
+    if not operands:
+        if _isatty(sys.stdin):
+            raise errors.UsageError("no input: give source paths as operands or on stdin")
+        operands = ["-"]
+    for operand in operands:
+        if operand != "-":
+            yield Record(path=operand), None
+            continue
+        for text in split_stream(sys.stdin.buffer, rex.null):
+            try:
+                record = parse(text)
+            except errors.DataError as exc:
+                yield None, exc
+                continue
+            if not isinstance(record.get("path"), str) or not record["path"]:
+                yield None, errors.DataError(f"malformed JSON record: no \"path\": {text[:80]}")
+                continue
+            yield record, None
+
+
+def _parallel(encoder, jobs, workers, finish):
+    """encoder.run on threads; finish(outcome) in the main thread as each ends.
+
+    Twice as many threads as encode slots: while `workers` ffmpegs run, the
+    others probe the next sources and check finished proxies.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    threads = 2 * workers
+    pool = ThreadPoolExecutor(max_workers=threads)
+    pending = set()
+    try:
+        for job in jobs:
+            pending.add(pool.submit(encoder.run, job))
+            while len(pending) >= threads:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(future.result())
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for future in done:
+                finish(future.result())
+    except BaseException:
+        encoder.stop()          # before the pool waits for its threads
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,1 @@
+"""Media: facts about clips (ffprobe), proxy presets and layout (pure), and encodes (ffmpeg)."""
