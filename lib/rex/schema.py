@@ -36,6 +36,8 @@ SECTIONS = {
     "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
     "export": "rex-export: export Resolve projects when the user is idle.",
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
+    "scan": "proxy-scan: find the clips that need proxies.",
+    "link": "proxy-link: link finished proxies to their clips in Resolve.",
 }
 
 # The proxy presets (rex.media.presets holds their ffmpeg arguments).
@@ -132,6 +134,26 @@ KEYS += [
     Key("proxy.ffmpeg", "path", None, "The ffmpeg to use. Default: ffmpeg on PATH.", example="/usr/bin/ffmpeg"),
     Key("proxy.ffprobe", "path", None, "The ffprobe to use. Default: ffprobe on PATH.",
         example="/usr/bin/ffprobe"),
+]
+
+KEYS += [
+    Key("scan.extensions", "list", ["mov", "mp4", "m4v", "mxf", "avi", "mkv", "mts", "m2ts", "mpg", "mpeg",
+                                    "webm", "3gp", "braw", "r3d", "ari", "crm", "insv", "lrv"],
+        "File extensions (any case, no dot) of the clips to scan; an empty list takes every file."),
+    Key("scan.include", "list", [],
+        "Only paths matching one of these shell patterns (a pattern without / matches the file name).",
+        example=["/Volumes/Media/*"]),
+    Key("scan.exclude", "list", [], "Leave out paths matching any of these shell patterns.",
+        example=["*_PROXY.*"]),
+    Key("scan.fps", "list", [],
+        "Only clips of these frame rates; 23.976, 29.97 and 59.94 match the exact NTSC rates.",
+        example=["23.976", "25"]),
+    Key("scan.min_resolution", "str", None,
+        "Only clips at least this large: WIDTHxHEIGHT, or a height.", example="1920x1080"),
+    Key("scan.relink", "bool", False, "Include clips whose proxy is already linked and online."),
+    Key("link.confirm_over", "int", 50,
+        "On a terminal, ask once before linking more than this many clips (0: never ask).",
+        minimum=0),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}

@@ -1,0 +1,86 @@
+"""Linking finished proxies to their clips in the project open in Resolve.
+
+`parse_pair` turns an input record into a LinkRequest (pure); `Linker` finds each
+source's media pool items (every folder; by media id, else by file path), checks
+that the record was scanned from this project, and links, unlinking an offline
+proxy first. When Resolve refuses, `proxymatch.why_refused` finds the reasons.
+"""
+
+import os
+from dataclasses import dataclass
+
+from . import errors
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    source: str
+    proxy: str
+    media_id: str = None
+    project: str = None
+    project_id: str = None
+
+
+def parse_pair(record):
+    """A LinkRequest from a record: `SOURCE<TAB>PROXY`, or JSON with source and path (the proxy)."""
+    if "source" in record and isinstance(record.get("source"), str):
+        proxy = record.get("proxy") if isinstance(record.get("proxy"), str) else record.get("path")
+        if not isinstance(proxy, str) or not proxy or proxy == record["source"]:
+            raise errors.DataError(f"{record['source']}: JSON record without a proxy path")
+        return LinkRequest(record["source"], proxy, _text(record.get("media_id")), _text(record.get("project")),
+                           _text(record.get("project_id")))
+    text = record.get("path")
+    if not isinstance(text, str) or "\t" not in text:
+        raise errors.DataError(f"not a SOURCE<TAB>PROXY pair: {text!r}")
+    source, proxy = text.split("\t", 1)
+    if not source or not proxy:
+        raise errors.DataError(f"not a SOURCE<TAB>PROXY pair: {text!r}")
+    return LinkRequest(source, proxy)
+
+
+def _text(value):
+    return value if isinstance(value, str) and value else None
+
+
+def wrong_project(request, name, project_id):
+    """Why REQUEST must not be linked into the open project (None when it may)."""
+    if request.project_id and project_id and request.project_id != project_id:
+        return (f"scanned in another project ({request.project or request.project_id!r}); "
+                f"{name!r} is open")
+    if request.project and request.project != name:
+        return f"scanned in project {request.project!r}, but {name!r} is open"
+    return None
+
+
+class Linker:
+    """The open project's media pool, indexed once, and the linking of proxies to it."""
+
+    def __init__(self, project, prober):
+        from .resolve import media
+
+        self.project = project
+        self.name, self.project_id = media.project_identity(project)
+        self.by_id, self.by_path = media.index_pool(project.GetMediaPool())
+        self.prober = prober
+
+    def items_for(self, request):
+        """The media pool items of REQUEST's source: [] when the project has none."""
+        if request.media_id and request.media_id in self.by_id:
+            return [self.by_id[request.media_id]]
+        return list(self.by_path.get(os.path.normpath(request.source), []))
+
+    def link(self, item, request):
+        """(status, detail): ('linked'|'relinked'|'already', proxy resolution) or ('refused', [reasons])."""
+        from .proxymatch import why_refused
+        from .resolve import media
+
+        proxy = os.path.abspath(request.proxy)
+        props = item.GetClipProperty() or {}
+        facts = media.clip_facts(props)
+        state = media.proxy_state(facts["proxy"])
+        if state == "online" and os.path.normpath(facts["proxy_path"]) == os.path.normpath(proxy):
+            return "already", facts["proxy"]
+        linked, unlinked = media.link_proxy(item, proxy)
+        if linked:
+            return ("relinked" if unlinked else "linked"), item.GetClipProperty("Proxy")
+        return "refused", why_refused(facts["path"] or request.source, facts, proxy, self.prober)

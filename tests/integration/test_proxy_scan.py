@@ -1,0 +1,208 @@
+"""proxy-scan through the command, the Resolve simulator and real generated clips:
+current/named/all timelines, the media pool, directories; de-duplication by media id;
+titles, generated media, linked and offline proxies, missing sources; filters."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT
+from proxyclips import clip_set, make_clip, make_proxy
+
+SIM = os.path.join(ROOT, "tests", "resolve_sim")
+if os.path.join(SIM, "Modules") not in sys.path:
+    sys.path.insert(0, os.path.join(SIM, "Modules"))
+
+from _rexsim import state  # noqa: E402
+
+DB = "Local Database"
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    top = tmp_path_factory.mktemp("media")
+    clips = clip_set(str(top / "Card 1"))
+    os.makedirs(top / "Day 2")
+    clips["d"] = make_clip(str(top / "Day 2" / "D001.mov"), "23.976", timecode="02:00:00:00")
+    return clips
+
+
+@pytest.fixture
+def sim(rex_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
+    state.empty()
+    return dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
+
+
+@pytest.fixture
+def scene(sim, media, tmp_path):
+    """Project 'Cut' (open): Edit 1 (current) and Edit 2, bins, every awkward kind of item."""
+    state.add_project(DB, (), "Cut", sample=False)
+    ids = {
+        "a": state.add_media_clip(DB, (), "Cut", media["a2398"], bin_path=("Day 1",)),
+        "b": state.add_media_clip(DB, (), "Cut", media["b25"], bin_path=("Day 1",), fps_text=True,
+                                  props={"H-FLIP": "On", "Data Level": "Full"}),
+        "c": state.add_media_clip(DB, (), "Cut", media["c2997"]),
+        "d": state.add_media_clip(DB, (), "Cut", media["d"], bin_path=("Day 2",)),
+        "gen": state.add_generated_clip(DB, (), "Cut", "Solid Color"),
+    }
+    gone = make_clip(str(tmp_path / "gone.mov"), "25")
+    ids["gone"] = state.add_media_clip(DB, (), "Cut", gone)
+    os.unlink(gone)
+    state.add_timeline(DB, (), "Cut", "Edit 1", video=[[ids["a"], ids["b"], ids["a"], ids["gen"]], [ids["c"]]],
+                       audio=[[ids["a"], ids["b"]]], titles=["Text+"])
+    state.add_timeline(DB, (), "Cut", "Edit 2", video=[ids["d"], ids["a"]])
+    state.add_timeline(DB, (), "Cut", "Broken", video=[ids["gone"]])
+    state.set_current(DB, (), "Cut")
+    ids["gone_path"] = gone
+    return ids
+
+
+def lines(result):
+    return [x for x in result.out.split("\n") if x]
+
+
+def records(result):
+    return [json.loads(x) for x in lines(result)]
+
+
+def test_current_timeline_every_video_track_once_per_clip(run, sim, scene, media):
+    result = run("proxy-scan", env=sim)
+    assert result.returncode == 0, result.err
+    # a used twice, b, c on V2; the title, generated media and audio-only items are not clips to proxy.
+    assert lines(result) == [media["a2398"], media["b25"], media["c2997"]]
+    assert run("proxy-scan", "--timeline", "current", env=sim).out == result.out
+
+
+def test_json_facts(run, sim, scene, media):
+    result = run("proxy-scan", "--json", env=sim)
+    assert result.returncode == 0, result.err
+    rows = {r["path"]: r for r in records(result)}
+    a, b, c = rows[media["a2398"]], rows[media["b25"]], rows[media["c2997"]]
+    assert a["media_id"] == scene["a"] and a["project"] == "Cut" and a["timeline"] == "Edit 1"
+    assert a["fps"] == 23.976 and a["frames"] == 24 and a["start_tc"] == "01:00:00:00"
+    assert a["resolution"] == "320x180" and a["audio_tracks"] == 1 and a["proxy"] == "none"
+    assert (a["hflip"], a["vflip"], a["data_level"]) == (False, False, "Auto")
+    assert b["fps"] == 25 and b["start_tc"] == "10:00:00:00" and b["audio_tracks"] == 2
+    assert (b["hflip"], b["data_level"]) == (True, "Full")
+    assert c["fps"] == 29.97 and c["audio_tracks"] == 0 and c["frames"] == 30
+    assert set(a) >= {"path", "media_id", "project", "timeline", "fps", "frames", "start_tc", "resolution",
+                      "hflip", "vflip", "data_level", "audio_tracks", "proxy"}
+
+
+def test_named_globbed_and_all_timelines(run, sim, scene, media):
+    result = run("proxy-scan", "--timeline", "Edit 2", env=sim)
+    assert lines(result) == [media["d"], media["a2398"]]
+    result = run("proxy-scan", "--timeline", "Edit*", env=sim)
+    assert lines(result) == [media["a2398"], media["b25"], media["c2997"], media["d"]]
+    result = run("proxy-scan", "--timeline", "Edit 2", "--timeline", "current", env=sim)
+    assert lines(result) == [media["d"], media["a2398"], media["b25"], media["c2997"]]
+    result = run("proxy-scan", "--timeline", "Nope", env=sim)
+    assert result.returncode == 64 and "Nope" in result.err and not result.out
+
+
+def test_all_timelines_reports_missing_source(run, sim, scene, media):
+    result = run("proxy-scan", "--all-timelines", env=sim)
+    assert result.returncode == 1
+    assert lines(result) == [media["a2398"], media["b25"], media["c2997"], media["d"]]
+    assert scene["gone_path"] in result.err and "missing" in result.err
+
+
+def test_media_pool_whole_and_folder(run, sim, scene, media):
+    result = run("proxy-scan", "--media-pool", env=sim)
+    assert result.returncode == 1       # the clip whose file is gone
+    assert sorted(lines(result)) == sorted([media["a2398"], media["b25"], media["c2997"], media["d"]])
+    result = run("proxy-scan", "--media-pool", "Day 1", env=sim)
+    assert result.returncode == 0, result.err
+    assert lines(result) == [media["a2398"], media["b25"]]
+    assert run("proxy-scan", "--media-pool", "Master/Day 2", env=sim).out.split("\n")[0] == media["d"]
+    result = run("proxy-scan", "--media-pool", "Nowhere", env=sim)
+    assert result.returncode == 64
+
+
+def test_linked_online_skipped_unless_relink_and_offline_included(run, sim, scene, media, tmp_path):
+    import subprocess
+
+    proxy = make_proxy(media["a2398"], tmp_path / "a_proxy.mov")
+    code = (f"import DaVinciResolveScript as d; p = d.scriptapp('Resolve').GetProjectManager().GetCurrentProject()\n"
+            f"root = p.GetMediaPool().GetRootFolder()\n"
+            f"item = [c for f in root.GetSubFolderList() for c in f.GetClipList() "
+            f"if c.GetMediaId() == {scene['a']!r}][0]\n"
+            f"print(item.LinkProxyMedia({proxy!r}), item.GetClipProperty('Proxy'))")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(sim, PYTHONPATH=os.path.join(SIM, "Modules")),
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "160x90"]
+    result = run("proxy-scan", env=sim)
+    assert lines(result) == [media["b25"], media["c2997"]]
+    assert lines(run("proxy-scan", "--relink", env=sim)) == [media["a2398"], media["b25"], media["c2997"]]
+    os.rename(proxy, proxy + ".away")
+    result = run("proxy-scan", "--json", env=sim)
+    rows = records(result)
+    assert [r["path"] for r in rows] == [media["a2398"], media["b25"], media["c2997"]]
+    assert rows[0]["proxy"] == "offline" and rows[0]["proxy_path"] == proxy
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--fps", "23.976"], ["a2398"]),
+    (["--fps", "23.98"], ["a2398"]),
+    (["--fps", "24000/1001", "--fps", "29.97"], ["a2398", "c2997"]),
+    (["--fps", "24"], []),
+    (["--fps", "30"], []),
+    (["--fps", "25"], ["b25"]),
+    (["--extension", "MP4"], ["c2997"]),
+    (["--exclude", "*.mp4"], ["a2398", "b25"]),
+    (["--include", "*/Card 1/B*"], ["b25"]),
+    (["--min-resolution", "320x180"], ["a2398", "b25", "c2997"]),
+    (["--min-resolution", "720"], []),
+])
+def test_filters(run, sim, scene, media, args, expected):
+    result = run("proxy-scan", *args, env=sim)
+    assert result.returncode == 0, result.err
+    assert lines(result) == [media[k] for k in expected]
+
+
+def test_filters_from_config(run, sim, scene, media, tmp_path):
+    cfg = tmp_path / "rex.yaml"
+    cfg.write_text("scan:\n  fps: [29.97, 23.976]\n  exclude: ['*A001*']\n")
+    result = run("proxy-scan", "-c", cfg, env=sim)
+    assert result.returncode == 0, result.err
+    assert lines(result) == [media["c2997"]]
+    # an option replaces the configured list
+    assert lines(run("proxy-scan", "-c", cfg, "--fps", "25", env=sim)) == [media["b25"]]
+    cfg.write_text("scan:\n  fsp: [25]\n")
+    result = run("proxy-scan", "-c", cfg, env=sim)
+    assert result.returncode == 78 and "rex.yaml:2:3" in result.err and "'fps'" in result.err
+
+
+def test_directories_and_files(run, rex_env, media, tmp_path):
+    card = os.path.dirname(media["a2398"])
+    (tmp_path / "notes.txt").write_text("x")
+    os.makedirs(os.path.join(card, "Proxy"), exist_ok=True)
+    make_proxy(media["a2398"], os.path.join(card, "Proxy", "A001 23.976.mov"))
+    result = run("proxy-scan", card, media["d"], str(tmp_path / "notes.txt"), env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result) == sorted([media["a2398"], media["b25"], media["c2997"]]) + [media["d"]]
+    result = run("proxy-scan", "--fps", "23.976", "--json", os.path.dirname(card), env=rex_env)
+    rows = records(result)
+    assert [r["path"] for r in rows] == [media["a2398"], media["d"]]
+    assert rows[0]["frames"] == 24 and rows[0]["start_tc"] == "01:00:00:00" and rows[0]["audio_tracks"] == 1
+    result = run("proxy-scan", str(tmp_path / "nothing-here"), env=rex_env)
+    assert result.returncode == 66
+    result = run("proxy-scan", "-", env=rex_env, input=media["b25"] + "\n")
+    assert lines(result) == [media["b25"]]
+
+
+def test_resolve_unreachable_and_no_project(run, sim):
+    assert run("proxy-scan", env=sim).returncode == 75       # nothing open
+    state.set_running(False)
+    result = run("proxy-scan", env=sim)
+    assert result.returncode == 75 and "Resolve" in result.err
+
+
+def test_usage_errors(run, sim, media):
+    assert run("proxy-scan", "--fps", "fast", env=sim).returncode == 64
+    assert run("proxy-scan", "--min-resolution", "big", env=sim).returncode == 64
+    assert run("proxy-scan", "--all-timelines", media["b25"], env=sim).returncode == 64
+    assert run("proxy-scan", "--all-timelines", "--media-pool", env=sim).returncode == 64
