@@ -122,3 +122,22 @@ def test_probe_parse_and_differences():
     assert found == ["frame count 299 instead of 300", "1 audio streams instead of 2"]
     rotated = probe.parse(text.replace('"tags"', '"side_data_list": [{"rotation": -90}], "tags"'))
     assert (rotated.width, rotated.height) == (1080, 1920)
+
+
+@given(st.integers(128, 2048).map(lambda x: 2 * x), st.integers(60, 1080).map(lambda x: 2 * x),
+       st.sampled_from(["half", "quarter", "sixteenth", 16, 90]))
+def test_dnxhr_frames_are_never_below_its_minimum(width, height, spec):
+    """Any even source at least 256x120 gets a DNxHR frame the encoder accepts."""
+    from rex.media.presets import PRESETS, target_size
+
+    w, h = target_size(spec, width, height, PRESETS["dnxhr_lb"].minimum)
+    assert w >= 256 and h >= 120 and w <= width and h <= height and w % 2 == 0 and h % 2 == 0
+
+
+def test_a_source_below_the_codec_minimum_is_refused():
+    import pytest
+
+    from rex.media.presets import PRESETS, target_size
+
+    with pytest.raises(ValueError, match="minimum 256x120"):
+        target_size("half", 200, 100, PRESETS["dnxhr_sq"].minimum)

@@ -136,8 +136,11 @@ class Encoder:
             raise errors.RexError(f"{job.source}: {exc.message}", errors.PARTIAL) from None
         preset = presets.choose_preset(job.source, src.width, src.height, self.rules, self.default_preset,
                                        job.preset)
-        plan = presets.plan(job.source, layout.part_path(job.proxy), src, job.record, preset, job.height,
-                            self.threads)
+        try:
+            plan = presets.plan(job.source, layout.part_path(job.proxy), src, job.record, preset, job.height,
+                                self.threads)
+        except ValueError as exc:   # e.g. a source smaller than DNxHR's minimum frame
+            raise errors.RexError(f"{job.source}: {preset}: {exc}", errors.PARTIAL) from None
         if os.path.exists(job.proxy):
             problems = self._check(src, job.proxy, plan.timecode)
             if isinstance(problems, probe.Facts):

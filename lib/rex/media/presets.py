@@ -21,6 +21,7 @@ class Preset:
     video: tuple        # codec arguments
     pix_fmt: str
     doc: str
+    minimum: tuple = (2, 2)   # smallest frame the encoder accepts
 
 
 PRESETS = {p.name: p for p in (
@@ -29,8 +30,9 @@ PRESETS = {p.name: p for p in (
            "yuv422p10le", "Apple ProRes 422 Proxy"),
     Preset("prores_lt", ("-c:v", "prores_ks", "-profile:v", "1", "-qscale:v", "2", "-vendor", "apl0"),
            "yuv422p10le", "Apple ProRes 422 LT"),
-    Preset("dnxhr_lb", ("-c:v", "dnxhd", "-profile:v", "dnxhr_lb"), "yuv422p", "Avid DNxHR LB"),
-    Preset("dnxhr_sq", ("-c:v", "dnxhd", "-profile:v", "dnxhr_sq"), "yuv422p", "Avid DNxHR SQ"),
+    # DNxHR refuses frames smaller than 256x120 at start-up.
+    Preset("dnxhr_lb", ("-c:v", "dnxhd", "-profile:v", "dnxhr_lb"), "yuv422p", "Avid DNxHR LB", (256, 120)),
+    Preset("dnxhr_sq", ("-c:v", "dnxhd", "-profile:v", "dnxhr_sq"), "yuv422p", "Avid DNxHR SQ", (256, 120)),
     Preset("h264_intra", ("-c:v", "libx264", "-g", "1", "-preset", "veryfast", "-crf", "20"),
            "yuv420p", "H.264 all-intra"),
 )}
@@ -53,7 +55,7 @@ def parse_height(spec):
     raise ValueError(f"{spec!r}: expected a height in pixels (16-8640) or one of {', '.join(FRACTIONS)}")
 
 
-def target_size(spec, width, height):
+def target_size(spec, width, height, minimum=(2, 2)):
     """(width, height) of the proxy: never larger than the source, both even, aspect kept.
 
     `spec` is a height in pixels or a word of FRACTIONS. Even sizes suit every
@@ -63,9 +65,20 @@ def target_size(spec, width, height):
     spec = parse_height(spec)
     h = height // FRACTIONS[spec] if isinstance(spec, str) else min(spec, height)
     h = max(2, h - h % 2)
-    w = width * h // height if height else width
-    w = max(2, w - w % 2)
+    w = _even_width(width, height, h)
+    min_w, min_h = minimum
+    # Grow a proxy that is too small for the codec, but never beyond the source.
+    while (w < min_w or h < min_h) and h + 2 <= height:
+        h += 2
+        w = _even_width(width, height, h)
+    if w < min_w or h < min_h:
+        raise ValueError(f"a {width}x{height} source is smaller than this codec's minimum {min_w}x{min_h}")
     return w, h
+
+
+def _even_width(width, height, h):
+    w = width * h // height if height else width
+    return max(2, w - w % 2)
 
 
 # --------------------------------------------------------------- filters
@@ -241,7 +254,7 @@ class Plan:
 
 def plan(source, part, facts, record, preset, height, threads):
     """The Plan for `source` (ffprobe `facts`, the input `record` dict) with the chosen preset."""
-    size = target_size(height, facts.width, facts.height)
+    size = target_size(height, facts.width, facts.height, PRESETS[preset].minimum)
     vf = video_filter(size, record.get("hflip"), record.get("vflip"), record.get("data_level"))
     record_tc = record.get("start_tc") or record.get("Start TC")
     return Plan(source, part, preset, size, vf, start_timecode(record_tc, facts.timecode, facts.fps), threads)
