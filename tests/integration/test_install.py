@@ -125,7 +125,7 @@ def test_installed_files_name_the_bindir_and_never_destdir(destdir):
         with open(os.path.join(destdir, unitdir, unit), encoding="utf-8") as f:
             text = f.read()
         if unit.endswith(".service"):
-            assert BINDIR + "/rex-" in text, f"{unit}: ExecStart does not run {BINDIR}/rex-*"
+            assert re.search(re.escape(BINDIR) + r"/(rex|proxy)-", text), f"{unit}: ExecStart runs no {BINDIR}/rex-*"
 
 
 def test_installed_commands_run_from_destdir(destdir):
@@ -400,6 +400,7 @@ def test_timer_calendar_and_catch_up(destdir, unitdir, timer):
 # --- (d) launchd plists --------------------------------------------------------------
 
 EXPORT_PIPELINE = f"{BINDIR}/rex-export --idle 5 | {BINDIR}/rex-verify | {BINDIR}/rex-dedupe"
+PROXY_PIPELINE = f"{BINDIR}/proxy-scan --json | {BINDIR}/proxy-encode --json | {BINDIR}/proxy-link --yes"
 CALENDAR_KEYS = {"Minute": (0, 59), "Hour": (0, 23), "Day": (1, 31), "Weekday": (0, 7), "Month": (1, 12)}
 
 
@@ -414,7 +415,7 @@ def test_plist(destdir, plist):
     assert os.path.isabs(program), f"launchd expands nothing: {program} must be absolute"
     if program == "/bin/bash":
         assert argv[1:3] == ["-o", "pipefail"] and argv[3] == "-c", argv
-        commands = re.findall(r"(/\S+/rex-[\w-]+)", argv[4])
+        commands = re.findall(r"(/\S+/(?:rex|proxy)-[\w-]+)", argv[4])
         assert commands, argv[4]
     else:
         commands = [program]
@@ -465,6 +466,22 @@ def test_export_plist_is_an_agent_running_the_unit_pipeline(destdir):
     assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c", EXPORT_PIPELINE]
     assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True
     assert job["StandardOutPath"] == job["StandardErrorPath"] == "/tmp/rex-export.log"
+
+
+def test_proxy_plist_is_an_agent_running_the_unit_pipeline(destdir):
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.proxy.plist"), "rb") as f:
+        job = plistlib.load(f)
+    assert job["LimitLoadToSessionType"] == "Aqua"
+    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c", PROXY_PIPELINE]
+    assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True
+    assert sorted(i["Minute"] for i in job["StartCalendarInterval"]) == [0, 15, 30, 45]
+
+
+def test_proxy_user_unit_runs_the_same_pipeline(destdir):
+    path = os.path.join(destdir, USER_UNITDIR, "rex-proxy.service")
+    settings = {k: v for _s, k, v in unit_settings(path)}
+    assert settings["ExecStart"] == f"/bin/bash -o pipefail -c '{PROXY_PIPELINE}'"
+    assert settings["Nice"] == "19" and settings["IOSchedulingClass"] == "best-effort"
 
 
 # --- (e) man pages ---------------------------------------------------------------------
