@@ -59,7 +59,7 @@ def pipeline(env, *encode_args):
                           timeout=600)
 
 
-@pytest.mark.parametrize("preset", ["prores_proxy", "dnxhr_lb", "h264_intra"])
+@pytest.mark.parametrize("preset", ["prores_proxy", "prores_lt", "dnxhr_lb", "dnxhr_sq", "h264_intra"])
 def test_scan_encode_link_links_every_clip(scene, preset):
     env, ids = scene
     result = pipeline(env, "--preset", preset)
