@@ -169,9 +169,10 @@ def job_lock(name, wait=60.0):
     flock is released by the kernel when the holder dies, so a crash or a reboot
     never leaves a lock that blocks later runs.
     """
-    from .paths import state_dir
+    from .paths import safe_name, state_dir
 
-    path = os.path.join(state_dir("locks"), f"{name}.lock")
+    # A job name may carry a user's server name: made safe like any other name.
+    path = os.path.join(state_dir("locks"), f"{safe_name(name)}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     try:
         deadline = time.monotonic() + max(0.0, wait)

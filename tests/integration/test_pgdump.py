@@ -204,3 +204,10 @@ def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tm
         assert not any(n.startswith("Too Big") or ".rex-tmp-" in n for n in names), names
     finally:
         subprocess.run(["umount", "-l", str(mount)])
+
+
+def test_server_name_chooses_the_directory(run, pg_env):
+    result = run("rex-pgdump", "--server-name", "Main DB/..", "Commercials 2026", env=pg_env)
+    assert result.returncode == 0, result.err
+    rel = os.path.relpath(result.out.strip(), pg_env["REX_BACKUP_ROOT"]).split(os.sep)
+    assert rel[0] == "Main DB%2F.%2E" and rel[1] == "Commercials 2026"

@@ -43,7 +43,6 @@ def command(rex, databases, all_databases, include_postgres, exclude, host, port
     os.umask(0o077)
     server = pgserver.Server.from_config(config)
     root = config.backup_root
-    label = config.get("pgdump.server_name")
 
     with job_lock(f"pgdump-{server.label}", wait=config.get("lock_wait")):
         version = pgserver.server_version_num(server, psql=_psql())
@@ -55,23 +54,11 @@ def command(rex, databases, all_databases, include_postgres, exclude, host, port
         names = _databases(server, databases, config)
         if not names and not config.get("pgdump.globals"):
             raise errors.UsageError("no database to dump: name some, use --all, or set pgdump.databases")
-        if label:
-            server = _Labelled(server, label)
         if dry_run:
             for name in names:
                 log.notice(f"would dump {name} into {dump.library_dir(root, server.label, name)}")
             return errors.OK
         return _dump_all(rex, server, names, root, program, config, major)
-
-
-class _Labelled:
-    """A Server whose directory name was chosen by the user."""
-
-    def __init__(self, server, label):
-        self._server, self.label = server, label
-
-    def __getattr__(self, name):
-        return getattr(self._server, name)
 
 
 def _psql():

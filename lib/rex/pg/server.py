@@ -26,12 +26,14 @@ class Server:
     user: str = None
     passfile: str = None
     connect_timeout: int = 10
+    name: str = None          # the directory name chosen by the user (pgdump.server_name)
 
     @classmethod
-    def from_config(cls, config, section="pgdump"):
-        return cls(config.get(f"{section}.host"), config.get(f"{section}.port"),
-                   config.get(f"{section}.username"), config.get(f"{section}.passfile"),
-                   config.get(f"{section}.connect_timeout"))
+    def from_config(cls, config):
+        """The server rex-pgdump dumps, from options, the libpq environment and the file."""
+        return cls(config.get("pgdump.host"), config.get("pgdump.port"), config.get("pgdump.username"),
+                   config.get("pgdump.passfile"), config.get("pgdump.connect_timeout"),
+                   config.get("pgdump.server_name"))
 
     def env(self):
         """The libpq environment for client programs (None removes a variable)."""
@@ -50,6 +52,8 @@ class Server:
     @property
     def label(self):
         """`HOST_PORT`, with `local` for a Unix socket: the server's directory name."""
+        if self.name:
+            return self.name
         host = self.host or os.environ.get("PGHOST") or "local"
         if host.startswith("/") or host.startswith("@"):
             host = "local"
