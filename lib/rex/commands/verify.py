@@ -28,6 +28,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     """Verify backups given as PATH operands, on stdin, or under -r DIR: the sidecar
     checksum, and the format (.backup through pg_restore, .drp through every ZIP
     member). Verified paths are printed on stdout."""
+    from ..parallel import ordered_map
     from ..paths import state_dir
     from ..verification import Checker, Ledger, Outcome, walk
 
@@ -63,7 +64,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
 
     codes = []
     try:
-        for outcome in _parallel(check, inputs(), workers):
+        for outcome in ordered_map(check, inputs(), workers):
             codes.append(_finish(rex, ledger, outcome, report))
     finally:
         ledger.close()
@@ -91,44 +92,6 @@ def _finish(rex, ledger, outcome, report):
             sys.stderr.write(f"{outcome.path}: FAILED\n")
         log.error(f"{outcome.path}: {outcome.reason}")
     return outcome.code
-
-
-def _parallel(func, items, workers):
-    """func(item) for each item on `workers` threads, yielded in input order as soon as ready.
-
-    A feeder thread reads the input, so a result is passed on when it is done, not
-    when the next input line arrives (an upstream rex-pgdump may take an hour).
-    """
-    import queue
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    if workers <= 1:
-        yield from map(func, items)
-        return
-    ready = queue.Queue()
-    slots = threading.Semaphore(2 * workers)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        def feed():
-            try:
-                for item in items:
-                    slots.acquire()
-                    ready.put(pool.submit(func, item))
-            except BaseException as exc:   # a malformed record: re-raised in order
-                ready.put(exc)
-            ready.put(None)
-
-        threading.Thread(target=feed, daemon=True).start()
-        while True:
-            future = ready.get()
-            if future is None:
-                return
-            if isinstance(future, BaseException):
-                raise future
-            try:
-                yield future.result()
-            finally:
-                slots.release()
 
 
 class _DeepServer:
