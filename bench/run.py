@@ -2,7 +2,7 @@
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
-                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode]
+                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -19,6 +19,8 @@
   proxy-encode  8 x 5 s 1080p H.264 clips to 720p ProRes Proxy: the best plain-ffmpeg schedule
            (sequential with all threads, or one per core with one thread) vs proxy-encode;
            throughput as a fraction of decode only; per-file overhead on 20 tiny clips.
+  prune    rex.retention.decide over 100,000 synthetic stamps (one set, 15-minute backups over
+           ~3 years) with every rule and a verified backup, vs sorting the same stamps; target < 2 s.
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -45,7 +47,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 MB = 1000 * 1000
-BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode")
+BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
+              "prune")
 
 
 # ----------------------------------------------------------------- helpers
@@ -390,6 +393,44 @@ def bench_proxy_encode(args, work):
     return bench_proxy.encode(args, work, sys.modules[__name__])
 
 
+# ------------------------------------------------------------------- prune
+
+def bench_prune(args, work):
+    """The pure decision of rex-prune over 100,000 backups (no file system)."""
+    import datetime
+
+    from rex.retention import Policy, decide
+
+    count = 10000 if args.quick else 100000
+    start = datetime.datetime(2024, 1, 1)
+    stamps = [(start + datetime.timedelta(minutes=15 * i)).strftime("%Y%m%dT%H%M%SZ") for i in range(count)]
+    verified = stamps[-5]
+    policy = Policy(keep_last=24, keep_within=2 * 86400.0, keep_hourly=48, keep_daily=30, keep_weekly=12,
+                    keep_monthly=24, keep_yearly=10)
+    kept = []
+
+    def baseline():
+        started = time.perf_counter()
+        sorted(stamps, reverse=True)
+        return time.perf_counter() - started
+
+    def rex():
+        started = time.perf_counter()
+        decisions = decide(stamps, policy, verified)
+        seconds = time.perf_counter() - started
+        kept[:] = [d for d in decisions if d.keep]
+        return seconds
+
+    say(f"  {count} stamps every 15 minutes from {stamps[0]} to {stamps[-1]}; policy: {policy.describe()}")
+    base_times, rex_times = alternate(max(args.runs, 3), baseline, rex)
+    b, r = statistics.median(base_times), statistics.median(rex_times)
+    rows = [row(f"decide over {count} backups", b, r, r / b, f"{r:.3f} s", "< 2 s", r < 2.0,
+                {"baseline_runs": base_times, "rex_runs": rex_times, "kept": len(kept), "backups": count})]
+    print_table("prune: the retention decision (baseline: sorting the stamps)", rows, "sort s")
+    say(f"  kept {len(kept)} of {count}")
+    return {"rows": rows}
+
+
 # -------------------------------------------------------------------- main
 
 def main(argv=None):
@@ -427,7 +468,7 @@ def main(argv=None):
     failed = []
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
-             "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode}
+             "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune}
     try:
         for name in BENCHMARKS:
             if name not in chosen:

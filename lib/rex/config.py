@@ -108,6 +108,8 @@ def coerce(key, value):
         return _height(value)
     if kind == "rules":
         return _rules(value, key.choices)
+    if kind == "policies":
+        return _policies(value)
     raise ValueError(f"unknown type {kind}")
 
 
@@ -162,6 +164,47 @@ def _rules(value, presets):
                 clean[mkey] = int(str(mvalue))
         rules.append({"match": clean, "preset": str(preset)})
     return rules
+
+
+POLICY_KEYS = ("match", "keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly",
+               "keep_monthly", "keep_yearly")
+
+
+def _policies(value):
+    """A list of {match: GLOB or [GLOB, ...], keep_*: ...} retention policies, as plain dicts
+    ({match: [...], keep_within: seconds, keep_daily: 30, ...}); each must keep something."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of policies ({match: GLOB, keep_daily: N, ...})")
+    policies = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, dict):
+            raise ValueError(f"policy {n}: expected a mapping with match and keep_* keys")
+        clean = {}
+        for pkey, pvalue in item.items():
+            pkey = str(pkey)
+            if pkey not in POLICY_KEYS:
+                raise ValueError(f"policy {n}: unknown key '{pkey}'{_suggest(pkey, POLICY_KEYS)}")
+            if pkey == "match":
+                items = [pvalue] if isinstance(pvalue, str) else pvalue
+                if (not isinstance(items, (list, tuple)) or not items
+                        or any(isinstance(i, (dict, list)) or i is None for i in items)):
+                    raise ValueError(f"policy {n}: match must be a pattern or a list of patterns")
+                clean["match"] = [str(i) for i in items]
+            elif pkey == "keep_within":
+                try:
+                    clean[pkey] = parse_duration(pvalue)
+                except ValueError as exc:
+                    raise ValueError(f"policy {n}: keep_within: {exc}") from None
+            else:
+                if isinstance(pvalue, bool) or not str(pvalue).isdigit():
+                    raise ValueError(f"policy {n}: {pkey} must be a whole number >= 0")
+                clean[pkey] = int(str(pvalue))
+        if "match" not in clean:
+            raise ValueError(f"policy {n}: no match (the sets it applies to)")
+        if not any(clean.get(k) for k in POLICY_KEYS[1:]):
+            raise ValueError(f"policy {n}: keeps nothing by rule; give at least one keep_* key above 0")
+        policies.append(clean)
+    return policies
 
 
 def _suggest(name, candidates):

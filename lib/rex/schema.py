@@ -34,6 +34,9 @@ SECTIONS = {
     "pgdump": "rex-pgdump: dump the PostgreSQL project libraries.",
     "verify": "rex-verify: prove that backups are intact.",
     "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
+    "prune": "rex-prune: remove old backups by a retention policy. "
+             "The keep_* keys are the policy of every set that no entry of policies matches; "
+             "0 means none of that kind, and with no rule at all rex-prune refuses to run.",
     "export": "rex-export: export Resolve projects when the user is idle.",
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
     "scan": "proxy-scan: find the clips that need proxies.",
@@ -99,6 +102,27 @@ KEYS = [
     Key("dedupe.link", "enum", "symlink",
         "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
         choices=("symlink", "hardlink")),
+    Key("prune.keep_last", "int", 0, "Keep the N newest backups of each set.", minimum=0),
+    Key("prune.keep_within", "duration", None,
+        "Keep every backup younger than this, counted back from the newest backup of the set.",
+        example="2d"),
+    Key("prune.keep_hourly", "int", 0,
+        "Keep the newest backup of each of the N latest hours that have one (UTC).", minimum=0),
+    Key("prune.keep_daily", "int", 0,
+        "Keep the newest backup of each of the N latest days that have one (UTC).", minimum=0),
+    Key("prune.keep_weekly", "int", 0,
+        "Keep the newest backup of each of the N latest ISO weeks that have one.", minimum=0),
+    Key("prune.keep_monthly", "int", 0,
+        "Keep the newest backup of each of the N latest months that have one.", minimum=0),
+    Key("prune.keep_yearly", "int", 0,
+        "Keep the newest backup of each of the N latest years that have one.", minimum=0),
+    Key("prune.policies", "policies", [],
+        "Per-set policies, first match wins: each has a match (shell patterns; one without / matches "
+        "NAME.EXT of the set, one with / its whole path DIR/NAME.EXT) and keep_last, keep_within, "
+        "keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly. "
+        "A policy is whole: the keep keys it leaves out are 0.",
+        example=[{"match": "*.backup", "keep_within": "2d", "keep_daily": 30, "keep_monthly": 24},
+                 {"match": "*.drp", "keep_last": 24, "keep_daily": 14, "keep_weekly": 8}]),
     Key("export.stills", "bool", True, "Include stills and LUTs in each exported project."),
     Key("export.idle", "duration", None,
         "Wait until the user has been idle this long before exporting (as --idle, in minutes there).",

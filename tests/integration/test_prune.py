@@ -1,0 +1,239 @@
+"""rex-prune through the command: dry runs, removals with their sidecars, the protection
+of verified backups, per-set policies from the configuration, links that must never
+dangle (after rex-dedupe, symbolic or hard), and random sequences of
+backup/dedupe/verify/prune that must leave every kept backup verifying."""
+
+import datetime
+import json
+import os
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rex.checksum import md5_file, sidecar_path, write_sidecar
+
+
+def stamp(day, hour=12):
+    return (datetime.datetime(2026, 1, 1) + datetime.timedelta(days=day, hours=hour)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def put(directory, name, when, content, ext=".sql"):
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{name}_{when}{ext}")
+    with open(path, "wb") as f:
+        f.write(content)
+    write_sidecar(path, md5_file(path))
+    return path
+
+
+def lines(text):
+    return [line for line in text.split("\n") if line]
+
+
+@pytest.fixture
+def root(rex_env):
+    os.makedirs(rex_env["REX_BACKUP_ROOT"])
+    return rex_env["REX_BACKUP_ROOT"]
+
+
+def listing(directory):
+    return sorted(os.listdir(directory))
+
+
+def test_no_policy_is_a_usage_error(run, rex_env, root):
+    d = os.path.join(root, "db")
+    put(d, "lib", stamp(0), b"a")
+    result = run("rex-prune", d, env=rex_env)
+    assert result.returncode == 64, result.err
+    assert "no retention policy" in result.err
+    assert os.listdir(d)
+    result = run("rex-prune", "--keep-last", "0", "--keep-daily", "0", d, env=rex_env)
+    assert result.returncode == 64
+
+
+def test_dry_run_lists_reasons_and_deletes_nothing(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]    # 2026-01-01 .. 01-10
+    before = listing(d)
+    result = run("rex-prune", "-n", "--keep-last", "2", "--keep-weekly", "2", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert result.out == ""
+    assert listing(d) == before
+    # 2026-01-04 is the Sunday ending 2026-W01.
+    assert f"keep {paths[3]}: kept: weekly 2026-W01" in result.err
+    assert f"keep {paths[9]}: kept: newest, last #1, weekly 2026-W02" in result.err
+    assert f"keep {paths[8]}: kept: last #2" in result.err
+    assert f"would remove {paths[0]}: removed: no rule keeps it" in result.err
+    assert result.err.count("would remove") == 7
+
+
+def test_removes_the_right_files_with_their_sidecars(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]
+    other = [put(d, "other", stamp(i), b"o%d" % i) for i in range(3)]
+    result = run("rex-prune", "--keep-last", "2", "--keep-weekly", "2", paths[4], env=rex_env)
+    assert result.returncode == 0, result.err
+    gone = [paths[i] for i in (0, 1, 2, 4, 5, 6, 7)]
+    assert lines(result.out) == gone
+    for path in gone:
+        assert not os.path.lexists(path) and not os.path.lexists(sidecar_path(path))
+    for path in [paths[3], paths[8], paths[9], *other]:      # the other set was not named
+        assert os.path.isfile(path) and os.path.isfile(sidecar_path(path))
+    # Again: nothing more goes.
+    again = run("rex-prune", "--json", "--keep-last", "2", "--keep-weekly", "2", "--tree", root, env=rex_env)
+    assert again.returncode == 0, again.err
+    assert [json.loads(line)["path"] for line in lines(again.out)] == [other[0]]
+    assert json.loads(lines(again.out)[0])["reason"] == "removed: no rule keeps it"
+
+
+def test_newest_verified_and_newer_backups_are_protected(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(6)]
+    verify = run("rex-verify", paths[0], paths[2], env=rex_env)
+    assert verify.returncode == 0, verify.err
+    # The later runs' backups were never verified (say rex-verify failed on them).
+    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result.out) == paths[:2]
+    assert all(os.path.exists(p) for p in paths[2:])
+
+
+def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
+    d = os.path.join(root, "srv")
+    dumps = [put(d, "lib", stamp(i), b"%d" % i, ext=".backup") for i in range(5)]
+    exports = [put(d, "Ad", stamp(i), b"%d" % i, ext=".drp") for i in range(5)]
+    texts = [put(d, "notes", stamp(i), b"%d" % i, ext=".txt") for i in range(3)]
+    config = tmp_path / "rex.yaml"
+    config.write_text("prune:\n  keep_last: 2\n  policies:\n"
+                      "    - {match: '*.backup', keep_last: 4}\n"
+                      "    - match: ['*/srv/Ad.drp']\n      keep_within: 1d\n")
+    result = run("rex-prune", "-c", config, d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert sorted(lines(result.out)) == sorted([dumps[0], *exports[:4], texts[0]])
+    # keep_within 1d from the newest export at 2026-01-05 12:00 keeps only that one.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("prune:\n  policies:\n    - {match: '*.backup', keep_dayly: 4}\n")
+    result = run("rex-prune", "-c", bad, d, env=rex_env)
+    assert result.returncode == 78
+    assert "keep_dayly" in result.err and "keep_daily" in result.err and "bad.yaml:3" in result.err
+    # With rules but no default, a set no rule matches is left alone and named.
+    only = tmp_path / "only.yaml"
+    only.write_text("prune:\n  policies:\n    - {match: '*.backup', keep_last: 1}\n")
+    result = run("rex-prune", "-c", only, d, env=rex_env)
+    assert result.returncode == 1
+    assert lines(result.out) == dumps[1:4]
+    assert "no retention policy matches" in result.err and "notes.txt" in result.err
+
+
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"same") for i in range(5)] + [put(d, "lib", stamp(5), b"new")]
+    result = run("rex-dedupe", "--link", link, "--tree", root, env=rex_env)
+    assert result.returncode == 0, result.err
+    if link == "symlink":
+        assert all(os.path.islink(p) for p in paths[1:5])
+    # Keep 2026-01-04 (the newest of 2026-W01, a link) and the newest two; the real file
+    # of 01-01 that the links share goes: as a symlink set, it moves over the newest kept link.
+    result = run("rex-prune", "-v", "--keep-last", "2", "--keep-weekly", "2", "--keep-yearly", "0", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    if link == "symlink":
+        assert lines(result.out) == [paths[1], paths[2], paths[0]]
+        assert f"move {paths[0]} over its kept link {paths[4]}" in result.err
+    else:
+        assert lines(result.out) == [paths[0], paths[1], paths[2]]
+    kept = [paths[3], paths[4], paths[5]]
+    assert listing(d) == sorted(os.path.basename(p) + s for p in kept for s in ("", ".md5"))
+    if link == "symlink":
+        assert not os.path.islink(paths[4]) and os.path.islink(paths[3])
+        assert os.readlink(paths[3]) == os.path.basename(paths[4])
+    verify = run("rex-verify", *kept, env=rex_env)
+    assert verify.returncode == 0, verify.err
+    assert lines(verify.out) == kept
+
+
+def test_failed_deletions_exit_1_and_the_rest_go(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(1, 4)]
+    stuck = os.path.join(d, f"lib_{stamp(0)}.sql")      # a directory under a backup's name: unlink fails
+    os.mkdir(stuck)
+    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    assert result.returncode == 1, result.err
+    assert lines(result.out) == paths[:2]
+    assert f"{stuck}: " in result.err
+    assert os.path.isdir(stuck) and os.path.exists(paths[2])
+
+
+def test_bad_operands(run, rex_env, root):
+    result = run("rex-prune", "--keep-last", "1", os.path.join(root, "missing_20260101T000000Z.sql"), env=rex_env)
+    assert result.returncode == 66
+    result = run("rex-prune", "--keep-within", "soon", root, env=rex_env)
+    assert result.returncode == 64 and "--keep-within" in result.err
+
+
+# --- random sequences of backup, dedupe, verify and prune -----------------------------------------
+
+operations = st.lists(st.one_of(
+    st.tuples(st.just("backup"), st.integers(0, 1), st.sampled_from([b"A", b"B", b"C"])),
+    st.tuples(st.just("dedupe"), st.integers(0, 1), st.booleans()),
+    st.tuples(st.just("verify"), st.integers(0, 1), st.integers(0, 20)),
+    st.tuples(st.just("prune"), st.integers(0, 1),
+              st.fixed_dictionaries({"keep_last": st.integers(0, 3), "keep_daily": st.integers(0, 3),
+                                     "keep_weekly": st.integers(0, 2)})),
+), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations)
+def test_random_backup_dedupe_prune_never_breaks_a_link(ops):
+    from rex import backupset
+    from rex.dedupe import real_target, replace_with_link
+    from rex.prune import prune_set
+    from rex.retention import Policy
+    from rex.verification import Checker, Ledger
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state = os.path.join(tmp, "state")
+        os.makedirs(state)
+        ledger = Ledger(state)
+        dirs = [os.path.join(tmp, "a"), os.path.join(tmp, "b")]
+        clock = [0]
+        checker = Checker()
+        try:
+            for op, which, arg in ops:
+                d = dirs[which]
+                members = backupset.members(d, "lib", ".sql")
+                if op == "backup":
+                    clock[0] += 7        # hours: spans days and weeks
+                    put(d, "lib", stamp(0, clock[0]), arg)
+                elif op == "dedupe" and len(members) >= 2:
+                    new, earlier = members[-1], members[-2]
+                    target = real_target(earlier.path)
+                    if (not os.path.islink(new.path) and os.path.exists(target)
+                            and not os.path.samefile(new.path, target)
+                            and md5_file(new.path) == md5_file(target)):
+                        replace_with_link(new.path, target, state, hardlink=arg)
+                elif op == "verify" and members:
+                    ledger.record(checker.check(members[arg % len(members)].path))
+                elif op == "prune" and members:
+                    policy = Policy(**arg)
+                    before = {m.path for m in members}
+                    result = prune_set(members, policy, ledger)
+                    assert not result.failed
+                    after = {m.path for m in backupset.members(d, "lib", ".sql")}
+                    assert after == before - set(result.removed)
+                    assert members[-1].path in after
+                # Invariant after every step: nothing dangles, every backup verifies.
+                for directory in dirs:
+                    for entry in os.listdir(directory) if os.path.isdir(directory) else ():
+                        path = os.path.join(directory, entry)
+                        assert os.path.exists(path), f"dangling {path}"
+                        if not entry.endswith(".md5"):
+                            outcome = checker.check(path)
+                            assert outcome.ok, (path, outcome.reason)
+                        else:
+                            assert os.path.exists(path[:-4]), f"orphaned sidecar {path}"
+        finally:
+            ledger.close()
