@@ -116,3 +116,12 @@ def publish(temp, final, check=None):
             os.unlink(checksum.sidecar_path(final))
         raise
     return digest, size, detail
+
+
+def lock_name(key):
+    """The job lock of one set (directory, name, extension), taken by every command that
+    changes a set's files (rex-dedupe, rex-prune), so they never work on one at once."""
+    import hashlib
+
+    digest = hashlib.sha1("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"set-{digest}"

@@ -10,7 +10,6 @@ writing commands removes.
 """
 
 import contextlib
-import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -25,12 +24,6 @@ class SetResult:
     plan: object = None
     removed: list = field(default_factory=list)
     failed: list = field(default_factory=list)    # [(path, message)]
-
-
-def lock_name(key):
-    """The job lock of one set (its directory, name and extension)."""
-    digest = hashlib.sha1("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return f"prune-{digest}"
 
 
 def newest_verified(backups, ledger):

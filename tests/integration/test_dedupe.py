@@ -353,3 +353,30 @@ def test_an_interrupted_replacement_is_finished_by_the_next_run(run, rex_env, ro
     assert second in result.err
     assert md5sum_ok(second) and run("rex-verify", first, second, env=rex_env).returncode == 0
     assert not os.path.lexists(temp) and os.listdir(journal) == []
+
+
+def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
+    """rex-dedupe and rex-prune never change one set at once: the set's lock is shared."""
+    import fcntl
+
+    from drpfiles import FIXTURES, reexport
+    from rex import backupset
+    from rex.checksum import md5_file, write_sidecar
+
+    directory = tmp_path / "set"
+    directory.mkdir()
+    first = directory / "Cut_20260101T000000Z.drp"
+    second = directory / "Cut_20260102T000000Z.drp"
+    reexport(FIXTURES[0], str(first), seed=1)
+    reexport(FIXTURES[0], str(second), seed=2)
+    for path in (first, second):
+        write_sidecar(str(path), md5_file(str(path)))
+    key = backupset.parse(str(second)).set_key
+    lockdir = os.path.join(rex_env["XDG_STATE_HOME"], "rex", "locks")
+    os.makedirs(lockdir, exist_ok=True)
+    with open(os.path.join(lockdir, backupset.lock_name(key) + ".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        busy = run("rex-dedupe", "--lock-wait", "0.3", second, env=rex_env)
+    assert busy.returncode == 75 and not os.path.islink(second)
+    free = run("rex-dedupe", second, env=rex_env)
+    assert free.returncode == 0 and os.path.islink(second)

@@ -25,7 +25,7 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
     config = rex.config
     hardlink = config.get("dedupe.link") == "hardlink"
     state = state_dir()
-    run = _Run(rex, DigestCache(state), state, hardlink, dry_run)
+    run = _Run(rex, DigestCache(state), state, hardlink, dry_run, config.get("lock_wait"))
     try:
         with job_lock("dedupe", wait=config.get("lock_wait")):
             for path in recover(state):
@@ -43,23 +43,27 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
 
 
 class _Run:
-    def __init__(self, rex, cache, state, hardlink, dry_run):
-        self.rex, self.cache, self.state = rex, cache, state
+    def __init__(self, rex, cache, state, hardlink, dry_run, lock_wait):
+        self.rex, self.cache, self.state, self.lock_wait = rex, cache, state, lock_wait
         self.hardlink, self.dry_run = hardlink, dry_run
         self.codes, self.saved, self.linked = [], 0, 0
 
     def one(self, path, pass_on):
         from .. import backupset
         from ..dedupe import check_readable
+        from ..fsutil import job_lock
 
         try:
             check_readable(path)
             backup = backupset.parse(path)
             if backup is None:
                 raise errors.DataError(f"{path}: not a backup name (NAME_YYYYMMDDTHHMMSSZ.EXT)")
-            earlier = backupset.previous(backup)
-            if earlier is not None and not os.path.islink(path):
-                self._compare(path, earlier.path)
+            if not os.path.islink(path):
+                # rex-prune may be moving this set's files: one command at a time per set.
+                with job_lock(backupset.lock_name(backup.set_key), wait=self.lock_wait):
+                    earlier = backupset.previous(backup)
+                    if earlier is not None:
+                        self._compare(path, earlier.path)
         except errors.RexError as exc:
             log.error(exc.message)
             self.codes.append(exc.code)

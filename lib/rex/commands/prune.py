@@ -139,7 +139,7 @@ class _Run:
             self.error(f"{label}: no retention policy matches this set (prune.policies); left as it is",
                        errors.USAGE)
             return
-        with job_lock(prune.lock_name(key), wait=self.lock_wait):
+        with job_lock(backupset.lock_name(key), wait=self.lock_wait):
             backups = backupset.members(*key)
             if not backups:
                 return
