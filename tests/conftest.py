@@ -12,6 +12,8 @@ BIN = os.path.join(ROOT, "bin")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+SIM = os.path.join(ROOT, "tests", "resolve_sim")   # RESOLVE_SCRIPT_API of the simulator
+sys.path.insert(0, os.path.join(SIM, "Modules"))    # its state helpers, for the tests
 
 
 @pytest.fixture
@@ -63,3 +65,17 @@ def pg_env(rex_env, pg_cluster):
 def run():
     """The function that runs a command from bin/ (see run_cmd)."""
     return run_cmd
+
+
+@pytest.fixture
+def sim(rex_env, tmp_path, monkeypatch):
+    """An empty running Resolve (the simulator); returns the environment that reaches it.
+
+    The simulator's state helpers (`from _rexsim import state`) act on the same state
+    file in this process.
+    """
+    from _rexsim import state
+
+    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
+    state.empty()
+    return dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))

@@ -12,11 +12,10 @@ import time
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN, SIM
 from drpfiles import FIXTURES, read_members, reexport, write_members
 from rex.checksum import md5_file, read_sidecar, write_sidecar
 
-SIM = os.path.join(ROOT, "tests", "resolve_sim")
 
 
 def stamp(i):
@@ -109,7 +108,6 @@ def test_unchanged_reexports_become_relative_links_to_the_earliest(run, rex_env,
 
 
 def test_dedupe_of_rex_export_output(run, rex_env, tmp_path, monkeypatch):
-    sys.path.insert(0, os.path.join(SIM, "Modules"))
     from _rexsim import state
 
     monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))

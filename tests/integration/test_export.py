@@ -15,25 +15,12 @@ import zipfile
 
 import pytest
 
-from conftest import BIN, ROOT
-
-SIM = os.path.join(ROOT, "tests", "resolve_sim")
-if os.path.join(SIM, "Modules") not in sys.path:
-    sys.path.insert(0, os.path.join(SIM, "Modules"))
+from conftest import BIN, SIM
 
 from _rexsim import state  # noqa: E402
 
 DB = "Local Database"
 STAMPED = re.compile(r"^(?P<name>.+)_\d{8}T\d{6}Z\.drp$")
-
-
-@pytest.fixture
-def sim(rex_env, tmp_path, monkeypatch):
-    """An empty running Resolve; returns the environment that reaches it."""
-    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
-    state.empty()
-    env = dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
-    return env
 
 
 def root_of(env):

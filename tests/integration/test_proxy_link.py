@@ -10,12 +10,8 @@ import sys
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN
 from proxyclips import clip_set, make_proxy
-
-SIM = os.path.join(ROOT, "tests", "resolve_sim")
-if os.path.join(SIM, "Modules") not in sys.path:
-    sys.path.insert(0, os.path.join(SIM, "Modules"))
 
 from _rexsim import state  # noqa: E402
 from _rexsim.app import Resolve  # noqa: E402
@@ -31,13 +27,6 @@ def media(tmp_path_factory):
     px.mkdir()
     clips["proxies"] = {k: make_proxy(clips[k], px / (k + ".mov")) for k in ("a2398", "b25", "c2997")}
     return clips
-
-
-@pytest.fixture
-def sim(rex_env, tmp_path, monkeypatch):
-    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
-    state.empty()
-    return dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
 
 
 @pytest.fixture

@@ -8,12 +8,8 @@ import sys
 
 import pytest
 
-from conftest import BIN, ROOT
+from conftest import BIN
 from proxyclips import clip_set
-
-SIM = os.path.join(ROOT, "tests", "resolve_sim")
-if os.path.join(SIM, "Modules") not in sys.path:
-    sys.path.insert(0, os.path.join(SIM, "Modules"))
 
 from _rexsim import state  # noqa: E402
 from _rexsim.app import Resolve  # noqa: E402
@@ -27,16 +23,12 @@ def media(tmp_path_factory):
 
 
 @pytest.fixture
-def scene(rex_env, tmp_path, monkeypatch, media):
-    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
-    state.empty()
+def scene(sim, tmp_path, media):
     state.add_project(DB, (), "Cut", sample=False)
     ids = [state.add_media_clip(DB, (), "Cut", media[k]) for k in ("a2398", "b25", "c2997")]
     state.add_timeline(DB, (), "Cut", "Edit 1", video=ids)
     state.set_current(DB, (), "Cut")
-    env = dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"),
-               REX_PROXY_ROOT=str(tmp_path / "proxies"))
-    return env, ids
+    return dict(sim, REX_PROXY_ROOT=str(tmp_path / "proxies")), ids
 
 
 def proxy_status(media_id):

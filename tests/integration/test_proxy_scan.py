@@ -8,12 +8,8 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import SIM
 from proxyclips import clip_set, make_clip, make_proxy
-
-SIM = os.path.join(ROOT, "tests", "resolve_sim")
-if os.path.join(SIM, "Modules") not in sys.path:
-    sys.path.insert(0, os.path.join(SIM, "Modules"))
 
 from _rexsim import state  # noqa: E402
 
@@ -27,13 +23,6 @@ def media(tmp_path_factory):
     os.makedirs(top / "Day 2")
     clips["d"] = make_clip(str(top / "Day 2" / "D001.mov"), "23.976", timecode="02:00:00:00")
     return clips
-
-
-@pytest.fixture
-def sim(rex_env, tmp_path, monkeypatch):
-    monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
-    state.empty()
-    return dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
 
 
 @pytest.fixture
