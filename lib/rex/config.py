@@ -154,16 +154,22 @@ def _rules(value, presets):
             if mkey not in RULE_MATCH_KEYS:
                 raise ValueError(f"rule {n}: unknown match key '{mkey}'{_suggest(mkey, RULE_MATCH_KEYS)}")
             if mkey in ("ext", "glob"):
-                items = [mvalue] if isinstance(mvalue, str) else mvalue
-                if not isinstance(items, (list, tuple)) or any(isinstance(i, (dict, list)) for i in items):
-                    raise ValueError(f"rule {n}: {mkey} must be a string or a list of strings")
-                clean[mkey] = [str(i) for i in items]
+                clean[mkey] = _strings(mvalue, f"rule {n}: {mkey} must be a string or a list of strings")
             else:
                 if isinstance(mvalue, bool) or not str(mvalue).isdigit():
                     raise ValueError(f"rule {n}: {mkey} must be a whole number of pixels")
                 clean[mkey] = int(str(mvalue))
         rules.append({"match": clean, "preset": str(preset)})
     return rules
+
+
+def _strings(value, problem, empty=True):
+    """A string or a list of strings as a list of strings; ValueError(problem) otherwise."""
+    items = [value] if isinstance(value, str) else value
+    if (not isinstance(items, (list, tuple)) or (not empty and not items)
+            or any(isinstance(i, (dict, list)) or i is None for i in items)):
+        raise ValueError(problem)
+    return [str(i) for i in items]
 
 
 POLICY_KEYS = ("match", "keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly",
@@ -185,11 +191,8 @@ def _policies(value):
             if pkey not in POLICY_KEYS:
                 raise ValueError(f"policy {n}: unknown key '{pkey}'{_suggest(pkey, POLICY_KEYS)}")
             if pkey == "match":
-                items = [pvalue] if isinstance(pvalue, str) else pvalue
-                if (not isinstance(items, (list, tuple)) or not items
-                        or any(isinstance(i, (dict, list)) or i is None for i in items)):
-                    raise ValueError(f"policy {n}: match must be a pattern or a list of patterns")
-                clean["match"] = [str(i) for i in items]
+                clean["match"] = _strings(pvalue, f"policy {n}: match must be a pattern or a list of patterns",
+                                          empty=False)
             elif pkey == "keep_within":
                 try:
                     clean[pkey] = parse_duration(pvalue)
