@@ -106,18 +106,27 @@ class Ledger:
     """When each backup was last verified, and with what result (SQLite, one row per path)."""
 
     def __init__(self, directory):
+        import threading
+
+        # rex-verify looks results up from its worker threads: one connection, one lock.
         self.db = open_db(directory, DB_NAME, "CREATE TABLE IF NOT EXISTS verified (path TEXT PRIMARY KEY, "
-                          "size INTEGER, mtime REAL, md5 TEXT, ok INTEGER, checked REAL, reason TEXT)")
+                          "size INTEGER, mtime REAL, md5 TEXT, ok INTEGER, checked REAL, reason TEXT)",
+                          shared=True)
+        self._lock = threading.Lock()
+
+    def _query(self, sql, args):
+        with self._lock:
+            return self.db.execute(sql, args).fetchone()
 
     def record(self, outcome, when=None):
-        self.db.execute("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (os.path.abspath(outcome.path), outcome.size, outcome.mtime, outcome.md5,
-                         int(outcome.ok), when or time.time(), outcome.reason))
+        self._query("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (os.path.abspath(outcome.path), outcome.size, outcome.mtime, outcome.md5,
+                     int(outcome.ok), when or time.time(), outcome.reason))
 
     def recent_ok(self, path, within):
         """True when `path`, unchanged since, was verified good less than `within` seconds ago."""
-        row = self.db.execute("SELECT size, mtime, ok, checked FROM verified WHERE path = ?",
-                              (os.path.abspath(path),)).fetchone()
+        row = self._query("SELECT size, mtime, ok, checked FROM verified WHERE path = ?",
+                          (os.path.abspath(path),))
         if not row or not row[2] or time.time() - row[3] > within:
             return False
         try:
@@ -128,8 +137,7 @@ class Ledger:
 
     def last_ok(self, path):
         """Seconds since the epoch of the last good verification of `path`, or None."""
-        row = self.db.execute("SELECT checked FROM verified WHERE path = ? AND ok = 1",
-                              (os.path.abspath(path),)).fetchone()
+        row = self._query("SELECT checked FROM verified WHERE path = ? AND ok = 1", (os.path.abspath(path),))
         return row[0] if row else None
 
     def close(self):

@@ -50,17 +50,9 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
                 yield record.path
 
     def check(path):
-        if window is not None and ledger_recent(path):
+        if window is not None and ledger.recent_ok(path, window):
             return Outcome(path, errors.OK, "verified recently", skipped=True)
         return checker.check(path)
-
-    def ledger_recent(path):
-        # SQLite connections belong to one thread: a short-lived one per lookup.
-        fresh = Ledger(state_dir())
-        try:
-            return fresh.recent_ok(path, window)
-        finally:
-            fresh.close()
 
     codes = []
     try:
