@@ -65,11 +65,12 @@ def test_scan_encode_link_links_every_clip(scene, preset):
     assert again.returncode == 0 and again.stdout == ""
 
 
-def test_offline_proxy_is_encoded_again_and_relinked(scene):
+def test_offline_proxy_is_encoded_again_and_relinked(scene, media):
     env, ids = scene
     first = pipeline(env)
     assert first.returncode == 0, first.stderr
-    gone = first.stdout.splitlines()[0].split("\t")[1]
+    proxies = dict(line.split("\t") for line in first.stdout.splitlines())   # finish order, not input order
+    gone = proxies[media["a2398"]]
     os.unlink(gone)
     assert proxy_status(ids[0]) == "Offline"
     second = pipeline(env)
