@@ -484,6 +484,23 @@ def test_proxy_user_unit_runs_the_same_pipeline(destdir):
     assert settings["Nice"] == "19" and settings["IOSchedulingClass"] == "best-effort"
 
 
+
+def test_prune_jobs_prune_the_whole_backup_root_daily(destdir):
+    """System unit, user unit and both plists run `rex-prune --all` once a day."""
+    system = os.path.join(destdir, UNITDIR, "rex-prune.service")
+    assert {k: v for _s, k, v in unit_settings(system)}["ExecStart"] == f"{BINDIR}/rex-prune --all"
+    assert bash_pipelines(os.path.join(destdir, USER_UNITDIR, "rex-prune-exports.service")) == [
+        f"{BINDIR}/rex-prune --all"]
+    for timer in (os.path.join(destdir, UNITDIR, "rex-prune.timer"),
+                  os.path.join(destdir, USER_UNITDIR, "rex-prune-exports.timer")):
+        calendar = {k: v for _s, k, v in unit_settings(timer)}["OnCalendar"]
+        assert re.fullmatch(r"\*-\*-\* \d\d:\d\d:00", calendar), calendar
+    for plist in ("org.rex.prune.plist", "org.rex.prune-exports.plist"):
+        with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
+            job = plistlib.load(f)
+        assert job["ProgramArguments"] == [f"{BINDIR}/rex-prune", "--all"]
+        assert set(job["StartCalendarInterval"]) == {"Hour", "Minute"}
+
 # --- (e) man pages ---------------------------------------------------------------------
 
 def need_mandoc():

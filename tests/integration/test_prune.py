@@ -88,6 +88,20 @@ def test_removes_the_right_files_with_their_sidecars(run, rex_env, root):
     assert json.loads(lines(again.out)[0])["reason"] == "removed: no rule keeps it"
 
 
+def test_all_prunes_every_set_under_the_backup_root(run, rex_env, root, tmp_path):
+    a = [put(os.path.join(root, "srv_5432", "lib"), "lib", stamp(i), b"%d" % i) for i in range(3)]
+    b = [put(os.path.join(root, "Local", "Folder", "Cut"), "Cut", stamp(i), b"c%d" % i, ".drp") for i in range(3)]
+    elsewhere = [put(str(tmp_path / "elsewhere"), "x", stamp(i), b"e%d" % i) for i in range(3)]
+    result = run("rex-prune", "-a", "--keep-last", "1", env=rex_env)      # REX_BACKUP_ROOT
+    assert result.returncode == 0, result.err
+    assert sorted(lines(result.out)) == sorted(a[:2] + b[:2])
+    assert all(os.path.exists(p) for p in elsewhere)
+    other = run("rex-prune", "--all", "--backup-root", str(tmp_path / "elsewhere"), "--keep-last", "1",
+                env=rex_env)
+    assert other.returncode == 0, other.err
+    assert lines(other.out) == elsewhere[:2]
+
+
 def test_newest_verified_and_newer_backups_are_protected(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(6)]

@@ -15,9 +15,11 @@ def _count(name, text):
     return click.option(f"--{name.replace('_', '-')}", name, type=click.IntRange(min=0), metavar="N", help=text)
 
 
-@rex_command("rex-prune", config_keys={"lock_wait": "lock_wait"})
+@rex_command("rex-prune", config_keys={"lock_wait": "lock_wait", "backup_root": "backup_root"})
 @click.argument("paths", nargs=-1)
 @click.option("--tree", "trees", multiple=True, metavar="DIR", help="Prune every backup set under DIR.")
+@click.option("-a", "--all", "whole_root", is_flag=True, help="Prune every backup set under the backup root.")
+@click.option("--backup-root", metavar="DIR", help="The backup root for --all (REX_BACKUP_ROOT).")
 @_count("keep_last", "Keep the N newest backups.")
 @click.option("--keep-within", "keep_within", metavar="DURATION",
               help="Keep backups younger than DURATION, counted from the newest.")
@@ -28,10 +30,11 @@ def _count(name, text):
 @_count("keep_yearly", "Keep the newest backup of each of the N latest years.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be removed and why; change nothing.")
-def command(rex, paths, trees, lock_wait, dry_run, **keep):
+def command(rex, paths, trees, whole_root, backup_root, lock_wait, dry_run, **keep):
     """Remove the backups of each set (directories, backup PATHs whose sets are
-    taken, stdin, or --tree DIR) that no retention rule keeps; never the newest,
-    nor the newest verified. Removed paths are printed on stdout."""
+    taken, stdin, --tree DIR, or --all under the backup root) that no retention
+    rule keeps; never the newest, nor the newest verified. Removed paths are
+    printed on stdout."""
     from ..retention import Policy
 
     given = {k: v for k, v in keep.items() if v is not None}
@@ -56,6 +59,8 @@ def command(rex, paths, trees, lock_wait, dry_run, **keep):
                 "the configuration); without one nothing but the newest backup would be kept")
         default = None
     run = _Run(rex, default, rules, config.get("lock_wait"), dry_run)
+    if whole_root:
+        trees = (*trees, config.backup_root)
     try:
         for tree in trees:
             run.tree(tree)
