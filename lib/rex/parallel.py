@@ -37,3 +37,41 @@ def ordered_map(func, items, workers):
                 yield future.result()
             finally:
                 slots.release()
+
+
+IDLE = object()
+
+
+def prefetch(items, idle=0.5):
+    """Yield items read by a feeder thread, and IDLE whenever none came for `idle` seconds.
+
+    A consumer that also waits on other work (encodes finishing) can then do that
+    work while the input is quiet, instead of blocking on the next line of stdin.
+    An exception raised by the input is re-raised here, in order.
+    """
+    import queue
+    import threading
+
+    ready = queue.Queue(maxsize=64)
+    end = object()
+
+    def feed():
+        try:
+            for item in items:
+                ready.put((item, None))
+        except BaseException as exc:
+            ready.put((None, exc))
+        ready.put((end, None))
+
+    threading.Thread(target=feed, daemon=True).start()
+    while True:
+        try:
+            item, problem = ready.get(timeout=idle)
+        except queue.Empty:
+            yield IDLE
+            continue
+        if problem is not None:
+            raise problem
+        if item is end:
+            return
+        yield item

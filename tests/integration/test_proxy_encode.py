@@ -279,3 +279,26 @@ def test_dry_run_encodes_nothing(run, env, clips):
     result = run("proxy-encode", "-n", clips["c25"], env=env)
     assert result.returncode == 0 and result.out == "" and "would encode" in result.err
     assert not os.path.exists(env["REX_PROXY_ROOT"])
+
+
+def test_a_finished_proxy_is_printed_before_the_next_input_arrives(env, clips):
+    """A slow upstream (proxy-scan waiting on Resolve) must not hold back finished pairs."""
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "proxy-encode"), "--height", "90"], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write((clips["c25"] + "\n").encode())
+        proc.stdin.flush()
+        import select
+
+        ready, _, _ = select.select([proc.stdout], [], [], 60)    # stdin stays open: no more input yet
+        assert ready, "the finished pair waited for the next input"
+        first = proc.stdout.readline().decode()
+        assert first.split("\t")[0] == clips["c25"], proc.stderr.read1().decode() if not first else first
+        proc.stdin.write((clips["noaudio"] + "\n").encode())
+        proc.stdin.close()
+        rest = proc.stdout.read().decode()
+        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()
+        assert rest.split("\t")[0] == clips["noaudio"]
+    finally:
+        proc.kill()
+        proc.wait()

@@ -48,3 +48,24 @@ def test_an_input_error_arrives_after_the_earlier_results():
         for value in ordered_map(lambda x: x * 10, items(), 2):
             seen.append(value)
     assert seen == [10, 20]
+
+
+def test_prefetch_yields_idle_while_the_input_is_quiet_and_keeps_order():
+    from rex.parallel import IDLE, prefetch
+
+    gate = threading.Event()
+
+    def items():
+        yield 1
+        gate.wait(5)
+        yield 2
+        raise ValueError("malformed record")
+
+    seen = []
+    with pytest.raises(ValueError, match="malformed"):
+        for item in prefetch(items(), idle=0.01):
+            if item is IDLE and 1 in seen:
+                gate.set()          # the consumer got to work while the input was quiet
+            seen.append(item)
+    values = [x for x in seen if x is not IDLE]
+    assert values == [1, 2] and IDLE in seen[seen.index(1):seen.index(2)]

@@ -53,7 +53,14 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     started = set()
 
     def jobs_from_input():
-        for record, problem in _records(rex, paths):
+        """Jobs, and None while the input is quiet (so finished encodes are reported meanwhile)."""
+        from ..parallel import IDLE, prefetch
+
+        for item in prefetch(_records(rex, paths)):
+            if item is IDLE:
+                yield None
+                continue
+            record, problem = item
             if problem is not None:
                 codes.append(problem.code)
                 _say_error(display, problem.message)
@@ -156,6 +163,11 @@ def _parallel(encoder, jobs, workers, finish):
     pending = set()
     try:
         for job in jobs:
+            if job is None:         # the input is quiet: report what has finished meanwhile
+                done, pending = wait(pending, timeout=0, return_when=FIRST_COMPLETED)
+                for future in done:
+                    finish(future.result())
+                continue
             pending.add(pool.submit(encoder.run, job))
             while len(pending) >= threads:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
