@@ -43,6 +43,36 @@ def check(path):
         raise DataError(f"{path}: unreadable ZIP: {exc}") from None
 
 
+def project_name(path):
+    """The project's name as saved in the file (project.xml's ProjectName), or None."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read(PROJECT_XML)
+    except (KeyError, zipfile.BadZipFile, OSError, zlib.error, ValueError, EOFError):
+        return None
+    parser = xml.parsers.expat.ParserCreate()
+    depth, inside, text = [0], [False], []
+
+    def start(tag, attrs):
+        depth[0] += 1
+        inside[0] = depth[0] == 2 and tag == "ProjectName" and not text
+
+    def end(tag):
+        depth[0] -= 1
+        inside[0] = False
+
+    def chars(data):
+        if inside[0]:
+            text.append(data)
+
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError:
+        return None
+    return "".join(text) or None
+
+
 # --- canonical content ----------------------------------------------------------------
 #
 # Two exports of an unchanged project differ in bytes: member times, embedded save

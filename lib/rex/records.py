@@ -95,6 +95,15 @@ def path_text(path):
     return path
 
 
+def plain_names(parts, null=False):
+    """True when `A/B/NAME` says exactly `parts` as one record: no part is empty or holds
+    `/`, and the text neither starts with `{` (a JSON record) nor holds a line end."""
+    text = "/".join(parts)
+    if not parts or any(not p or "/" in p for p in parts) or text.startswith("{"):
+        return False
+    return null or not ("\n" in text or "\r" in text)
+
+
 class Writer:
     """Writes records to stdout in the chosen form and flushes each one.
 
@@ -132,6 +141,16 @@ class Writer:
                                   ensure_ascii=False, default=str))
         else:
             self._emit(self._plain(source, target))
+
+    def named(self, parts, **facts):
+        """Write a name inside a hierarchy (a project's folders and name) as `A/B/NAME`,
+        or as a JSON object when that text would lose something (see `plain_names`)."""
+        parts = [os.fspath(p) for p in parts]
+        data = {"path": "/".join(parts), **facts}
+        if self.json_lines or not plain_names(parts, self.null):
+            self._emit(json.dumps(data, ensure_ascii=False, default=str))
+        else:
+            self._emit(data["path"])
 
     def obj(self, data):
         """Write a JSON object (or, without --json, its `path`)."""

@@ -33,6 +33,7 @@ SECTIONS = {
     None: "Settings shared by every command.",
     "pgdump": "rex-pgdump: dump the PostgreSQL project libraries.",
     "verify": "rex-verify: prove that backups are intact.",
+    "restore": "rex-restore: bring back a dump as a new library, or a project file as a new project.",
     "dedupe": "rex-dedupe: keep one copy of unchanged backups.",
     "prune": "rex-prune: remove old backups by a retention policy. "
              "The keep_* keys are the policy of every set that no entry of policies matches; "
@@ -99,6 +100,24 @@ KEYS = [
     Key("verify.username", "str", "postgres", "User on the --deep server (needs CREATEDB)."),
     Key("verify.passfile", "path", None, "libpq password file for the --deep server.",
         example="/etc/rex/pgpass"),
+    Key("restore.host", "str", None,
+        "Server that --as and --drop work on. Unset: the server in the dump's place under the backup "
+        "root (HOST_PORT), else the libpq default.", env=("PGHOST",), example="resolve-db.local"),
+    Key("restore.port", "int", None, "Port of that server.", env=("PGPORT",), minimum=1, maximum=65535,
+        example=5432),
+    Key("restore.username", "str", "postgres", "Database user (needs CREATEDB).", env=("PGUSER",)),
+    Key("restore.passfile", "path", None,
+        "A libpq password file. Passwords never go in this file or on the command line.",
+        env=("PGPASSFILE",), example="/etc/rex/pgpass"),
+    Key("restore.connect_timeout", "int", 10, "Seconds to wait for the server to answer.",
+        minimum=1, maximum=3600),
+    Key("restore.pg_restore", "path", None,
+        "The pg_restore to use. Default: the one whose major version matches the server.",
+        example="/usr/lib/postgresql/13/bin/pg_restore"),
+    Key("restore.timeout", "duration", "6h", "Longest time one restore may run."),
+    Key("restore.verify", "bool", True,
+        "Check the sidecar checksum (and the format) before restoring or importing; "
+        "a backup without a sidecar is refused."),
     Key("dedupe.link", "enum", "symlink",
         "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
         choices=("symlink", "hardlink")),

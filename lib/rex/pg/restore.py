@@ -64,17 +64,23 @@ def deep_check(server, path, pg_restore, psql, timeout=None):
         result = run(pg_restore_argv(pg_restore, database, path), env=server.env(), timeout=timeout)
         if not result.ok:
             raise DataError(f"{path}: restore failed: {result.tail()}")
-        restored = query(server, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
-                                 "('pg_catalog', 'information_schema')", database=database, psql=psql)
-        if int(restored[0]) != toc.tables:
-            raise DataError(f"{path}: dump lists {toc.tables} tables, restore has {restored[0]}")
-        actual = table_counts(server, database, expected.keys(), psql)
-        for table, rows in sorted(expected.items()):
-            if actual.get(table) != rows:
-                raise DataError(f"{path}: table {table[0]}.{table[1]} has {actual.get(table)} rows after restore, "
-                                f"the dump holds {rows}")
-        objects = int(query(server, "SELECT count(*) FROM pg_largeobject_metadata", database=database,
-                            psql=psql)[0])
-        if objects != toc.large_objects:
-            raise DataError(f"{path}: dump lists {toc.large_objects} large objects, restore has {objects}")
+        return compare_restored(server, database, path, toc, expected, psql)
+
+
+def compare_restored(server, database, path, toc, expected, psql):
+    """Prove `database` holds what the dump at `path` holds: its tables, each table's
+    rows (`expected`, from row_counts) and its large objects; a summary, or DataError."""
+    restored = query(server, "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN "
+                             "('pg_catalog', 'information_schema')", database=database, psql=psql)
+    if int(restored[0]) != toc.tables:
+        raise DataError(f"{path}: dump lists {toc.tables} tables, restore has {restored[0]}")
+    actual = table_counts(server, database, expected.keys(), psql)
+    for table, rows in sorted(expected.items()):
+        if actual.get(table) != rows:
+            raise DataError(f"{path}: table {table[0]}.{table[1]} has {actual.get(table)} rows after restore, "
+                            f"the dump holds {rows}")
+    objects = int(query(server, "SELECT count(*) FROM pg_largeobject_metadata", database=database,
+                        psql=psql)[0])
+    if objects != toc.large_objects:
+        raise DataError(f"{path}: dump lists {toc.large_objects} large objects, restore has {objects}")
     return f"{toc.tables} tables, {sum(expected.values())} rows, {objects} large objects restored"

@@ -98,6 +98,23 @@ def select_pg_dump(server_major, configured=None):
     return choose({p: version_of(p) for p in candidates()}, server_major)
 
 
+def select_pg_restore(server_major, configured=None):
+    """The pg_restore for restoring into a server of `server_major`: (path, warning).
+
+    The one beside the matching pg_dump: a newer pg_restore may send settings an
+    older server does not know.
+    """
+    if configured:
+        if not (os.path.isfile(configured) and os.access(configured, os.X_OK)):
+            raise Unavailable(f"{configured}: pg_restore not found or not executable")
+        return configured, None
+    program, warning = select_pg_dump(server_major)
+    path = sibling(program, "pg_restore")
+    if warning:
+        warning = f"no pg_restore {server_major} found; using {path} (set restore.pg_restore to choose)"
+    return path, warning
+
+
 def sibling(program, name):
     """`name` (pg_restore, psql, pg_dumpall) from the same directory as `program`."""
     path = os.path.join(os.path.dirname(program), name)

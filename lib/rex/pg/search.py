@@ -1,0 +1,51 @@
+"""Which dumps to search for a lost project, in which order, and what matches.
+
+Dumps are ordered by the UTC stamp in their names, newest first, never by mtime
+(a copy or a restore from tape changes mtimes); names without a stamp come last,
+in the order given.
+"""
+
+import fnmatch
+import os
+import time
+
+from .. import backupset
+
+SUFFIX = ".backup"
+
+
+def dumps_in(operands):
+    """The dumps named: files as given, and every .backup below a directory, oldest first."""
+    for path in operands:
+        if os.path.isdir(path):
+            found = [b for members in backupset.sets_under(path).values() for b in members if b.ext == SUFFIX]
+            yield from (b.path for b in sorted(found))
+        else:
+            yield path
+
+
+def newest_first(dumps):
+    """`dumps` ordered by the stamp in their names, newest first; unstamped ones last."""
+    dumps = list(dict.fromkeys(dumps))
+    stamps = {}
+    for path in dumps:
+        parsed = backupset.parse(path)
+        stamps[path] = parsed.stamp if parsed else None
+    stamped = sorted((p for p in dumps if stamps[p]), key=lambda p: stamps[p], reverse=True)
+    return stamped + [p for p in dumps if not stamps[p]]
+
+
+def matches(project, pattern):
+    """True when the project's name, or its FOLDER/NAME path, matches `pattern`
+    (a shell pattern; without wildcards, an exact name)."""
+    return fnmatch.fnmatchcase(project.name, pattern) or fnmatch.fnmatchcase(project.path, pattern)
+
+
+def iso_time(seconds):
+    return None if seconds is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def project_facts(project, dump):
+    """The JSON facts of a project found in a dump."""
+    return {"folder": list(project.folder), "name": project.name, "modified": iso_time(project.modified),
+            "modified_epoch": project.modified, "dump": os.path.abspath(dump)}
