@@ -371,3 +371,63 @@ def test_usage_errors(run, env, dump, drp):
     assert run("rex-restore", dump, env=env).returncode == 64
     assert run("rex-restore", "--force", dump, "--as", "A", env=env).returncode == 64
     assert run("rex-restore", drp, "--as", "A", "--name", "B", env=env).returncode == 64
+
+
+def slow_pg_restore(directory):
+    """A pg_restore that sleeps before restoring (not before listing), so a test can stop it."""
+    from rex.pg.tools import newest
+
+    slow = directory / "pg_restore"
+    slow.write_text("#!/bin/sh\ncase \" $* \" in *\" --single-transaction \"*) sleep 30;; esac\n"
+                    f"exec {newest('pg_restore')} \"$@\"\n")
+    slow.chmod(0o755)
+    return slow
+
+
+def test_kill_9_mid_restore_leaves_a_record_that_drop_cleans(run, env, cluster, dump, tmp_path):
+    """A restore killed with SIGKILL cannot clean up; the library it left is known to --drop."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import BIN
+    slow = slow_pg_restore(tmp_path)
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-restore"), dump, "--as", "Killed",
+                             "--pg-restore", str(slow)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while "Killed" not in databases(cluster):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    again = run("rex-restore", dump, "--as", "Killed", env=env)
+    assert again.returncode == 73 and "left incomplete" in again.err and "--drop" in again.err
+    dropped = run("rex-restore", "--drop", "Killed", env=env)
+    assert dropped.returncode == 0, dropped.err
+    assert "Killed" not in databases(cluster)
+
+
+def test_sigterm_mid_restore_drops_the_new_library(run, env, cluster, dump, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import BIN
+    slow = slow_pg_restore(tmp_path)
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-restore"), dump, "--as", "Stopped",
+                             "--pg-restore", str(slow)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while "Stopped" not in databases(cluster):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Stopped" not in databases(cluster)
+    assert run("rex-restore", "--drop", "Stopped", env=env).returncode == 77
