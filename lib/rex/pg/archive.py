@@ -70,26 +70,16 @@ def split_qualified(name):
     return _unquote_ident(m.group(1)), _unquote_ident(m.group(2))
 
 
-def row_counts(pg_restore, path, timeout=3600):
-    """{(schema, table): rows} counted from the COPY blocks of the dump's data."""
+def stream_sql(argv, path, consume, what, timeout=3600):
+    """Run pg_restore writing SQL to stdout (`argv`) and return `consume(lines)` of it;
+    DataError (65) naming `what` could not be read when pg_restore fails."""
     import subprocess
 
-    counts = {}
-    proc = subprocess.Popen([pg_restore, "--data-only", "-f", "-", path], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    current = None
+    from ..runner import stderr_tail
+
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
-        for raw in proc.stdout:
-            if current is None:
-                if raw.startswith(b"COPY "):
-                    m = _COPY.match(raw.decode("utf-8", "replace").rstrip("\n"))
-                    if m:
-                        current = split_qualified(m.group(1))
-                        counts[current] = 0
-            elif raw == b"\\.\n":
-                current = None
-            else:
-                counts[current] += 1
+        result = consume(proc.stdout)
         err = proc.stderr.read().decode("utf-8", "replace")
         code = proc.wait(timeout=timeout)
     finally:
@@ -97,7 +87,27 @@ def row_counts(pg_restore, path, timeout=3600):
             proc.kill()
             proc.wait()
     if code != 0:
-        from ..runner import stderr_tail
+        raise DataError(f"{path}: pg_restore cannot read {what}: {stderr_tail(err) or f'exit {code}'}")
+    return result
 
-        raise DataError(f"{path}: pg_restore cannot read the data: {stderr_tail(err)}")
+
+def row_counts(pg_restore, path, timeout=3600):
+    """{(schema, table): rows} counted from the COPY blocks of the dump's data."""
+    return stream_sql([pg_restore, "--data-only", "-f", "-", path], path, _count_rows, "the data", timeout)
+
+
+def _count_rows(lines):
+    counts = {}
+    current = None
+    for raw in lines:
+        if current is None:
+            if raw.startswith(b"COPY "):
+                m = _COPY.match(raw.decode("utf-8", "replace").rstrip("\n"))
+                if m:
+                    current = split_qualified(m.group(1))
+                    counts[current] = 0
+        elif raw == b"\\.\n":
+            current = None
+        else:
+            counts[current] += 1
     return counts

@@ -8,11 +8,10 @@ chain. Names are untrusted: any text survives, including tabs, newlines and `/`.
 """
 
 import re
-import subprocess
 from dataclasses import dataclass
 
 from ..errors import DataError
-from ..runner import stderr_tail
+from .archive import stream_sql
 
 PROJECT_TABLE = "SM_Project"
 FOLDER_TABLE = "SM_ProjectFolder"
@@ -145,18 +144,8 @@ def list_argv(pg_restore, path):
 
 def list_projects(pg_restore, path, timeout=3600):
     """The projects in the dump at `path`; DataError (65) when pg_restore cannot read it."""
-    proc = subprocess.Popen(list_argv(pg_restore, path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL)
-    try:
-        tables = parse_copy(proc.stdout, {PROJECT_TABLE, FOLDER_TABLE})
-        err = proc.stderr.read().decode("utf-8", "replace")
-        code = proc.wait(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if code != 0:
-        raise DataError(f"{path}: pg_restore cannot read the projects: {stderr_tail(err) or f'exit {code}'}")
+    tables = stream_sql(list_argv(pg_restore, path), path,
+                        lambda lines: parse_copy(lines, {PROJECT_TABLE, FOLDER_TABLE}), "the projects", timeout)
     try:
         return projects_of(tables)
     except DataError as exc:
