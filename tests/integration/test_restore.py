@@ -222,6 +222,7 @@ def test_failing_restore_leaves_nothing(run, env, cluster, dump, tmp_path):
 def test_overlong_or_empty_name_is_a_usage_error(run, env, dump):
     assert run("rex-restore", dump, "--as", "x" * 64, env=env).returncode == 64
     assert run("rex-restore", dump, "--as", "", env=env).returncode == 64
+    assert run("rex-restore", dump, "--as", "two\nlines", env=env).returncode == 64
 
 
 def test_dry_run_creates_nothing(run, env, cluster, dump):

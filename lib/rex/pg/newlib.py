@@ -42,8 +42,8 @@ def check_name(name):
 
     if not name or not name.strip():
         raise UsageError("the new library needs a name")
-    if "\0" in name:
-        raise UsageError("a library name cannot hold a NUL character")
+    if any(ord(c) < 32 or c == "\x7f" for c in name):
+        raise UsageError(f"library name {name!r} holds a control character")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise UsageError(f"library name {name!r} is longer than {MAX_NAME_BYTES} bytes "
                          "(PostgreSQL would cut it short)")
