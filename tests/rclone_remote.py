@@ -13,7 +13,7 @@ from rex.pg.cluster import free_port
 class Remote:
     """One `rclone serve` process; `name` is the remote's section in `conf`."""
 
-    def __init__(self, kind, base):
+    def __init__(self, kind, base, password=None):
         self.kind = kind
         self.name = {"webdav": "wd", "sftp": "sf"}[kind]
         self.base = str(base)
@@ -24,6 +24,8 @@ class Remote:
         os.makedirs(self.home, exist_ok=True)
         self.port = free_port()
         self.proc = None
+        self.password = password      # sftp: required of clients (None: any client may log in)
+        self.client_password = password or "not-a-real-secret"
 
     def env(self):
         return dict(os.environ, HOME=self.home, RCLONE_CONFIG=self.conf)
@@ -33,7 +35,7 @@ class Remote:
         argv = ["rclone", "serve", self.kind, "--addr", f"127.0.0.1:{self.port}", "--dir-cache-time", "1ms",
                 self.dir]
         if self.kind == "sftp":
-            argv.insert(3, "--no-auth")
+            argv[3:3] = ["--user", "rex", "--pass", self.password] if self.password else ["--no-auth"]
         self.log = open(os.path.join(self.base, f"serve-{self.kind}.log"), "ab")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
                                      env=self.env())
@@ -55,7 +57,7 @@ class Remote:
         if self.kind == "webdav":
             lines = ["type = webdav", f"url = http://127.0.0.1:{self.port}"]
         else:
-            password = subprocess.run(["rclone", "obscure", "not-a-real-secret"], stdout=subprocess.PIPE,
+            password = subprocess.run(["rclone", "obscure", self.client_password], stdout=subprocess.PIPE,
                                       check=True, env=self.env()).stdout.decode().strip()
             lines = ["type = sftp", "host = 127.0.0.1", f"port = {self.port}", "user = rex", f"pass = {password}"]
         with open(self.conf, "w") as f:

@@ -114,6 +114,7 @@ class Planner:
         self.items, self.problems = [], []
         self._files = {}          # rel -> Item of every real file planned
         self._inodes = {}         # (dev, ino) -> rel of the real file planned for it
+        self._links = {}          # rel -> Item of every link planned
 
     def add(self, path):
         """Plan one record; returns the Item, or None (a Problem recorded, or filtered out)."""
@@ -181,6 +182,8 @@ class Planner:
     def _earlier_name(self, path, st):
         """For a hard link, the real path of the name the remote keeps the bytes under:
         one planned already, else the first name of the same inode in the same directory."""
+        from .backupset import parse      # backups only: never a temporary or a sidecar
+
         if st.st_nlink < 2:
             return None
         planned = self._inodes.get((st.st_dev, st.st_ino))
@@ -190,8 +193,7 @@ class Planner:
         others = []
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.name != name and not entry.name.endswith(checksum.SUFFIX) and entry.is_file(
-                        follow_symlinks=False):
+                if entry.name != name and parse(entry.path) and entry.is_file(follow_symlinks=False):
                     est = entry.stat(follow_symlinks=False)
                     if (est.st_dev, est.st_ino) == (st.st_dev, st.st_ino):
                         others.append(entry.name)
@@ -208,7 +210,9 @@ class Planner:
         if target_md5 is None:
             return None
         self._file(target_real, target_rel, target_md5, os.stat(target_real), record=False)
-        item = Item(path, rel, "link", md5=md5, size=os.path.getsize(target_real),
+        if rel in self._links:
+            return self._links[rel]
+        item = self._links[rel] = Item(path, rel, "link", md5=md5, size=os.path.getsize(target_real),
                     target=link_text(rel, target_rel), target_rel=target_rel)
         self.items.append(item)
         return item
@@ -320,11 +324,11 @@ class Uploader:
 
     def _verify(self, want, work):
         """{rel: (size, md5 or None)} of the wanted objects found on the remote."""
-        listing = self._write_list(work, "verify", list(want))
-        result = self._run(rclone.lsjson_argv(self.program, self.remote, listing), "lsjson")
-        if not result.ok:
-            raise rclone.failure("rclone lsjson", result.returncode, result.stderr)
-        found = rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape"))
+        found = {}
+        for result in self._listings(want, work):
+            if not result.ok:
+                raise rclone.failure("rclone lsjson", result.returncode, result.stderr)
+            found.update(rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape")))
         unhashed = [rel for rel, (size, md5) in found.items() if md5 is None and rel in want
                     and size == want[rel].size]
         if unhashed and self.download_check:
@@ -340,6 +344,34 @@ class Uploader:
         elif unhashed:
             log.warning("the remote has no md5 and upload.download_check is off: only sizes are checked")
         return found
+
+    def _listings(self, want, work):
+        """The listings of every wanted object, in `transfers` rclone runs at once: a remote
+        that hashes on demand (sftp) then hashes several files at a time, as rclone copy does."""
+        import threading
+
+        rels = sorted(want, key=lambda rel: -want[rel].size)
+        lanes = max(1, min(self.transfers or 4, len(rels) // 4 or 1))
+        argvs = [rclone.lsjson_argv(self.program, self.remote, self._write_list(work, f"verify{i}", rels[i::lanes]))
+                 for i in range(lanes)]
+        results = [None] * lanes
+
+        def one(i):
+            try:
+                results[i] = self._run(argvs[i], "lsjson")
+            except BaseException as exc:    # raised below, in the caller's thread
+                results[i] = exc
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(1, lanes)]
+        for thread in threads:
+            thread.start()
+        one(0)
+        for thread in threads:
+            thread.join()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
 
     def _outcome(self, item, want, found, copied, check_only):
         needed = [item.rel + checksum.SUFFIX]

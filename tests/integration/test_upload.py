@@ -14,6 +14,7 @@ import pytest
 
 from rclone_remote import Remote
 from rex.checksum import md5_file, write_sidecar
+from rex.fsutil import write_atomic
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 
@@ -26,32 +27,34 @@ def remote(request, tmp_path_factory):
 
 
 @pytest.fixture
-def env(rex_env, remote, tmp_path):
+def env(rex_env, tmp_path):
     os.makedirs(rex_env["REX_BACKUP_ROOT"])
-    # No HOME for rclone, as under systemd: the config file is named explicitly.
     config = tmp_path / "rex.yaml"
-    config.write_text(f"upload:\n  rclone_config: {remote.conf}\n")
+    config.write_text("upload:\n  transfers: 4\n")
     return dict(rex_env, REX_CONFIG=str(config))
 
 
 @pytest.fixture
-def target(remote, request):
-    """A fresh remote path per test, and the served directory that holds it."""
+def target(remote, request, env):
+    """A fresh remote path per test on each remote, and the served directory that holds it."""
+    # rclone gets no HOME of its own, as under systemd: its config file is named explicitly.
+    with open(env["REX_CONFIG"], "a") as f:
+        f.write(f"  rclone_config: {remote.conf}\n")
     name = "t-" + request.node.name.replace("[", "-").replace("]", "")
     return f"{remote.name}:{name}", remote.path(name)
 
 
 def put(root, rel, content):
+    """A backup at `rel` under `root` with its sidecar."""
     path = os.path.join(root, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(content)
+    write_atomic(path, content)
     write_sidecar(path, md5_file(path))
     return path
 
 
 def lines(text):
-    return [line for line in text.split("\n") if line]
+    return text.splitlines()
 
 
 def test_uploads_from_a_pipeline_and_verifies(run, env, target):
@@ -254,6 +257,21 @@ def test_remote_down_is_75(run, env, tmp_path):
     assert result.returncode == 75, result.err
     assert "connection refused" in result.err
     assert result.out == ""
+
+
+def test_refused_credentials_are_77(run, env, tmp_path):
+    path = put(env["REX_BACKUP_ROOT"], "a/L_20260101T000000Z.backup", b"x")
+    server = Remote("sftp", tmp_path / "auth", password="right").start()
+    try:
+        server.client_password = "wrong"
+        server._write_conf()
+        config = tmp_path / "auth.yaml"
+        config.write_text(f"upload:\n  rclone_config: {server.conf}\n")
+        result = run("rex-upload", "-r", "sf:x", path, env=dict(env, REX_CONFIG=str(config)))
+    finally:
+        server.stop()
+    assert result.returncode == 77, result.err
+    assert "wrong" not in result.err and result.out == ""
 
 
 def test_rclone_missing_is_69(run, env, target, tmp_path):
