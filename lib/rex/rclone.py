@@ -44,8 +44,9 @@ def check_remote(remote):
 
 def join(remote, relative):
     """The remote path of `relative` (a /-separated path) under `remote`."""
-    if remote.endswith(":") or remote.endswith("/"):
-        return remote + relative
+    colon = remote.index(":", 1) if remote.startswith(":") else remote.index(":")
+    if colon == len(remote) - 1 or remote.endswith("/"):
+        return remote + relative      # the remote's root (NAME:) or a path ending in /
     return f"{remote}/{relative}"
 
 

@@ -86,6 +86,8 @@ def test_bad_remotes(remote):
 def test_root_slash_is_kept():
     assert rclone.check_remote("sf:/") == "sf:/"
     assert rclone.join("sf:/", "a") == "sf:/a" and rclone.join("sf:", "a") == "sf:a"
+    assert rclone.join("sf:x:", "a") == "sf:x:/a" and rclone.join(":local:", "a") == ":local:a"
+    assert rclone.join(":sftp,host=h:d", "a") == ":sftp,host=h:d/a"
 
 
 def test_argv_never_carries_the_config_or_a_secret():
