@@ -2,7 +2,7 @@
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
-                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune]
+                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -21,6 +21,9 @@
            throughput as a fraction of decode only; per-file overhead on 20 tiny clips.
   prune    rex.retention.decide over 100,000 synthetic stamps (one set, 15-minute backups over
            ~3 years) with every rule and a verified backup, vs sorting the same stamps; target < 2 s.
+  upload   plain `rclone copy` vs rex-upload --sync (copy, then every file checked against its sidecar)
+           of 20 x 50 MB to `rclone serve sftp` on 127.0.0.1 (target <= 1.1x), and for information to
+           `rclone serve webdav` (no hashes) with and without the download check.
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -48,7 +51,7 @@ sys.path.insert(0, os.path.join(ROOT, "lib"))
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
-              "prune")
+              "prune", "upload")
 
 
 # ----------------------------------------------------------------- helpers
@@ -393,6 +396,11 @@ def bench_proxy_encode(args, work):
     return bench_proxy.encode(args, work, sys.modules[__name__])
 
 
+def bench_upload(args, work):
+    import bench_upload
+    return bench_upload.upload(args, work, sys.modules[__name__])
+
+
 # ------------------------------------------------------------------- prune
 
 def bench_prune(args, work):
@@ -468,7 +476,8 @@ def main(argv=None):
     failed = []
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
-             "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune}
+             "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
+             "upload": bench_upload}
     try:
         for name in BENCHMARKS:
             if name not in chosen:

@@ -38,6 +38,7 @@ SECTIONS = {
     "prune": "rex-prune: remove old backups by a retention policy. "
              "The keep_* keys are the policy of every set that no entry of policies matches; "
              "0 means none of that kind, and with no rule at all rex-prune refuses to run.",
+    "upload": "rex-upload: copy verified backups to an rclone remote, checked against their sidecars.",
     "export": "rex-export: export Resolve projects when the user is idle.",
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
     "scan": "proxy-scan: find the clips that need proxies.",
@@ -197,6 +198,30 @@ KEYS += [
     Key("link.confirm_over", "int", 50,
         "On a terminal, ask once before linking more than this many clips (0: never ask).",
         minimum=0),
+]
+
+KEYS += [
+    Key("upload.remote", "str", None,
+        "Where backups go: an rclone remote and path (REMOTE:PATH); the layout under the backup root is "
+        "kept below it.", example="offsite:rex/backups"),
+    Key("upload.rclone", "path", None, "The rclone to use. Default: rclone on PATH.", example="/usr/bin/rclone"),
+    Key("upload.rclone_config", "path", None,
+        "rclone's configuration file, passed to rclone as RCLONE_CONFIG (under systemd rclone has no HOME "
+        "to find its own). Credentials belong there or in RCLONE_CONFIG_* variables, never in the remote.",
+        env=("RCLONE_CONFIG",), example="/etc/rex/rclone.conf"),
+    Key("upload.transfers", "int", 4, "Files copied at once.", minimum=1, maximum=256),
+    Key("upload.bwlimit", "str", None,
+        "Bandwidth limit, as rclone's --bwlimit: a rate such as 10M, or a timetable such as "
+        "\"08:00,2M 19:00,off\".", example="10M"),
+    Key("upload.download_check", "bool", True,
+        "When the remote keeps no md5, download each uploaded file to check it; off: sizes only."),
+    Key("upload.include", "list", [],
+        "Only backups matching one of these shell patterns (one without / matches the file name, one with / "
+        "the path under the backup root; * crosses directories).",
+        example=["*.backup", "projects/Job 42/*"]),
+    Key("upload.exclude", "list", [], "Leave out backups matching any of these shell patterns.",
+        example=["scratch/*"]),
+    Key("upload.timeout", "duration", "12h", "Longest time one rclone run may take."),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}

@@ -1,0 +1,105 @@
+"""rex-upload: copy backups and their sidecars to an rclone remote, and prove they arrived."""
+
+import click
+
+from .. import errors, log
+from ..cli import rex_command
+
+
+@rex_command(
+    "rex-upload",
+    config_keys={"remote": "upload.remote", "backup_root": "backup_root", "include": "upload.include",
+                 "exclude": "upload.exclude", "transfers": "upload.transfers", "bwlimit": "upload.bwlimit",
+                 "download_check": "upload.download_check", "lock_wait": "lock_wait"},
+)
+@click.argument("paths", nargs=-1)
+@click.option("-r", "--remote", metavar="REMOTE:PATH", help="The rclone remote and path to copy to.")
+@click.option("--sync", "trees", multiple=True, metavar="DIR", help="Upload every backup under DIR.")
+@click.option("--backup-root", metavar="DIR", help="The local root whose layout the remote keeps (REX_BACKUP_ROOT).")
+@click.option("--include", multiple=True, metavar="GLOB", help="Only backups matching GLOB (repeatable).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out backups matching GLOB (repeatable).")
+@click.option("--transfers", type=click.IntRange(1, 256), metavar="N", help="Files copied at once (default 4).")
+@click.option("--bwlimit", metavar="RATE", help="Bandwidth limit, as rclone's (10M, or a timetable).")
+@click.option("--download-check/--no-download-check", default=None,
+              help="On a remote without md5, download each file to check it (default on).")
+@click.option("--check", "check_only", is_flag=True, help="Upload nothing: check the remote copies only.")
+@click.option("--lock-wait", metavar="DURATION", help="Wait this long for another upload to the remote.")
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be sent; contact nothing.")
+def command(rex, paths, trees, remote, backup_root, include, exclude, transfers, bwlimit, download_check,
+            check_only, lock_wait, dry_run):
+    """Copy backups (PATH operands, stdin, or every backup under --sync DIR) with their
+    sidecars to an rclone remote, keeping their layout under the backup root, then
+    check each one there against its sidecar's md5. Prints the remote path of each
+    backup that is verified on the remote."""
+    import os
+
+    from .. import rclone
+    from ..upload import Planner
+
+    config = rex.config
+    target = _remote(config)
+    root = config.backup_root
+    if not os.path.isdir(root):
+        raise errors.NoInput(f"{root}: backup root is not a directory")
+    planner = Planner(root, config.get("upload.include"), config.get("upload.exclude"))
+    for tree in trees:
+        planner.add(tree)
+    if paths or not trees:
+        for record in rex.records(paths):
+            planner.add(record.path)
+    codes = [errors.OK]
+    for problem in planner.problems:
+        log.error(f"{problem.path}: {problem.message}")
+        codes.append(problem.code)
+    records = [item for item in planner.items if item.record]
+    if dry_run:
+        for item in records:
+            log.notice(f"would {'link' if item.kind == 'link' else 'upload'} {item.path}")
+            rex.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
+        return errors.worst(codes)
+    if planner.items:
+        codes += _upload(rex, config, target, root, planner.items, check_only)
+    return errors.worst(codes)
+
+
+def _remote(config):
+    """The validated remote; a bad one is a usage error on the command line, else a configuration error."""
+    from .. import rclone
+
+    value = config.get("upload.remote")
+    source = config.source("upload.remote")
+    if not value:
+        raise errors.UsageError("no remote: give --remote REMOTE:PATH or set upload.remote in the configuration")
+    try:
+        return rclone.check_remote(value)
+    except ValueError as exc:
+        if source.startswith("option"):
+            raise errors.UsageError(f"--remote: {exc}") from None
+        raise errors.ConfigError(f"upload.remote ({source}): {exc}") from None
+
+
+def _upload(rex, config, target, root, items, check_only):
+    from .. import rclone
+    from ..fsutil import job_lock
+    from ..runner import find_program
+    from ..upload import Uploader, remote_lock_name
+
+    program = find_program("rclone", config.get("upload.rclone"))
+    uploader = Uploader(program, target, root, env=rclone.environment(config.get("upload.rclone_config")),
+                        transfers=config.get("upload.transfers"), bwlimit=config.get("upload.bwlimit"),
+                        download_check=config.get("upload.download_check"), timeout=config.get("upload.timeout"))
+    with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
+        outcomes = uploader.run(items, check_only=check_only)
+    codes = []
+    for outcome in outcomes:
+        item = outcome.item
+        if not outcome.ok:
+            log.error(f"{item.path}: {outcome.message}")
+            codes.append(outcome.code)
+            continue
+        if item.record:
+            log.info(f"{item.path}: {outcome.action}")
+            rex.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
+                         kind=item.kind, action=outcome.action)
+        codes.append(errors.OK)
+    return codes

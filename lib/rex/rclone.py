@@ -1,0 +1,198 @@
+"""rclone command lines as data, and what rclone's answers mean.
+
+Every argv is built by a pure function here and run by `runner`, so the lines can
+be tested without running anything. Nothing secret is ever put in argv: the config
+file is named through RCLONE_CONFIG (under systemd rclone has no HOME to find its
+own), and credentials live in that file or in RCLONE_CONFIG_<REMOTE>_* variables.
+"""
+
+import json
+import re
+
+from . import errors
+
+# `name:path` (a configured remote) or `:backend[,opts]:path` (a connection string).
+_NAME = re.compile(r"[\w.@][\w.@ -]*\Z")
+_SECRET_OPTION = re.compile(r"(pass|secret|token|key|password|session)\w*=", re.I)
+
+
+def check_remote(remote):
+    """The remote `NAME:PATH` normalised (no trailing slash), or ValueError saying why not.
+
+    A leading dash would make it an rclone option; a bare path would be the local
+    disk; credentials in a connection string would land in argv (and `ps`).
+    """
+    if not isinstance(remote, str) or not remote.strip():
+        raise ValueError("empty remote; give REMOTE:PATH")
+    if any(c in remote for c in "\n\r\0"):
+        raise ValueError("a remote cannot contain a newline or NUL")
+    if remote.startswith(":"):
+        backend, sep, _path = remote[1:].partition(":")
+        if not sep or not backend:
+            raise ValueError(f"{remote!r}: a connection string is :BACKEND[,OPTIONS]:PATH")
+        if _SECRET_OPTION.search(backend):
+            raise ValueError(f"{remote!r}: no credentials in the remote (they would show in argv); "
+                             "put them in the rclone config file or RCLONE_CONFIG_* variables")
+    else:
+        name, sep, _path = remote.partition(":")
+        if not sep or not _NAME.match(name) or name.endswith(" "):
+            raise ValueError(f"{remote!r}: not REMOTE:PATH (a remote name from the rclone config, "
+                             "a colon, then the path on it)")
+    stripped = remote.rstrip("/")
+    return stripped if not stripped.endswith(":") else remote[:len(stripped) + 1]
+
+
+def join(remote, relative):
+    """The remote path of `relative` (a /-separated path) under `remote`."""
+    colon = remote.index(":", 1) if remote.startswith(":") else remote.index(":")
+    if colon == len(remote) - 1 or remote.endswith("/"):
+        return remote + relative      # the remote's root (NAME:) or a path ending in /
+    return f"{remote}/{relative}"
+
+
+def environment(config_file=None):
+    """Environment for rclone: the config file named explicitly when one is configured."""
+    env = {}
+    if config_file:
+        env["RCLONE_CONFIG"] = config_file
+    return env
+
+
+def _common(transfers=None, bwlimit=None):
+    argv = []
+    if transfers:
+        argv += ["--transfers", str(transfers), "--checkers", str(max(8, transfers))]
+    if bwlimit:
+        argv += ["--bwlimit", str(bwlimit)]
+    return argv
+
+
+def copy_argv(program, source_root, remote, files_from, transfers=None, bwlimit=None):
+    """`rclone copy` of the files named (one per line) in `files_from`, relative to `source_root`.
+
+    rclone's own after-copy hash check is turned off (`--ignore-checksum`): Rex checks
+    every file against its sidecar's md5 afterwards, which is stronger and costs the
+    remote one hash instead of two. `--use-json-log -v` tells which files were copied.
+    """
+    return [program, "copy", "--files-from-raw", files_from, "--no-traverse", "--ignore-checksum",
+            "--use-json-log", "-v", "--stats", "0", *_common(transfers, bwlimit), "--", source_root, remote]
+
+
+def copy_tree_argv(program, source_dir, remote, transfers=None, bwlimit=None):
+    """`rclone copy` of a whole (small, staged) directory tree."""
+    return [program, "copy", "--use-json-log", "-v", "--stats", "0", *_common(transfers, bwlimit),
+            "--", source_dir, remote]
+
+
+def lsjson_argv(program, remote, files_from, hashes=True):
+    """A listing of just the files named in `files_from`, with the remote's hashes if it has any."""
+    return [program, "lsjson", "-R", "--files-only", "--files-from-raw", files_from,
+            *(["--hash", "--hash-type", "md5"] if hashes else []), "--", remote]
+
+
+def md5sum_download_argv(program, remote, files_from, bwlimit=None):
+    """md5 of the files named in `files_from`, computed by downloading them (remotes without md5)."""
+    return [program, "md5sum", "--download", "--files-from-raw", files_from,
+            *(["--bwlimit", str(bwlimit)] if bwlimit else []), "--", remote]
+
+
+def version_argv(program):
+    return [program, "version"]
+
+
+def parse_lsjson(text):
+    """{path: (size, md5 or None)} from `rclone lsjson` output."""
+    try:
+        entries = json.loads(text or "[]")
+    except ValueError as exc:
+        raise errors.RexError(f"rclone lsjson: unreadable output ({exc})", errors.SOFTWARE) from None
+    found = {}
+    for entry in entries:
+        if entry.get("IsDir"):
+            continue
+        md5 = (entry.get("Hashes") or {}).get("md5") or None
+        found[entry["Path"]] = (entry.get("Size"), md5.lower() if md5 else None)
+    return found
+
+
+def parse_md5sum(text):
+    """{path: md5} from `rclone md5sum` output (`<hex>  <path>` lines)."""
+    found = {}
+    for line in (text or "").split("\n"):
+        digest, sep, path = line.partition("  ")
+        if sep and len(digest) == 32:
+            found[path] = digest.lower()
+    return found
+
+
+def copied_objects(stderr):
+    """The paths rclone reported copied, from its `--use-json-log -v` stderr."""
+    copied = set()
+    for line in (stderr or "").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if str(entry.get("msg", "")).startswith("Copied") and entry.get("object"):
+            copied.add(entry["object"])
+    return copied
+
+
+def messages(stderr):
+    """rclone's error lines as plain text (JSON log lines reduced to their message)."""
+    out = []
+    for line in (stderr or "").splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                out.append(line)
+                continue
+            if entry.get("level") in ("warning", "error", "critical", "fatal"):
+                obj = entry.get("object")
+                out.append(f"{obj}: {entry.get('msg', '')}" if obj else str(entry.get("msg", "")))
+        elif line:
+            out.append(line)
+    return out
+
+
+_UNREACHABLE = ("connection refused", "no such host", "i/o timeout", "network is unreachable",
+                "no route to host", "connection reset", "context deadline exceeded", "tls handshake timeout",
+                "server misbehaving", "timeout")
+_AUTH = ("401", "403 forbidden", "unauthorized", "unable to authenticate", "authentication failed",
+         "permission denied (publickey", "invalid_grant", "access denied", "couldn't connect ssh: ssh: handshake")
+
+
+def run_wide(stderr):
+    """The sysexits code when rclone's messages say the whole run failed (remote down,
+    refused, misconfigured), else None (failures of single files)."""
+    text = " ".join(messages(stderr)).lower()
+    if any(s in text for s in _AUTH):
+        return errors.NOPERM
+    if any(s in text for s in _UNREACHABLE):
+        return errors.TEMPFAIL
+    if "didn't find section in config file" in text or "unknown backend" in text or "not found in config" in text:
+        return errors.CONFIG
+    return None
+
+
+def classify(returncode, stderr):
+    """The sysexits code for a failed rclone run, from its exit status and stderr."""
+    code = run_wide(stderr)
+    if code is not None:
+        return code
+    if returncode == 5:     # rclone: temporary error
+        return errors.TEMPFAIL
+    if returncode == 2:     # rclone: syntax or usage error
+        return errors.USAGE
+    return errors.PARTIAL
+
+
+def failure(what, returncode, stderr, lines=3):
+    """A RexError for a failed rclone run, quoting the end of its messages."""
+    tail = " / ".join(messages(stderr)[-lines:])
+    return errors.RexError(f"{what} failed (rclone exit {returncode})" + (f": {tail}" if tail else ""),
+                           classify(returncode, stderr))

@@ -1,0 +1,412 @@
+"""What rex-upload sends, and proof that it arrived.
+
+`plan` turns local paths into Items: a real file (uploaded with its sidecar) or a
+dedupe link (a symlink, or a hard link to an earlier name of the same inode),
+which is stored on the remote as rclone stores symlinks with `--links`: a small
+`NAME.rclonelink` object holding the relative target, so the remote keeps one
+copy of the bytes and `rclone copy -l` restores the link. `Uploader` copies
+everything in one batched `rclone copy`, then checks every expected object with
+one listing: present, the right size, and the md5 of its sidecar (from the
+remote's hashes, or by downloading when the remote has none). rclone may exit 0
+having copied nothing; only this check decides what counts as uploaded.
+"""
+
+import fnmatch
+import hashlib
+import os
+import posixpath
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from . import checksum, errors, log, rclone, runner
+
+LINK_SUFFIX = ".rclonelink"
+UNREADABLE = "unreadable"     # the md5 of an object the download check could not read
+
+
+@dataclass
+class Item:
+    """One thing to put on the remote: a real file, or a link to one under the root."""
+
+    path: str                 # the local path
+    rel: str                  # relative to the backup root, /-separated
+    kind: str                 # "file" or "link"
+    md5: str = None           # from the sidecar
+    size: int = None
+    target: str = None        # link: the target relative to the link's directory
+    target_rel: str = None    # link: the target relative to the root
+    record: bool = True       # printed when done (False: a link's target brought along)
+
+
+@dataclass
+class Problem:
+    path: str
+    message: str
+    code: int = errors.PARTIAL
+
+
+# ------------------------------------------------------------------ pure decisions
+
+def relative_to_root(root, path):
+    """`path` relative to `root` as a /-separated path, or None when it is not inside.
+
+    Both are absolute and normalised by the caller; the root itself is not inside.
+    """
+    root = posixpath.normpath(root)
+    path = posixpath.normpath(path)
+    if root == "/":
+        rel = path[1:]
+    elif path.startswith(root + "/"):
+        rel = path[len(root) + 1:]
+    else:
+        return None
+    return rel or None
+
+
+def selected(rel, include=(), exclude=()):
+    """Whether `rel` passes the filters: a pattern without / matches the file name,
+    one with / the whole path under the root (`*` crosses directories)."""
+    def match(pattern):
+        subject = rel if "/" in pattern else posixpath.basename(rel)
+        return fnmatch.fnmatchcase(subject, pattern.strip("/") if "/" in pattern else pattern)
+
+    if include and not any(match(p) for p in include):
+        return False
+    return not any(match(p) for p in exclude)
+
+
+def link_text(rel, target_rel):
+    """The relative target a link at `rel` stores to reach `target_rel`."""
+    return posixpath.relpath(target_rel, posixpath.dirname(rel) or ".")
+
+
+def listable(rel):
+    """rclone's file lists are line-based: a name with a line break cannot be in one."""
+    return "\n" not in rel and "\r" not in rel
+
+
+# ------------------------------------------------------------------ planning
+
+def walk(directory):
+    """Backups (by name) under `directory`, sorted; temporaries and sidecars are not backups."""
+    from .backupset import parse
+
+    found = []
+    for top, dirs, files in os.walk(directory):
+        dirs.sort()
+        found.extend(os.path.join(top, f) for f in sorted(files) if parse(os.path.join(top, f)))
+    return found
+
+
+def _real_parent(path):
+    """`path` with its directory resolved, the last component kept (a link stays a link)."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), tail)
+
+
+class Planner:
+    """Turns local paths into Items, once per remote object."""
+
+    def __init__(self, root, include=(), exclude=()):
+        self.root = os.path.realpath(root)
+        self.include, self.exclude = list(include or ()), list(exclude or ())
+        self.items, self.problems = [], []
+        self._files = {}          # rel -> Item of every real file planned
+        self._inodes = {}         # (dev, ino) -> rel of the real file planned for it
+        self._links = {}          # rel -> Item of every link planned
+
+    def add(self, path):
+        """Plan one record; returns the Item, or None (a Problem recorded, or filtered out)."""
+        try:
+            return self._add(path)
+        except OSError as exc:
+            self.problems.append(Problem(path, f"{exc.strerror or exc}", errors.from_oserror(exc, path).code))
+        except errors.RexError as exc:
+            self.problems.append(Problem(path, exc.message, exc.code))
+        return None
+
+    def _problem(self, path, message, code=errors.PARTIAL):
+        self.problems.append(Problem(path, message, code))
+
+    def _add(self, path):
+        if not os.path.lexists(path):
+            return self._problem(path, "no such file or directory", errors.NOINPUT)
+        if os.path.isdir(path) and not os.path.islink(path):
+            for member in walk(path):
+                self.add(member)
+            return None
+        rel = relative_to_root(self.root, _real_parent(path))
+        if rel is None:
+            return self._problem(path, f"outside the backup root {self.root}; not uploaded")
+        if path.endswith(checksum.SUFFIX):
+            return self._problem(path, "a sidecar: give its backup, the sidecar goes with it")
+        if not listable(rel):
+            return self._problem(path, "a name with a line break cannot be uploaded (rclone's lists are "
+                                       "line-based)")
+        if not selected(rel, self.include, self.exclude):
+            log.info(f"{path}: left out by upload.include/upload.exclude")
+            return None
+        st = os.lstat(path)
+        md5 = self._sidecar_md5(path)
+        if md5 is None:
+            return None
+        if os.path.islink(path):
+            return self._link(path, rel, md5, os.path.realpath(path))
+        if not os.path.isfile(path):
+            return self._problem(path, "not a regular file")
+        earlier = self._earlier_name(path, st)
+        if earlier is not None:
+            return self._link(path, rel, md5, earlier)
+        return self._file(path, rel, md5, st, record=True)
+
+    def _sidecar_md5(self, path):
+        try:
+            return checksum.read_sidecar(path)
+        except FileNotFoundError:
+            self._problem(path, f"no sidecar {os.path.basename(path)}{checksum.SUFFIX}: not a verified backup "
+                                "(pass it through rex-verify)", errors.DATAERR)
+        return None
+
+    def _file(self, path, rel, md5, st, record):
+        item = self._files.get(rel)
+        if item is not None:
+            item.record = item.record or record
+            return item
+        item = Item(path, rel, "file", md5=md5, size=st.st_size, record=record)
+        self._files[rel] = item
+        self._inodes[(st.st_dev, st.st_ino)] = rel
+        self.items.append(item)
+        return item
+
+    def _earlier_name(self, path, st):
+        """For a hard link, the real path of the name the remote keeps the bytes under:
+        one planned already, else the first name of the same inode in the same directory."""
+        from .backupset import parse      # backups only: never a temporary or a sidecar
+
+        if st.st_nlink < 2:
+            return None
+        planned = self._inodes.get((st.st_dev, st.st_ino))
+        if planned is not None:
+            return os.path.join(self.root, planned)
+        directory, name = os.path.split(_real_parent(path))
+        others = []
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.name != name and parse(entry.path) and entry.is_file(follow_symlinks=False):
+                    est = entry.stat(follow_symlinks=False)
+                    if (est.st_dev, est.st_ino) == (st.st_dev, st.st_ino):
+                        others.append(entry.name)
+        first = min(others + [name])
+        return None if first == name else os.path.join(directory, first)
+
+    def _link(self, path, rel, md5, target_real):
+        target_rel = relative_to_root(self.root, target_real)
+        if target_rel is None or not os.path.isfile(target_real):
+            return self._problem(path, "a link whose target is missing or outside the backup root")
+        if not listable(target_rel):
+            return self._problem(path, "its target's name has a line break; cannot be uploaded")
+        target_md5 = self._sidecar_md5(target_real)
+        if target_md5 is None:
+            return None
+        self._file(target_real, target_rel, target_md5, os.stat(target_real), record=False)
+        if rel in self._links:
+            return self._links[rel]
+        item = self._links[rel] = Item(path, rel, "link", md5=md5, size=os.path.getsize(target_real),
+                    target=link_text(rel, target_rel), target_rel=target_rel)
+        self.items.append(item)
+        return item
+
+
+# ------------------------------------------------------------------ uploading
+
+@dataclass
+class Outcome:
+    item: Item
+    ok: bool
+    action: str = None        # uploaded, linked, already-there, verified
+    message: str = None
+    code: int = errors.OK
+
+
+@dataclass
+class _Expected:
+    size: int
+    md5: str
+    source: str = None        # local file to copy (None: staged)
+
+
+def _md5_bytes(data):
+    return hashlib.md5(data).hexdigest()
+
+
+class Uploader:
+    """Copies planned Items to `remote` in one batch and checks what arrived."""
+
+    def __init__(self, program, remote, root, env=None, transfers=None, bwlimit=None, download_check=True,
+                 timeout=None):
+        self.program, self.remote, self.root = program, remote, os.path.realpath(root)
+        self.env, self.transfers, self.bwlimit = env or {}, transfers, bwlimit
+        self.download_check, self.timeout = download_check, timeout
+
+    def _run(self, argv, what):
+        result = runner.run(argv, env=self.env, timeout=self.timeout)
+        log.debug(f"{what}: rclone exit {result.returncode}")
+        return result
+
+    def expected(self, items):
+        """{remote object rel: _Expected} for every object the items need, sidecars included."""
+        want = {}
+        for item in items:
+            side = item.rel + checksum.SUFFIX
+            side_path = os.path.join(os.path.dirname(item.path), os.path.basename(item.path) + checksum.SUFFIX)
+            with open(side_path, "rb") as f:
+                data = f.read()
+            want[side] = _Expected(len(data), _md5_bytes(data), side)
+            if item.kind == "file":
+                want[item.rel] = _Expected(item.size, item.md5, item.rel)
+            else:
+                text = item.target.encode("utf-8", "surrogateescape")
+                want[item.rel + LINK_SUFFIX] = _Expected(len(text), _md5_bytes(text))
+        return want
+
+    def run(self, items, check_only=False):
+        """Upload (unless `check_only`) and verify; returns an Outcome per Item."""
+        want = self.expected(items)
+        work = tempfile.mkdtemp(prefix="rex-upload-")
+        try:
+            copied = set() if check_only else self._copy(items, want, work)
+            found = self._verify(want, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return [self._outcome(item, want, found, copied, check_only) for item in items]
+
+    def _write_list(self, work, name, rels):
+        path = os.path.join(work, name)
+        with open(path, "wb") as f:
+            for rel in rels:
+                f.write(rel.encode("utf-8", "surrogateescape") + b"\n")
+        return path
+
+    def _copy(self, items, want, work):
+        files = [rel for rel, e in want.items() if e.source is not None]
+        copied = set()
+        if files:
+            listing = self._write_list(work, "files", files)
+            result = self._run(rclone.copy_argv(self.program, self.root, self.remote, listing, self.transfers,
+                                                self.bwlimit), "copy")
+            self._raise_if_run_wide(result, "rclone copy")
+            copied |= rclone.copied_objects(result.stderr)
+        links = [item for item in items if item.kind == "link"]
+        if links:
+            stage = os.path.join(work, "links")
+            for item in links:
+                dest = os.path.join(stage, *item.rel.split("/")) + LINK_SUFFIX
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, "wb") as f:
+                    f.write(item.target.encode("utf-8", "surrogateescape"))
+            result = self._run(rclone.copy_tree_argv(self.program, stage, self.remote, self.transfers,
+                                                     self.bwlimit), "copy links")
+            self._raise_if_run_wide(result, "rclone copy (links)")
+            copied |= rclone.copied_objects(result.stderr)
+        return copied
+
+    def _raise_if_run_wide(self, result, what):
+        """A failure of the whole run (remote down, refused, misconfigured) ends it;
+        per-file failures are left to the check, which names each file."""
+        if result.ok:
+            return
+        exc = rclone.failure(what, result.returncode, result.stderr)
+        if exc.code != errors.PARTIAL:
+            raise exc
+        for line in rclone.messages(result.stderr)[-5:]:
+            log.warning(f"rclone: {line}")
+
+    def _verify(self, want, work):
+        """{rel: (size, md5 or None)} of the wanted objects found on the remote."""
+        found = {}
+        for result in self._listings(want, work):
+            if not result.ok:
+                raise rclone.failure("rclone lsjson", result.returncode, result.stderr)
+            found.update(rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape")))
+        unhashed = [rel for rel, (size, md5) in found.items() if md5 is None and rel in want
+                    and size == want[rel].size]
+        if unhashed and self.download_check:
+            log.info(f"the remote has no md5: downloading {len(unhashed)} object(s) to check them")
+            listing = self._write_list(work, "download", unhashed)
+            result = self._run(rclone.md5sum_download_argv(self.program, self.remote, listing, self.bwlimit),
+                               "md5sum --download")
+            if not result.ok and rclone.run_wide(result.stderr):
+                raise rclone.failure("rclone md5sum --download", result.returncode, result.stderr)
+            sums = rclone.parse_md5sum(result.stdout.decode("utf-8", "surrogateescape"))
+            for rel in unhashed:
+                found[rel] = (found[rel][0], sums.get(rel, UNREADABLE))
+        elif unhashed:
+            log.warning("the remote has no md5 and upload.download_check is off: only sizes are checked")
+        return found
+
+    def _listings(self, want, work):
+        """The listings of every wanted object, in `transfers` rclone runs at once: a remote
+        that hashes on demand (sftp) then hashes several files at a time, as rclone copy does."""
+        import threading
+
+        rels = sorted(want, key=lambda rel: -want[rel].size)
+        lanes = max(1, min(self.transfers or 4, len(rels) // 4 or 1))
+        argvs = [rclone.lsjson_argv(self.program, self.remote, self._write_list(work, f"verify{i}", rels[i::lanes]))
+                 for i in range(lanes)]
+        results = [None] * lanes
+
+        def one(i):
+            try:
+                results[i] = self._run(argvs[i], "lsjson")
+            except BaseException as exc:    # raised below, in the caller's thread
+                results[i] = exc
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(1, lanes)]
+        for thread in threads:
+            thread.start()
+        one(0)
+        for thread in threads:
+            thread.join()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    def _outcome(self, item, want, found, copied, check_only):
+        needed = [item.rel + checksum.SUFFIX]
+        if item.kind == "file":
+            needed.append(item.rel)
+        else:
+            needed += [item.rel + LINK_SUFFIX, item.target_rel]
+        for rel in needed:
+            problem = _mismatch(rel, want.get(rel), found.get(rel))
+            if problem:
+                return Outcome(item, False, message=problem, code=errors.DATAERR)
+        if check_only:
+            action = "verified"
+        elif item.kind == "link":
+            action = "linked"
+        else:
+            action = "uploaded" if item.rel in copied else "already-there"
+        return Outcome(item, True, action)
+
+
+
+def _mismatch(rel, expected, got):
+    """Why the remote object `got` (size, md5) is not the `expected` one, or None."""
+    if got is None:
+        return f"{rel}: not on the remote"
+    size, md5 = got
+    if size != expected.size:
+        return f"{rel}: {size} bytes on the remote, {expected.size} expected (partial or damaged)"
+    if md5 == UNREADABLE:
+        return f"{rel}: could not be read back from the remote"
+    if md5 is not None and md5 != expected.md5:
+        return f"{rel}: md5 on the remote {md5} does not match the sidecar's {expected.md5}"
+    return None
+
+
+def remote_lock_name(remote):
+    """The job lock of one remote: two uploads to it never run at once."""
+    return "upload-" + hashlib.sha1(remote.encode("utf-8", "surrogateescape")).hexdigest()[:16]

@@ -1,0 +1,137 @@
+"""The pure parts of rex-upload: rclone command lines (no secret in argv), remote
+syntax, the local path -> remote path mapping, filters, link targets, and what
+rclone's answers mean."""
+
+import posixpath
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rex import errors, rclone
+from rex.upload import link_text, listable, relative_to_root, selected
+
+component = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1,
+                    max_size=12).filter(lambda c: c not in (".", ".."))
+rel_paths = st.lists(component, min_size=1, max_size=5).map("/".join)
+roots = st.lists(component, min_size=0, max_size=3).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(roots, rel_paths)
+def test_a_path_under_the_root_maps_to_its_relative_path(root, rel):
+    assert relative_to_root(root, posixpath.join(root, rel)) == rel
+
+
+@given(roots, rel_paths, rel_paths)
+def test_a_path_outside_the_root_never_maps(root, other, rel):
+    outside = posixpath.join("/", other, rel)
+    result = relative_to_root(root, outside)
+    if result is not None:
+        assert posixpath.join(root, result) == posixpath.normpath(outside)
+        assert not result.startswith("../") and result != ".."
+
+
+def test_relative_to_root_edges():
+    assert relative_to_root("/srv/rex", "/srv/rex") is None
+    assert relative_to_root("/srv/rex", "/srv/rexx/a") is None
+    assert relative_to_root("/srv/rex", "/srv/rex/../etc/passwd") is None
+    assert relative_to_root("/", "/a/b") == "a/b"
+
+
+@given(st.text(max_size=8).map(lambda t: "r:" + t), rel_paths)
+def test_remote_path_keeps_the_layout(remote, rel):
+    joined = rclone.join(remote, rel)
+    assert joined.endswith("/" + rel) or joined == "r:" + rel
+
+
+def test_filters():
+    assert selected("pg/s/L_1.backup")
+    assert selected("pg/s/L_1.backup", include=["*.backup"])
+    assert not selected("projects/Old/P_1.drp", include=["*.backup", "projects/Job 1/*"])
+    assert selected("projects/Job 1/sub/P_1.drp", include=["projects/Job 1/*"])
+    assert not selected("projects/Job 1/P_1.drp", include=["projects/*"], exclude=["Job 1/*", "*1.drp"])
+    assert selected("projects/Job 1/P_1.drp", include=["/projects/*"])
+
+
+@given(rel_paths, st.lists(st.sampled_from(["*", "*.backup", "a*", "*/x/*", "[ab]*"]), max_size=3))
+def test_exclude_always_wins(rel, patterns):
+    assert not selected(rel, include=patterns, exclude=["*"])
+    assert selected(rel, include=["*"] + patterns)
+
+
+@given(rel_paths, rel_paths)
+def test_link_text_reaches_the_target(link, target):
+    text = link_text(link, target)
+    assert posixpath.normpath(posixpath.join(posixpath.dirname(link), text)) == posixpath.normpath(target)
+
+
+def test_names_with_line_breaks_are_not_listable():
+    assert listable("a b/ü-#x")
+    assert not listable("a\nb") and not listable("a\r")
+
+
+@pytest.mark.parametrize("remote", ["offsite:rex", "offsite:", "my remote.1:a/b/", "s3@x:bucket",
+                                    ":local:/tmp/x", ":sftp,host=h:dir"])
+def test_good_remotes(remote):
+    assert rclone.check_remote(remote) == remote.rstrip("/")
+
+
+@pytest.mark.parametrize("remote", ["", "  ", "path/only", "-x:p", ":sftp", "a\nb:c",
+                                    ":sftp,pass=hunter2:dir", ":s3,secret_access_key=k:b", "a b :x"])
+def test_bad_remotes(remote):
+    with pytest.raises(ValueError):
+        rclone.check_remote(remote)
+
+
+def test_root_slash_is_kept():
+    assert rclone.check_remote("sf:/") == "sf:/"
+    assert rclone.join("sf:/", "a") == "sf:/a" and rclone.join("sf:", "a") == "sf:a"
+    assert rclone.join("sf:x:", "a") == "sf:x:/a" and rclone.join(":local:", "a") == ":local:a"
+    assert rclone.join(":sftp,host=h:d", "a") == ":sftp,host=h:d/a"
+
+
+def test_argv_never_carries_the_config_or_a_secret():
+    argvs = [rclone.copy_argv("rclone", "/root", "r:x", "/tmp/list", transfers=8, bwlimit="08:00,1M 19:00,off"),
+             rclone.copy_tree_argv("rclone", "/tmp/stage", "r:x"),
+             rclone.lsjson_argv("rclone", "r:x", "/tmp/list"),
+             rclone.md5sum_download_argv("rclone", "r:x", "/tmp/list", bwlimit="1M")]
+    for argv in argvs:
+        assert "--config" not in argv and not any("rclone.conf" in a for a in argv)
+        # operands after --: a path cannot become an option
+        assert "--" in argv and len(argv) - argv.index("--") - 1 in (1, 2)
+    env = rclone.environment("/etc/rex/rclone.conf")
+    assert env == {"RCLONE_CONFIG": "/etc/rex/rclone.conf"}
+    assert rclone.environment(None) == {}
+
+
+def test_copy_argv():
+    argv = rclone.copy_argv("/usr/bin/rclone", "/srv/rex", "r:x", "/tmp/l", transfers=8, bwlimit="10M")
+    assert argv[:2] == ["/usr/bin/rclone", "copy"]
+    assert argv[argv.index("--files-from-raw") + 1] == "/tmp/l"
+    assert argv[argv.index("--transfers") + 1] == "8" and argv[argv.index("--bwlimit") + 1] == "10M"
+    assert "--ignore-checksum" in argv and argv[-2:] == ["/srv/rex", "r:x"]
+    plain = rclone.copy_argv("rclone", "/srv/rex", "r:x", "/tmp/l")
+    assert "--transfers" not in plain and "--bwlimit" not in plain
+
+
+def test_parsers():
+    listing = ('[{"Path":"a/b","Size":3,"IsDir":false,"Hashes":{"md5":"ABC"}},'
+               '{"Path":"a","Size":-1,"IsDir":true},{"Path":"c d","Size":5,"IsDir":false}]')
+    assert rclone.parse_lsjson(listing) == {"a/b": (3, "abc"), "c d": (5, None)}
+    assert rclone.parse_md5sum("0123456789abcdef0123456789abcdef  a  b\n\n") == {
+        "a  b": "0123456789abcdef0123456789abcdef"}
+    log = ('{"level":"info","msg":"Copied (new)","object":"x y"}\n'
+           '{"level":"info","msg":"Copied (replaced existing)","object":"z"}\n'
+           '{"level":"info","msg":"stats","stats":{}}\nplain line\n')
+    assert rclone.copied_objects(log) == {"x y", "z"}
+
+
+@pytest.mark.parametrize("stderr,code", [
+    ('{"level":"error","msg":"dial tcp 127.0.0.1:1: connect: connection refused"}', errors.TEMPFAIL),
+    ("Failed to create file system: dial tcp: lookup nohost: no such host", errors.TEMPFAIL),
+    ('{"level":"error","msg":"401 Unauthorized"}', errors.NOPERM),
+    ("Failed to create file system for \"x:\": didn't find section in config file", errors.CONFIG),
+    ('{"level":"error","msg":"x: failed to copy: unexpected EOF","object":"x"}', errors.PARTIAL),
+])
+def test_classify(stderr, code):
+    assert rclone.classify(1, stderr) == code
