@@ -203,7 +203,7 @@ KEYS += [
 KEYS += [
     Key("upload.remote", "str", None,
         "Where backups go: an rclone remote and path (REMOTE:PATH); the layout under the backup root is "
-        "kept below it.", example="offsite:rex/backups"),
+        "kept below it.", env=("REX_UPLOAD_REMOTE",), example="offsite:rex/backups"),
     Key("upload.rclone", "path", None, "The rclone to use. Default: rclone on PATH.", example="/usr/bin/rclone"),
     Key("upload.rclone_config", "path", None,
         "rclone's configuration file, passed to rclone as RCLONE_CONFIG (under systemd rclone has no HOME "
@@ -212,7 +212,7 @@ KEYS += [
     Key("upload.transfers", "int", 4, "Files copied at once.", minimum=1, maximum=256),
     Key("upload.bwlimit", "str", None,
         "Bandwidth limit, as rclone's --bwlimit: a rate such as 10M, or a timetable such as "
-        "\"08:00,2M 19:00,off\".", example="10M"),
+        "\"08:00,2M 19:00,off\".", env=("REX_UPLOAD_BWLIMIT",), example="10M"),
     Key("upload.download_check", "bool", True,
         "When the remote keeps no md5, download each uploaded file to check it; off: sizes only."),
     Key("upload.include", "list", [],

@@ -501,6 +501,26 @@ def test_prune_jobs_prune_the_whole_backup_root_daily(destdir):
         assert job["ProgramArguments"] == [f"{BINDIR}/rex-prune", "--all"]
         assert set(job["StartCalendarInterval"]) == {"Hour", "Minute"}
 
+
+def test_upload_jobs_sync_the_backup_root_nightly_with_a_bandwidth_timetable(destdir):
+    """The unit and the plist run the same command with rclone's config named (no HOME) and a limit."""
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rex-upload.service"))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["ExecStart"] == f"{BINDIR}/rex-upload --sync /var/backups/rex"
+    env = [v.strip('"') for s, k, v in settings if k == "Environment"]
+    assert "RCLONE_CONFIG=/etc/rex/rclone.conf" in env
+    assert "ReadWritePaths" not in service, "an upload only reads the backups"
+    limit = next(v.split("=", 1)[1] for v in env if v.startswith("REX_UPLOAD_BWLIMIT="))
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.upload.plist"), "rb") as f:
+        job = plistlib.load(f)
+    assert job["ProgramArguments"] == [f"{BINDIR}/rex-upload", "--sync", "/var/backups/rex"]
+    assert job["EnvironmentVariables"]["RCLONE_CONFIG"] == "/etc/rex/rclone.conf"
+    assert job["EnvironmentVariables"]["REX_UPLOAD_BWLIMIT"] == limit
+    assert re.fullmatch(r"(\d\d:\d\d,(\d+[KMG]?|off) ?)+", limit), limit
+    timer = {k: v for _s, k, v in unit_settings(os.path.join(destdir, UNITDIR, "rex-upload.timer"))}
+    hour = int(timer["OnCalendar"].split()[1].split(":")[0])
+    assert hour < 6 and job["StartCalendarInterval"]["Hour"] == hour, "nightly"
+
 # --- (e) man pages ---------------------------------------------------------------------
 
 def need_mandoc():
