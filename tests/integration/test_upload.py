@@ -214,6 +214,10 @@ def test_dry_run_changes_nothing(run, env, target):
     assert result.returncode == 0, result.err
     assert lines(result.out) == [f"{remote}/a/L_20260101T000000Z.backup"]
     assert not os.path.exists(served)
+    # The scheduled jobs name the remote in the environment (REX_UPLOAD_REMOTE).
+    from_env = run("rex-upload", "-n", path, env=dict(env, PATH="/nonexistent", REX_UPLOAD_REMOTE="other:x"))
+    assert from_env.returncode == 0, from_env.err
+    assert lines(from_env.out) == ["other:x/a/L_20260101T000000Z.backup"]
 
 
 def test_interrupted_upload_is_resumed(run, env, target):
