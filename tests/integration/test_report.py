@@ -126,8 +126,7 @@ def test_run_failing_first_stage_reports_failure_with_its_stderr(run, rex_env, s
     rid = fail["path"].split("rid=")[1]
     assert by_path["/hc/UUID/start"]["path"].endswith(f"rid={rid}")
     ntfys = [r for r in server.requests if r["path"] == "/ntfy/rex-studio"]
-    assert [n["headers"]["Priority"] for n in ntfys] == ["low", "high"] or \
-        sorted(n["headers"]["Priority"] for n in ntfys) == ["high", "low"]
+    assert sorted(n["headers"]["Priority"] for n in ntfys) == ["high", "low"]
     failed = next(n for n in ntfys if n["headers"]["Priority"] == "high")
     assert "rex-pgdump failed" in failed["headers"]["Title"] and "rotating_light" in failed["headers"]["Tags"]
     assert b"connection refused" in failed["body"]

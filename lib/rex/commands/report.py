@@ -22,10 +22,10 @@ EVENTS = ("start", "success", "failure", "run")
 @click.option("--tail-lines", type=click.IntRange(0, 1000), metavar="N",
               help="Lines of log sent with a failure (default 20).")
 def command(rex, event, job, argv, exit_status, log_file, from_systemd, tail_lines):
-    """Report EVENT of JOB to the monitors configured for it (rex(5), report).
-    `run JOB -- COMMAND ...` runs COMMAND, reports its start and its success or
-    failure with the end of its stderr, and exits with its status. Otherwise an
-    unreachable monitor is a warning, never an error."""
+    """Tell the monitors of JOB (rex(5), report) that it started, succeeded or
+    failed. `run JOB -- COMMAND ...` runs COMMAND, reports its start and then its
+    success or its failure with the end of its stderr, and exits with its status.
+    A monitor that cannot be reached is a warning, never an error."""
     if event == "run" and not argv:
         raise errors.UsageError("run needs the command to run after --")
     if event != "run" and argv:
