@@ -220,8 +220,8 @@ KEYS += [
         "so secrets can stay in an environment file.",
         example=[{"healthchecks": "https://hc-ping.com/UUID"}, {"ntfy": "https://ntfy.sh/rex-studio"}]),
     Key("report.jobs", "job-monitors", {},
-        "Monitors of single jobs, by job name (rex-pgdump, rex-pgdump@PROFILE, rex-verify, "
-        "rex-export, rex-proxy): a job listed here is reported to its own list instead of "
+        "Monitors of single jobs, by job name (rex-pgdump, rex-pgdump@PROFILE, rex-verify, rex-prune, "
+        "rex-export, rex-proxy, rex-prune-exports): a job listed here is reported to its own list instead of "
         "monitors; an empty list silences it.",
         example={"rex-pgdump": [{"healthchecks": "https://hc-ping.com/UUID2"}]}),
     Key("report.timeout", "duration", "10s",

@@ -579,7 +579,9 @@ def test_prune_jobs_prune_the_whole_backup_root_daily(destdir):
     for plist in ("org.rex.prune.plist", "org.rex.prune-exports.plist"):
         with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
             job = plistlib.load(f)
-        assert job["ProgramArguments"] == [f"{BINDIR}/rex-prune", "--all"]
+        job_name = "rex-" + job["Label"].rsplit(".", 1)[1]
+        assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", job_name, "--", f"{BINDIR}/rex-prune",
+                                           "--all"]
         assert set(job["StartCalendarInterval"]) == {"Hour", "Minute"}
 
 # --- (e) man pages ---------------------------------------------------------------------
