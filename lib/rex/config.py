@@ -8,6 +8,7 @@ Errors cite file:line:column and suggest the nearest known key.
 
 import difflib
 import os
+import re
 
 from . import paths, schema
 from .durations import parse_duration
@@ -110,6 +111,10 @@ def coerce(key, value):
         return _rules(value, key.choices)
     if kind == "policies":
         return _policies(value)
+    if kind == "monitors":
+        return _monitors(value)
+    if kind == "job-monitors":
+        return _job_monitors(value)
     raise ValueError(f"unknown type {kind}")
 
 
@@ -210,6 +215,136 @@ def _policies(value):
     return policies
 
 
+class Misplaced(ValueError):
+    """A problem inside a nested value, with the (line, column) it was found at."""
+
+    def __init__(self, message, position):
+        super().__init__(message)
+        self.position = position
+
+
+def _item_position(seq, index):
+    try:
+        line, col = seq.lc.item(index)
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
+def _at(node, key=None, value=False):
+    """Position of a key (or its value) in a ruamel mapping; None for plain data."""
+    if not hasattr(node, "lc"):
+        return None
+    return _value_position(node, key) if value else _position(node, key)
+
+
+MONITOR_OPTIONS = {"healthchecks": ("events",), "ntfy": ("events", "token", "token_env"),
+                   "webhook": ("events", "token", "token_env"), "desktop": ("events",)}
+
+
+def _monitors(value):
+    """A list of monitors, each {KIND: URL or true, events: [...], token/token_env: ...},
+    as plain dicts {kind, target, events, token, token_env}; problems cite the spot."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of monitors (- healthchecks: URL, - ntfy: URL, ...)")
+    return [_monitor(item, n, _item_position(value, n - 1)) for n, item in enumerate(value, 1)]
+
+
+def _monitor(item, n, where):
+    kinds = schema.MONITOR_KINDS
+    if not isinstance(item, dict):
+        raise Misplaced(f"monitor {n}: expected a mapping such as healthchecks: URL", where)
+    found = [str(k) for k in item if str(k) in kinds]
+    if len(found) != 1:
+        first = next(iter(item), None)
+        spot = _at(item, first) or where
+        if not found and first is not None:
+            raise Misplaced(f"monitor {n}: unknown monitor kind '{first}'{_suggest(str(first), kinds)} "
+                            f"(one of: {', '.join(kinds)})", spot)
+        raise Misplaced(f"monitor {n}: name exactly one kind of {', '.join(kinds)}", spot)
+    kind = found[0]
+    clean = {"kind": kind, "events": _default_events(kind), "token": None, "token_env": None}
+    for key, sub in item.items():
+        key = str(key)
+        spot = _at(item, key, value=True) or where
+        if key == kind:
+            clean["target"] = _monitor_target(kind, sub, n, spot)
+        elif key not in MONITOR_OPTIONS[kind]:
+            raise Misplaced(f"monitor {n}: unknown key '{key}' for {kind}"
+                            f"{_suggest(key, MONITOR_OPTIONS[kind])}", _at(item, key) or where)
+        elif key == "events":
+            events = _strings(sub, f"monitor {n}: events must be a list of {', '.join(schema.REPORT_EVENTS)}")
+            bad = [e for e in events if e not in schema.REPORT_EVENTS]
+            if bad:
+                raise Misplaced(f"monitor {n}: unknown event '{bad[0]}'{_suggest(bad[0], schema.REPORT_EVENTS)} "
+                                f"(one of: {', '.join(schema.REPORT_EVENTS)})", spot)
+            clean["events"] = events
+        elif key == "token_env":
+            if not (isinstance(sub, str) and _ENV_NAME.fullmatch(sub)):
+                raise Misplaced(f"monitor {n}: token_env must name an environment variable", spot)
+            clean[key] = sub
+        else:
+            if isinstance(sub, (dict, list, bool)) or sub is None:
+                raise Misplaced(f"monitor {n}: token must be a string", spot)
+            clean[key] = str(sub)
+    return clean
+
+
+def _default_events(kind):
+    """Pings and webhooks want every event; people (ntfy, desktop) only failures."""
+    return list(schema.REPORT_EVENTS) if kind in ("healthchecks", "webhook") else ["failure"]
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _monitor_target(kind, value, n, spot):
+    """The URL of an HTTP monitor ($NAME: read from the environment when sending), or
+    True/False for desktop."""
+    if kind == "desktop":
+        if not isinstance(value, bool):
+            raise Misplaced(f"monitor {n}: desktop must be true or false", spot)
+        return value
+    text = value if isinstance(value, str) else ""
+    if text.startswith("$"):
+        name = text[1:].strip("{}") if text.startswith("${") and text.endswith("}") else text[1:]
+        if _ENV_NAME.fullmatch(name):
+            return "$" + name
+        raise Misplaced(f"monitor {n}: {text!r} is not an environment variable name", spot)
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise Misplaced(f"monitor {n}: {kind} needs an http:// or https:// URL, not {value!r}", spot)
+    return text
+
+
+def _job_monitors(value):
+    """{job name: [monitor, ...]} with each list validated as report.monitors."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of job names to lists of monitors")
+    jobs = {}
+    for job, monitors in value.items():
+        spot = _at(value, job, value=True)
+        if not isinstance(job, str) or not job:
+            raise Misplaced(f"job {job!r}: a job name must be a string", _at(value, job))
+        if monitors is None:
+            monitors = []
+        if not isinstance(monitors, (list, tuple)):
+            raise Misplaced(f"job {job}: expected a list of monitors", spot)
+        try:
+            jobs[job] = _monitors(monitors)
+        except Misplaced as exc:
+            raise Misplaced(f"{job}: {exc}", exc.position) from None
+        except ValueError as exc:
+            raise Misplaced(f"job {job}: {exc}", spot) from None
+    return jobs
+
+
 def _suggest(name, candidates):
     near = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f" (did you mean '{near[0]}'?)" if near else ""
@@ -276,6 +411,7 @@ def _take(key, raw, parent, leaf, path, values, problems):
     try:
         values[key.name] = (coerce(key, raw), f"{path}:{line}")
     except ValueError as exc:
+        line, col = getattr(exc, "position", None) or (line, col)
         problems.append(Problem(path, line, col, f"{key.name}: {exc}"))
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     name: str
-    type: str                 # str, path, int, bool, duration, enum, list, height, rules
+    type: str                 # str, path, int, bool, duration, enum, list, height, rules, policies,
+                              # monitors, job-monitors
     default: object
     doc: str
     env: tuple = ()           # environment variables, first set wins
@@ -43,7 +44,13 @@ SECTIONS = {
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
     "scan": "proxy-scan: find the clips that need proxies.",
     "link": "proxy-link: link finished proxies to their clips in Resolve.",
+    "report": "rex-report: tell monitors when a scheduled job starts, succeeds or fails. "
+              "A monitor that cannot be reached never fails the job.",
 }
+
+# What rex-report sends, and where to (rex.monitor holds a module per kind).
+REPORT_EVENTS = ("start", "success", "failure")
+MONITOR_KINDS = ("healthchecks", "ntfy", "webhook", "desktop")
 
 # The proxy presets (rex.media.presets holds their ffmpeg arguments).
 PROXY_PRESETS = ("prores_proxy", "prores_lt", "dnxhr_lb", "dnxhr_sq", "h264_intra")
@@ -222,6 +229,30 @@ KEYS += [
     Key("upload.exclude", "list", [], "Leave out backups matching any of these shell patterns.",
         example=["scratch/*"]),
     Key("upload.timeout", "duration", "12h", "Longest time one rclone run may take."),
+    Key("report.monitors", "monitors", [],
+        "Monitors told about every job that has none of its own in jobs. "
+        "Each is a mapping with one kind: healthchecks (a ping URL; start goes to URL/start, "
+        "success to URL, failure to URL/fail or URL/STATUS, with the log tail as body), "
+        "ntfy (a topic URL), webhook (a URL that receives JSON: job, event, exit_status, host, "
+        "time, log_tail) or desktop (true: a desktop notification, for user jobs). "
+        "Optional with it: events (which of start, success, failure to send; by default all three "
+        "for healthchecks and webhook, failure alone for ntfy and desktop), and for ntfy and "
+        "webhook token or token_env (the name of an environment variable holding it), sent as a "
+        "bearer token. A URL written $NAME is read from that environment variable, "
+        "so secrets can stay in an environment file.",
+        example=[{"healthchecks": "https://hc-ping.com/UUID"}, {"ntfy": "https://ntfy.sh/rex-studio"}]),
+    Key("report.jobs", "job-monitors", {},
+        "Monitors of single jobs, by job name (rex-pgdump, rex-pgdump@PROFILE, rex-verify, rex-prune, "
+        "rex-upload, rex-export, rex-proxy, rex-prune-exports): a job listed here is reported to its own "
+        "list instead of monitors; an empty list silences it.",
+        example={"rex-pgdump": [{"healthchecks": "https://hc-ping.com/UUID2"}]}),
+    Key("report.timeout", "duration", "10s",
+        "How long to wait for a monitor to connect, and then for each read of its answer."),
+    Key("report.retries", "int", 2,
+        "Retries after a monitor refused the connection, timed out or answered 429 or 5xx "
+        "(with a growing pause between tries).", minimum=0, maximum=5),
+    Key("report.tail_lines", "int", 20,
+        "Lines of the job's log sent with a failure (at most 100 kB of them).", minimum=0, maximum=1000),
 ]
 
 BY_NAME = {k.name: k for k in KEYS}
@@ -268,7 +299,7 @@ def sample():
             out.append(f"#{indent}  {key.doc}" if section else f"#   {key.doc}")
             if key.env:
                 out.append(f"#{indent}  Environment: {', '.join(key.env)}.")
-            value = key.default if key.default not in (None, []) else key.example
+            value = key.default if key.default not in (None, [], {}) else key.example
             out.append(f"#{indent}{key.leaf}: {_yaml_scalar(value)}")
         out.append("")
     return "\n".join(out)
@@ -307,7 +338,7 @@ def man_keys():
                 lines.append("One of:" if key.type == "enum" else "Presets:")
                 quoted = ['"\\&' + _man_escape(str(c)).replace('"', "\\(dq") + '"' for c in key.choices]
                 lines.append(".Cm " + " , ".join(quoted) + " .")
-            if key.default not in (None, []):
+            if key.default not in (None, [], {}):
                 default = _yaml_scalar(key.default)
                 if key.type == "duration" and isinstance(key.default, (int, float)):
                     default += "s"      # a bare number of seconds

@@ -25,7 +25,9 @@ The install runs once per module into a temporary DESTDIR with PREFIX=/usr. Then
 - plists are read with plistlib and their keys checked explicitly (no launchd here);
 - man pages must be silent under `mandoc -T lint -W warning`, and document every
   long option that the command's --help shows;
-- the generated key list in rex.5 must equal what tools/gen-rex5.py produces now.
+- the generated key list in rex.5 must equal what tools/gen-rex5.py produces now;
+- every job reports: services start rex-report@%N.service on failure and report start
+  and success themselves, plists run their job under `rex-report run`.
 """
 
 import os
@@ -53,6 +55,10 @@ UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units")) if n.endswith(
 USER_UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units", "user"))
                     if n.endswith((".service", ".timer")))
 PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
+# The unit that OnFailure= of every job starts; not a job itself.
+REPORT_UNIT = "rex-report@.service"
+JOB_SERVICES = [u for u in UNITS if u.endswith(".service") and u != REPORT_UNIT]
+USER_JOB_SERVICES = [u for u in USER_UNITS if u.endswith(".service") and u != REPORT_UNIT]
 
 # Targets every service or timer reaches through default dependencies or [Install].
 STANDARD_TARGETS = ("sysinit.target", "basic.target", "shutdown.target", "timers.target",
@@ -104,7 +110,13 @@ def test_install_puts_every_file_in_place(destdir):
     assert USER_UNITS, "no user units in units/user"
     for unit in USER_UNITS:
         assert os.path.isfile(os.path.join(destdir, USER_UNITDIR, unit)), unit
-        assert not os.path.exists(os.path.join(destdir, UNITDIR, unit)), f"user unit {unit} installed as a system unit"
+        if unit not in UNITS:   # rex-report@.service exists in both, each for its manager
+            assert not os.path.exists(os.path.join(destdir, UNITDIR, unit)), f"user unit {unit} installed as a system unit"
+    for unitdir, source in ((UNITDIR, "units"), (USER_UNITDIR, "units/user")):
+        with open(os.path.join(ROOT, source, REPORT_UNIT), encoding="utf-8") as f:
+            expected = f.read().replace("@BINDIR@", BINDIR)
+        with open(os.path.join(destdir, unitdir, REPORT_UNIT), encoding="utf-8") as f:
+            assert f.read() == expected, f"{unitdir}/{REPORT_UNIT} is not {source}/{REPORT_UNIT}"
     for plist in PLISTS:
         assert os.path.isfile(os.path.join(destdir, LAUNCHDDIR, plist)), plist
     assert os.path.isfile(os.path.join(destdir, "usr/lib/rex/rex/__init__.py")), "library not installed"
@@ -238,7 +250,7 @@ def test_unit_passes_systemd_analyze_verify(verify_root, unit):
     assert code == 0 and output == "", output
 
 
-@pytest.mark.parametrize("unit", [u for u in UNITS if u.endswith(".service")])
+@pytest.mark.parametrize("unit", JOB_SERVICES)
 def test_service_is_a_background_oneshot_with_hardening(destdir, unit):
     path = os.path.join(destdir, UNITDIR, unit)
     settings = {(s, k): v for s, k, v in unit_settings(path)}
@@ -298,6 +310,15 @@ def user_unit_dir(destdir, tmp_path_factory):
     top = tmp_path_factory.mktemp("userunits")
     units = str(top / "user")
     shutil.copytree(os.path.join(destdir, USER_UNITDIR), units)
+    # The user manager looks programs up on the host, where nothing is installed:
+    # in this copy the installed commands are named by their path under DESTDIR.
+    for name in os.listdir(units):
+        path = os.path.join(units, name)
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace(f"{BINDIR}/rex-", f"{destdir}{BINDIR}/rex-")
+                    .replace(f"{BINDIR}/proxy-", f"{destdir}{BINDIR}/proxy-"))
     runtime = top / "runtime"
     runtime.mkdir(mode=0o700)
     return units, str(runtime)
@@ -342,7 +363,7 @@ NAMESPACE_SETTINGS = ("PrivateTmp", "PrivateDevices", "PrivateUsers", "PrivateNe
                       "User", "Group", "DynamicUser")
 
 
-@pytest.mark.parametrize("unit", [u for u in USER_UNITS if u.endswith(".service")])
+@pytest.mark.parametrize("unit", USER_JOB_SERVICES)
 def test_user_service_is_a_background_oneshot_without_system_sandboxing(destdir, unit):
     path = os.path.join(destdir, USER_UNITDIR, unit)
     settings = unit_settings(path)
@@ -369,6 +390,59 @@ def test_export_user_unit_runs_the_session_pipeline(destdir):
     settings = unit_settings(path)
     docs = " ".join(v for s, k, v in settings if s == "Unit" and k == "Documentation").split()
     assert docs[0] == "man:rex-export(1)"
+
+
+# --- (b3) reporting: OnFailure= and the report units ---------------------------------
+
+def report_lines(path):
+    """(ExecStartPre reports, ExecStartPost reports, OnFailure=, ExecStopPost=) of a job."""
+    settings = unit_settings(path)
+    pre = [v for s, k, v in settings if s == "Service" and k == "ExecStartPre"]
+    post = [v for s, k, v in settings if s == "Service" and k == "ExecStartPost"]
+    on_failure = [v for s, k, v in settings if s == "Unit" and k == "OnFailure"]
+    stop_post = [v for s, k, v in settings if s == "Service" and k == "ExecStopPost"]
+    return pre, post, on_failure, stop_post
+
+
+@pytest.mark.parametrize("unitdir,unit", [(UNITDIR, u) for u in JOB_SERVICES] +
+                         [(USER_UNITDIR, u) for u in USER_JOB_SERVICES])
+def test_every_job_reports_start_success_and_failure(destdir, unitdir, unit):
+    pre, post, on_failure, stop_post = report_lines(os.path.join(destdir, unitdir, unit))
+    report = f"{BINDIR}/rex-report"
+    # start first, before anything that could fail; "-": a monitor never fails the job
+    assert pre and pre[0].startswith("-") and pre[0].endswith(f"{report} start %N"), pre
+    assert len(post) == 1 and post[0].startswith("-") and post[0].endswith(f"{report} success %N"), post
+    assert on_failure == ["rex-report@%N.service"]
+    assert os.path.isfile(os.path.join(destdir, unitdir, REPORT_UNIT)), f"{unit}: {REPORT_UNIT} not installed"
+    assert not stop_post, f"{unit}: ExecStopPost= would report a failure a second time"
+    assert os.path.isfile(os.path.join(destdir, report.lstrip("/")))
+
+
+@pytest.mark.parametrize("unitdir", [UNITDIR, USER_UNITDIR])
+def test_report_unit_reports_the_failure_from_systemd(destdir, unitdir):
+    path = os.path.join(destdir, unitdir, REPORT_UNIT)
+    settings = unit_settings(path)
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["Type"] == "oneshot"
+    assert service["ExecStart"] == f"{BINDIR}/rex-report failure %i --from-systemd"
+    assert not any(k == "OnFailure" for s, k, v in settings), "a failing report would start another"
+    assert not any(k in ("User", "DynamicUser", "PrivateNetwork", "IPAddressDeny") for k in service), \
+        "the report must read the journal and reach the network"
+    if unitdir == UNITDIR:
+        assert {"AF_INET", "AF_INET6"} <= set(service["RestrictAddressFamilies"].split())
+        assert service["ProtectSystem"] == "strict" and "ReadWritePaths" not in service
+
+
+def test_report_unit_passes_systemd_analyze_verify_as_an_instance(verify_root):
+    """An instance named like a failed job, as OnFailure=rex-report@%N.service makes it."""
+    unitdir = os.path.join(verify_root, UNITDIR)
+    instance = os.path.join(unitdir, "rex-report@rex-pgdump.service")
+    os.symlink(REPORT_UNIT, instance)
+    try:
+        code, output = systemd_verify(verify_root, instance)
+    finally:
+        os.unlink(instance)
+    assert code == 0 and output == "", output
 
 
 # --- (c) timers ------------------------------------------------------------------
@@ -409,8 +483,12 @@ def test_plist(destdir, plist):
     with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
         job = plistlib.load(f)
     assert isinstance(job.get("Label"), str) and job["Label"] == plist[: -len(".plist")]
-    argv = job["ProgramArguments"]
-    assert isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)
+    wrapped = job["ProgramArguments"]
+    assert isinstance(wrapped, list) and wrapped and all(isinstance(a, str) for a in wrapped)
+    # launchd has no OnFailure=: the job reports itself, under the same name as its unit.
+    assert wrapped[:4] == [f"{BINDIR}/rex-report", "run", "rex-" + job["Label"].rsplit(".", 1)[1], "--"], wrapped
+    assert os.path.isfile(os.path.join(destdir, wrapped[0].lstrip("/")))
+    argv = wrapped[4:]
     program = argv[0]
     assert os.path.isabs(program), f"launchd expands nothing: {program} must be absolute"
     if program == "/bin/bash":
@@ -454,7 +532,8 @@ def test_pgdump_plist_runs_hourly_the_unit_pipeline(destdir):
     with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.pgdump.plist"), "rb") as f:
         job = plistlib.load(f)
     assert job["StartCalendarInterval"] == {"Minute": 0}
-    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c",
+    assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", "rex-pgdump", "--",
+                                       "/bin/bash", "-o", "pipefail", "-c",
                                        f"{BINDIR}/rex-pgdump --all | {BINDIR}/rex-verify"]
 
 
@@ -463,7 +542,8 @@ def test_export_plist_is_an_agent_running_the_unit_pipeline(destdir):
         job = plistlib.load(f)
     assert job["LimitLoadToSessionType"] == "Aqua"
     assert job["StartCalendarInterval"] == {"Minute": 0}
-    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c", EXPORT_PIPELINE]
+    assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", "rex-export", "--",
+                                       "/bin/bash", "-o", "pipefail", "-c", EXPORT_PIPELINE]
     assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True
     assert job["StandardOutPath"] == job["StandardErrorPath"] == "/tmp/rex-export.log"
 
@@ -472,7 +552,8 @@ def test_proxy_plist_is_an_agent_running_the_unit_pipeline(destdir):
     with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.proxy.plist"), "rb") as f:
         job = plistlib.load(f)
     assert job["LimitLoadToSessionType"] == "Aqua"
-    assert job["ProgramArguments"] == ["/bin/bash", "-o", "pipefail", "-c", PROXY_PIPELINE]
+    assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", "rex-proxy", "--",
+                                       "/bin/bash", "-o", "pipefail", "-c", PROXY_PIPELINE]
     assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True
     assert sorted(i["Minute"] for i in job["StartCalendarInterval"]) == [0, 15, 30, 45]
 
@@ -498,7 +579,9 @@ def test_prune_jobs_prune_the_whole_backup_root_daily(destdir):
     for plist in ("org.rex.prune.plist", "org.rex.prune-exports.plist"):
         with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
             job = plistlib.load(f)
-        assert job["ProgramArguments"] == [f"{BINDIR}/rex-prune", "--all"]
+        job_name = "rex-" + job["Label"].rsplit(".", 1)[1]
+        assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", job_name, "--", f"{BINDIR}/rex-prune",
+                                           "--all"]
         assert set(job["StartCalendarInterval"]) == {"Hour", "Minute"}
 
 
@@ -513,7 +596,8 @@ def test_upload_jobs_sync_the_backup_root_nightly_with_a_bandwidth_timetable(des
     limit = next(v.split("=", 1)[1] for v in env if v.startswith("REX_UPLOAD_BWLIMIT="))
     with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.upload.plist"), "rb") as f:
         job = plistlib.load(f)
-    assert job["ProgramArguments"] == [f"{BINDIR}/rex-upload", "--sync", "/var/backups/rex"]
+    assert job["ProgramArguments"] == [f"{BINDIR}/rex-report", "run", "rex-upload", "--",
+                                       f"{BINDIR}/rex-upload", "--sync", "/var/backups/rex"]
     assert job["EnvironmentVariables"]["RCLONE_CONFIG"] == "/etc/rex/rclone.conf"
     assert job["EnvironmentVariables"]["REX_UPLOAD_BWLIMIT"] == limit
     assert re.fullmatch(r"(\d\d:\d\d,(\d+[KMG]?|off) ?)+", limit), limit

@@ -314,7 +314,7 @@ def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path):
     assert [str(p) for p in problems] == []
     assert sorted(values) == sorted(k.name for k in schema.KEYS)
     for key in schema.KEYS:
-        shown = key.default if key.default not in (None, []) else key.example
+        shown = key.default if key.default not in (None, [], {}) else key.example
         if shown is None:
             continue
         expected = config.coerce(key, shown)
