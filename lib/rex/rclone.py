@@ -96,6 +96,23 @@ def md5sum_download_argv(program, remote, files_from, bwlimit=None):
             *(["--bwlimit", str(bwlimit)] if bwlimit else []), "--", remote]
 
 
+def lsjson_tree_argv(program, remote):
+    """A listing of every object under `remote` (recursive, files only, no hashes)."""
+    return [program, "lsjson", "-R", "--files-only", "--", remote]
+
+
+def copy_down_argv(program, remote, files_from, dest):
+    """Download the (small) objects named in `files_from` under `remote` into `dest`."""
+    return [program, "copy", "--files-from-raw", files_from, "--no-traverse", "--stats", "0", "--", remote, dest]
+
+
+def delete_argv(program, remote, files_from):
+    """Delete exactly the objects named in `files_from` under `remote`; no directory is removed.
+    `--use-json-log -v` tells which were deleted."""
+    return [program, "delete", "--files-from-raw", files_from, "--use-json-log", "-v", "--stats", "0", "--",
+            remote]
+
+
 def version_argv(program):
     return [program, "version"]
 
@@ -138,6 +155,26 @@ def copied_objects(stderr):
         if str(entry.get("msg", "")).startswith("Copied") and entry.get("object"):
             copied.add(entry["object"])
     return copied
+
+
+def deleted_objects(stderr):
+    """The paths rclone reported deleted, from its `--use-json-log -v` stderr."""
+    deleted = set()
+    for line in (stderr or "").splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == "Deleted" and entry.get("object"):
+            deleted.add(entry["object"])
+    return deleted
+
+
+def not_found(stderr):
+    """True when rclone says the path listed does not exist (nothing uploaded there yet)."""
+    return any("directory not found" in line.lower() for line in messages(stderr))
 
 
 def messages(stderr):

@@ -135,3 +135,22 @@ def test_parsers():
 ])
 def test_classify(stderr, code):
     assert rclone.classify(1, stderr) == code
+
+
+def test_remote_retention_command_lines():
+    assert rclone.lsjson_tree_argv("rclone", "r:p") == ["rclone", "lsjson", "-R", "--files-only", "--", "r:p"]
+    assert rclone.delete_argv("rclone", "r:p", "/tmp/l") == [
+        "rclone", "delete", "--files-from-raw", "/tmp/l", "--use-json-log", "-v", "--stats", "0", "--", "r:p"]
+    assert rclone.copy_down_argv("rclone", "-r:p", "/tmp/l", "/tmp/d")[-3:] == ["--", "-r:p", "/tmp/d"]
+    for argv in (rclone.delete_argv("rclone", "r:p", "l"), rclone.lsjson_tree_argv("rclone", "r:p")):
+        assert "--rmdirs" not in argv and "-l" not in argv and "--links" not in argv
+
+
+def test_deleted_objects_and_not_found():
+    stderr = "\n".join([
+        '{"level":"info","msg":"Deleted","object":"a/x_20260101T000000Z.sql","source":"o.go:1"}',
+        '{"level":"error","msg":"Couldn\'t delete: permission denied","object":"a/y"}',
+        'not json', '{"broken'])
+    assert rclone.deleted_objects(stderr) == {"a/x_20260101T000000Z.sql"}
+    assert rclone.not_found("2026/11/21 ERROR : : error listing: directory not found")
+    assert not rclone.not_found("connection refused")

@@ -24,13 +24,18 @@ from ..cli import rex_command
               help="On a remote without md5, download each file to check it (default on).")
 @click.option("--check", "check_only", is_flag=True, help="Upload nothing: check the remote copies only.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for another upload to the remote.")
-@click.option("-n", "--dry-run", is_flag=True, help="List what would be sent; contact nothing.")
+@click.option("--prune-remote", is_flag=True,
+              help="Then remove old backups from the remote by the retention policy (upload.keep_*, "
+                   "else prune.keep_*).")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="List what would be sent (contact nothing) or pruned (the remote is only listed).")
 def command(rex, paths, trees, remote, backup_root, include, exclude, transfers, bwlimit, download_check,
-            check_only, lock_wait, dry_run):
+            check_only, prune_remote, lock_wait, dry_run):
     """Copy backups (PATH operands, stdin, or every backup under --sync DIR) with their
     sidecars to an rclone remote, keeping their layout under the backup root, then
     check each one there against its sidecar's md5. Prints the remote path of each
-    backup that is verified on the remote."""
+    backup that is verified on the remote. With --prune-remote, then remove the
+    backups on the remote that the retention policy lets go."""
     import os
 
     from .. import rclone
@@ -38,6 +43,11 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
 
     config = rex.config
     target = _remote(config)
+    policy = None
+    if prune_remote:
+        from ..upload_prune import remote_policy
+
+        policy = remote_policy(config)
     root = config.backup_root
     if not os.path.isdir(root):
         raise errors.NoInput(f"{root}: backup root is not a directory")
@@ -45,7 +55,8 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     for tree in trees:
         planner.add(tree)
     if paths or not trees:
-        for record in rex.records(paths):
+        # With --prune-remote and nothing given, there is nothing to upload: only prune.
+        for record in rex.records(paths, require=not prune_remote):
             planner.add(record.path)
     codes = [errors.OK]
     for problem in planner.problems:
@@ -56,9 +67,21 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
         for item in records:
             log.notice(f"would {'link' if item.kind == 'link' else 'upload'} {item.path}")
             rex.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
+        if prune_remote:
+            codes += _prune(rex, config, target, root, policy, planner.items, dry_run=True)
         return errors.worst(codes)
-    if planner.items:
-        codes += _upload(rex, config, target, root, planner.items, check_only)
+    if not planner.items and not prune_remote:
+        return errors.worst(codes)
+    from ..fsutil import job_lock
+    from ..upload import remote_lock_name
+
+    with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
+        verified = []
+        if planner.items:
+            upload_codes, verified = _upload(rex, config, target, root, planner.items, check_only)
+            codes += upload_codes
+        if prune_remote:
+            codes += _prune(rex, config, target, root, policy, verified)
     return errors.worst(codes)
 
 
@@ -79,27 +102,99 @@ def _remote(config):
 
 
 def _upload(rex, config, target, root, items, check_only):
+    """Upload (or check) the items; (exit codes, the rels verified on the remote)."""
     from .. import rclone
-    from ..fsutil import job_lock
     from ..runner import find_program
-    from ..upload import Uploader, remote_lock_name
+    from ..upload import Uploader
 
     program = find_program("rclone", config.get("upload.rclone"))
     uploader = Uploader(program, target, root, env=rclone.environment(config.get("upload.rclone_config")),
                         transfers=config.get("upload.transfers"), bwlimit=config.get("upload.bwlimit"),
                         download_check=config.get("upload.download_check"), timeout=config.get("upload.timeout"))
-    with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
-        outcomes = uploader.run(items, check_only=check_only)
-    codes = []
+    outcomes = uploader.run(items, check_only=check_only)
+    codes, verified = [], []
     for outcome in outcomes:
         item = outcome.item
         if not outcome.ok:
             log.error(f"{item.path}: {outcome.message}")
             codes.append(outcome.code)
             continue
+        verified.append(item.rel)
         if item.record:
             log.info(f"{item.path}: {outcome.action}")
             rex.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
                          kind=item.kind, action=outcome.action)
         codes.append(errors.OK)
+    return codes, verified
+
+
+def _prune(rex, config, target, root, policy, verified, dry_run=False):
+    """Remote retention. Removed backups are records only with --json (action pruned,
+    or would-prune in a dry run): plain records stay "what is on the remote"."""
+    import os
+
+    from .. import rclone
+    from ..paths import state_dir
+    from ..runner import find_program
+    from ..upload_prune import RemotePruner, policy_lookup
+    from ..verification import Ledger
+
+    default, rules, section = policy
+    program = find_program("rclone", config.get("upload.rclone"))
+    pruner = RemotePruner(program, target, env=rclone.environment(config.get("upload.rclone_config")),
+                          timeout=config.get("upload.timeout"))
+    planned = None
+    if dry_run:           # the dry run pretends the backups it would upload are there, and good
+        planned = _planned_objects(verified)
+        verified = [item.rel for item in verified]
+    ledger = Ledger(state_dir())
+    try:
+        roots = sorted({root, os.path.realpath(root)})
+        found, plan = pruner.decide(policy_lookup(default, rules, root), verified, ledger, roots, planned)
+    finally:
+        ledger.close()
+    codes = [errors.OK]
+    for label in plan.unmatched:
+        log.error(f"{rclone.join(target, label)}: no retention policy matches this set ({section}.policies); "
+                  "left as it is")
+        codes.append(errors.PARTIAL)
+    say = log.notice if dry_run else log.debug
+    for verdict in plan.verdicts:
+        where = rclone.join(target, verdict.rel)
+        if verdict.keep:
+            say(f"keep {where}: {verdict.reason}")
+        else:
+            say(f"{'would remove' if dry_run else 'remove'} {where}: {verdict.reason}")
+            if dry_run and rex.json:
+                rex.out.path(where, set=verdict.label, reason=verdict.reason, action="would-prune")
+
+    def removed(verdict):
+        where = rclone.join(target, verdict.rel)
+        log.info(f"removed {where} ({verdict.reason})")
+        if rex.json:
+            rex.out.path(where, set=verdict.label, reason=verdict.reason, action="pruned")
+
+    if dry_run:
+        return codes
+    outcome = pruner.delete(found, plan, on_removed=removed)
+    for obj, message in outcome.failed:
+        log.error(f"{rclone.join(target, obj)}: {message}")
+        codes.append(errors.PARTIAL)
+    if outcome.removed:
+        log.info(f"removed {len(outcome.removed)} backup(s) from {target}")
     return codes
+
+
+def _planned_objects(items):
+    """{object rel: link text or None} that the planned items would put on the remote."""
+    from ..checksum import SUFFIX
+    from ..remote_retention import LINK_SUFFIX
+
+    objects = {}
+    for item in items:
+        objects[item.rel + SUFFIX] = None
+        if item.kind == "link":
+            objects[item.rel + LINK_SUFFIX] = item.target
+        else:
+            objects[item.rel] = None
+    return objects

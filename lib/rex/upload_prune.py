@@ -1,0 +1,186 @@
+"""Remote retention for rex-upload: the policy, the listing, the links, the deletions.
+
+The decision is rex.remote_retention's (pure); this module feeds it and carries
+it out with three kinds of rclone run: one recursive listing of the remote path,
+one download of the (tiny) link objects, so that what a kept link points to is
+known and kept, and two deletions of exact file lists, the backups' objects
+first and then the sidecars of those that went, as rex-prune does locally. A
+run killed between them leaves at worst a sidecar without its backup, which no
+later run mistakes for a backup.
+"""
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+
+from . import errors, log, rclone, remote_retention, runner
+
+KEEP_KEYS = ("keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
+             "keep_yearly")
+
+
+def policy_section(config):
+    """'upload' when any upload.keep_* or upload.policies is configured, else 'prune':
+    the remote keeps what the local disk keeps unless told otherwise."""
+    names = [f"upload.{k}" for k in KEEP_KEYS] + ["upload.policies"]
+    return "upload" if any(config.source(n) != "default" for n in names) else "prune"
+
+
+def remote_policy(config):
+    """(default Policy or None, per-set rules, section) for the remote; a UsageError (64)
+    when there is no policy at all, as rex-prune."""
+    from .retention import Policy
+
+    section = policy_section(config)
+    default = Policy.from_mapping({k: config.get(f"{section}.{k}") for k in KEEP_KEYS})
+    rules = config.get(f"{section}.policies") or []
+    if default.empty:
+        if not rules:
+            raise errors.UsageError(
+                "--prune-remote: no retention policy: set upload.keep_* or upload.policies (or prune.keep_* / "
+                "prune.policies, which the remote follows by default) in the configuration; without one "
+                "nothing but the newest backup of each set would be kept")
+        default = None
+    return default, rules, section
+
+
+def policy_lookup(default, rules, root):
+    """The Policy of a remote set, by its label DIR/NAME.EXT under the remote path. Rules are
+    matched against ROOT/DIR/NAME.EXT, the set's local path, as rex-prune matches them, so
+    that one prune.policies list means the same sets on both sides."""
+    from .retention import policy_for
+
+    return lambda label: policy_for(os.path.join(root, label), rules, default)
+
+
+def verified_stamps(found, verified_rels, ledger=None, roots=()):
+    """{set key: stamp} of the newest backup of each set known good on the remote: one this
+    run uploaded or checked there; failing that, the newest whose local copy (under one of
+    `roots`) rex-verify last found good. decide() keeps it and everything newer."""
+    stamps = {}
+    for rel in verified_rels:
+        item = found.get(rel)
+        if item is not None and item.stamp > stamps.get(item.set_key, ""):
+            stamps[item.set_key] = item.stamp
+    if ledger is not None:
+        for item in sorted(found.values(), key=lambda b: b.stamp, reverse=True):
+            if item.set_key in stamps:
+                continue
+            if any(ledger.last_ok(os.path.join(root, *item.rel.split("/"))) is not None for root in roots):
+                stamps[item.set_key] = item.stamp
+    return stamps
+
+
+@dataclass
+class Outcome:
+    plan: object
+    removed: list = field(default_factory=list)     # [Verdict] of backups gone from the remote
+    failed: list = field(default_factory=list)      # [(object rel, message)]
+
+
+class RemotePruner:
+    """Lists `remote`, decides by a policy, and deletes what goes."""
+
+    def __init__(self, program, remote, env=None, timeout=None):
+        self.program, self.remote = program, remote
+        self.env, self.timeout = env or {}, timeout
+
+    def _run(self, argv, what):
+        result = runner.run(argv, env=self.env, timeout=self.timeout)
+        log.debug(f"{what}: rclone exit {result.returncode}")
+        return result
+
+    def listing(self):
+        """Every object name under the remote path ([] when the path does not exist yet)."""
+        result = self._run(rclone.lsjson_tree_argv(self.program, self.remote), "lsjson -R")
+        if not result.ok:
+            if rclone.run_wide(result.stderr) is None and rclone.not_found(result.stderr):
+                return []
+            raise rclone.failure("rclone lsjson (remote retention)", result.returncode, result.stderr)
+        return sorted(rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape")))
+
+    def read_links(self, objects, work):
+        """{backup rel: target text} of the link objects named; one that cannot be read is
+        left out (and then keeps every real object: see remote_retention.plan)."""
+        if not objects:
+            return {}
+        listing = _write_list(work, "links", objects)
+        dest = os.path.join(work, "links.d")
+        result = self._run(rclone.copy_down_argv(self.program, self.remote, listing, dest), "copy links down")
+        if not result.ok:
+            if rclone.run_wide(result.stderr) is not None:
+                raise rclone.failure("rclone copy (reading links)", result.returncode, result.stderr)
+            for line in rclone.messages(result.stderr)[-3:]:
+                log.warning(f"rclone: {line}")
+        texts = {}
+        for obj in objects:
+            try:
+                with open(os.path.join(dest, *obj.split("/")), "rb") as f:
+                    texts[obj[: -len(remote_retention.LINK_SUFFIX)]] = f.read().decode("utf-8", "surrogateescape")
+            except OSError:
+                log.warning(f"{rclone.join(self.remote, obj)}: could not be read; every real backup is kept")
+        return texts
+
+    def decide(self, policy_of, verified_rels=(), ledger=None, roots=(), planned=None):
+        """(found, RemotePlan) for the remote as listed now, plus `planned` uploads
+        ({object rel: link text or None}) when a dry run pretends they are there."""
+        work = tempfile.mkdtemp(prefix="rex-upload-prune-")
+        try:
+            names = self.listing()
+            planned = planned or {}
+            names = sorted(set(names) | set(planned))
+            found = remote_retention.backups(names)
+            wanted = [o for o in remote_retention.link_objects(found) if o not in planned]
+            links = self.read_links(wanted, work)
+            links.update({o[: -len(remote_retention.LINK_SUFFIX)]: text for o, text in planned.items()
+                          if text is not None})
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        verified = verified_stamps(found, verified_rels, ledger, roots)
+        return found, remote_retention.plan(found, links, policy_of, verified)
+
+    def delete(self, found, plan, on_removed=None):
+        """Carry out `plan`: the objects of the removed backups, then their sidecars."""
+        outcome = Outcome(plan)
+        if not plan.delete:
+            return outcome
+        work = tempfile.mkdtemp(prefix="rex-upload-prune-")
+        try:
+            gone = self._delete(work, "objects", plan.delete)
+            sidecars = []
+            for verdict in plan.removed:
+                missing = [o for o in found[verdict.rel].objects if o not in gone]
+                if missing:
+                    outcome.failed.extend((o, "could not be deleted from the remote") for o in missing)
+                    continue
+                outcome.removed.append(verdict)
+                if on_removed:
+                    on_removed(verdict)
+                if verdict.rel in plan.sidecars:
+                    sidecars.append(plan.sidecars[verdict.rel])
+            if sidecars:
+                gone = self._delete(work, "sidecars", sidecars)
+                outcome.failed.extend((o, "sidecar could not be deleted from the remote") for o in sidecars
+                                      if o not in gone)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return outcome
+
+    def _delete(self, work, name, objects):
+        listing = _write_list(work, name, objects)
+        result = self._run(rclone.delete_argv(self.program, self.remote, listing), f"delete {name}")
+        if not result.ok:
+            if rclone.run_wide(result.stderr) is not None:
+                raise rclone.failure("rclone delete", result.returncode, result.stderr)
+            for line in rclone.messages(result.stderr)[-5:]:
+                log.warning(f"rclone: {line}")
+        return rclone.deleted_objects(result.stderr) & set(objects)
+
+
+def _write_list(work, name, rels):
+    path = os.path.join(work, name)
+    with open(path, "wb") as f:
+        for rel in rels:
+            f.write(rel.encode("utf-8", "surrogateescape") + b"\n")
+    return path
