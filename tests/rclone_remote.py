@@ -7,7 +7,18 @@ import socket
 import subprocess
 import time
 
+from rex.checksum import md5_file, write_sidecar
+from rex.fsutil import write_atomic
 from rex.pg.cluster import free_port
+
+
+def put(root, rel, content):
+    """A backup at `rel` under `root` with its sidecar, to be uploaded."""
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomic(path, content)
+    write_sidecar(path, md5_file(path))
+    return path
 
 
 class Remote:

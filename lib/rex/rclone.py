@@ -142,9 +142,9 @@ def parse_md5sum(text):
     return found
 
 
-def copied_objects(stderr):
-    """The paths rclone reported copied, from its `--use-json-log -v` stderr."""
-    copied = set()
+def _logged_objects(stderr, wanted):
+    """The objects of the `--use-json-log -v` stderr lines whose message passes `wanted`."""
+    found = set()
     for line in (stderr or "").splitlines():
         if not line.startswith("{"):
             continue
@@ -152,24 +152,19 @@ def copied_objects(stderr):
             entry = json.loads(line)
         except ValueError:
             continue
-        if str(entry.get("msg", "")).startswith("Copied") and entry.get("object"):
-            copied.add(entry["object"])
-    return copied
+        if wanted(str(entry.get("msg", ""))) and entry.get("object"):
+            found.add(entry["object"])
+    return found
+
+
+def copied_objects(stderr):
+    """The paths rclone reported copied, from its `--use-json-log -v` stderr."""
+    return _logged_objects(stderr, lambda msg: msg.startswith("Copied"))
 
 
 def deleted_objects(stderr):
     """The paths rclone reported deleted, from its `--use-json-log -v` stderr."""
-    deleted = set()
-    for line in (stderr or "").splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("msg") == "Deleted" and entry.get("object"):
-            deleted.add(entry["object"])
-    return deleted
+    return _logged_objects(stderr, lambda msg: msg == "Deleted")
 
 
 def not_found(stderr):

@@ -229,28 +229,6 @@ KEYS += [
     Key("upload.exclude", "list", [], "Leave out backups matching any of these shell patterns.",
         example=["scratch/*"]),
     Key("upload.timeout", "duration", "12h", "Longest time one rclone run may take."),
-    Key("upload.keep_last", "int", 0,
-        "Remote retention (rex-upload --prune-remote): keep the N newest backups of each set on the remote. "
-        "While no upload.keep_* nor upload.policies is set, the remote follows prune.keep_* and "
-        "prune.policies.", minimum=0),
-    Key("upload.keep_within", "duration", None,
-        "On the remote, keep every backup younger than this, counted back from the newest backup of the set.",
-        example="7d"),
-    Key("upload.keep_hourly", "int", 0,
-        "On the remote, keep the newest backup of each of the N latest hours that have one (UTC).", minimum=0),
-    Key("upload.keep_daily", "int", 0,
-        "On the remote, keep the newest backup of each of the N latest days that have one (UTC).", minimum=0),
-    Key("upload.keep_weekly", "int", 0,
-        "On the remote, keep the newest backup of each of the N latest ISO weeks that have one.", minimum=0),
-    Key("upload.keep_monthly", "int", 0,
-        "On the remote, keep the newest backup of each of the N latest months that have one.", minimum=0),
-    Key("upload.keep_yearly", "int", 0,
-        "On the remote, keep the newest backup of each of the N latest years that have one.", minimum=0),
-    Key("upload.policies", "policies", [],
-        "Per-set policies for the remote, as prune.policies (first match wins; a policy is whole). "
-        "A pattern with / is matched, as in prune.policies, against the set's local path "
-        "BACKUP_ROOT/DIR/NAME.EXT, whether or not the set is still on the local disk.",
-        example=[{"match": "*.backup", "keep_daily": 30, "keep_monthly": 24}]),
     Key("report.monitors", "monitors", [],
         "Monitors told about every job that has none of its own in jobs. "
         "Each is a mapping with one kind: healthchecks (a ping URL; start goes to URL/start, "
@@ -276,6 +254,27 @@ KEYS += [
     Key("report.tail_lines", "int", 20,
         "Lines of the job's log sent with a failure (at most 100 kB of them).", minimum=0, maximum=1000),
 ]
+
+
+def _remote_retention_keys():
+    """upload.keep_* and upload.policies: rex-prune's retention keys, for the remote
+    (rex-upload --prune-remote), which follows prune.* while none of these is set."""
+    import dataclasses
+
+    keys = []
+    for key in KEYS:
+        if key.section == "prune" and (key.leaf.startswith("keep_") or key.leaf == "policies"):
+            doc = "On the remote (rex-upload --prune-remote): " + key.doc[0].lower() + key.doc[1:]
+            if key.leaf == "keep_last":
+                doc += " While no upload.keep_* nor upload.policies is set, the remote follows prune.*."
+            if key.leaf == "policies":
+                doc += (" A pattern with / is matched against the set's local path BACKUP_ROOT/DIR/NAME.EXT, "
+                        "as in prune.policies, whether or not the set is still on the local disk.")
+            keys.append(dataclasses.replace(key, name="upload." + key.leaf, doc=doc))
+    return keys
+
+
+KEYS += _remote_retention_keys()
 
 BY_NAME = {k.name: k for k in KEYS}
 

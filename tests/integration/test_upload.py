@@ -12,9 +12,8 @@ import time
 
 import pytest
 
-from rclone_remote import Remote
-from rex.checksum import md5_file, write_sidecar
-from rex.fsutil import write_atomic
+from rclone_remote import Remote, put
+from rex.checksum import md5_file
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 
@@ -42,15 +41,6 @@ def target(remote, request, env):
         f.write(f"  rclone_config: {remote.conf}\n")
     name = "t-" + request.node.name.replace("[", "-").replace("]", "")
     return f"{remote.name}:{name}", remote.path(name)
-
-
-def put(root, rel, content):
-    """A backup at `rel` under `root` with its sidecar."""
-    path = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, content)
-    write_sidecar(path, md5_file(path))
-    return path
 
 
 def lines(text):

@@ -13,9 +13,8 @@ import sys
 
 import pytest
 
-from rclone_remote import Remote
+from rclone_remote import Remote, put
 from rex.checksum import md5_file, write_sidecar
-from rex.fsutil import write_atomic
 
 DAYS = [f"202611{d:02d}T120000Z" for d in range(1, 11)] + ["20261110T060000Z"]
 
@@ -39,14 +38,6 @@ def env(rex_env, tmp_path, remote, request):
 def configure(env, text):
     with open(env["REX_CONFIG"], "a") as f:
         f.write(text)
-
-
-def put(root, rel, content):
-    path = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, content)
-    write_sidecar(path, md5_file(path))
-    return path
 
 
 def served_files(served):
