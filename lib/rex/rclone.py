@@ -11,6 +11,10 @@ import re
 
 from . import errors
 
+# How `rclone --links` stores a symbolic link on a remote: an object of this suffix
+# holding the link's target.
+LINK_SUFFIX = ".rclonelink"
+
 # `name:path` (a configured remote) or `:backend[,opts]:path` (a connection string).
 _NAME = re.compile(r"[\w.@][\w.@ -]*\Z")
 _SECRET_OPTION = re.compile(r"(pass|secret|token|key|password|session)\w*=", re.I)

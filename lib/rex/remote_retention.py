@@ -21,9 +21,8 @@ import posixpath
 from dataclasses import dataclass, field
 
 from . import backupset, retention
-
-LINK_SUFFIX = ".rclonelink"
-SIDECAR_SUFFIX = ".md5"
+from .checksum import SUFFIX as SIDECAR_SUFFIX
+from .rclone import LINK_SUFFIX
 LINK_TARGET_REASON = "target of a kept link"
 UNREAD_LINK_REASON = "a kept link whose target could not be read"
 

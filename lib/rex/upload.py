@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from . import checksum, errors, log, rclone, runner
 
-LINK_SUFFIX = ".rclonelink"
+LINK_SUFFIX = rclone.LINK_SUFFIX
 UNREADABLE = "unreadable"     # the md5 of an object the download check could not read
 
 

@@ -72,6 +72,19 @@ def verified_stamps(found, verified_rels, ledger=None, roots=()):
     return stamps
 
 
+def planned_objects(items):
+    """{object rel: link text or None} that rex.upload Items would put on the remote: what
+    a dry run pretends is there."""
+    objects = {}
+    for item in items:
+        objects[item.rel + remote_retention.SIDECAR_SUFFIX] = None
+        if item.kind == "link":
+            objects[item.rel + remote_retention.LINK_SUFFIX] = item.target
+        else:
+            objects[item.rel] = None
+    return objects
+
+
 @dataclass
 class Outcome:
     plan: object

@@ -168,3 +168,62 @@ def test_link_targets_outside_the_remote_path_and_odd_names():
                      "B_20260101T000000Z.sql.rclonelink.rclonelink"])
     assert sorted(found) == ["A_20260101T000000Z.rclonelink"]
     assert found["A_20260101T000000Z.rclonelink"].file
+
+
+# --- the policy and what counts as verified (rex.upload_prune) ------------------------------------
+
+def config(**values):
+    from rex.config import Config
+
+    return Config(None, {k.replace("__", "."): (v, "file rex.yaml:1:1") for k, v in values.items()}, environ={})
+
+
+def test_the_remote_follows_prune_unless_upload_keys_are_set():
+    import pytest
+
+    from rex.errors import UsageError
+    from rex.upload_prune import remote_policy
+
+    default, rules, section = remote_policy(config(prune__keep_daily=7))
+    assert (default, rules, section) == (Policy(keep_daily=7), [], "prune")
+    default, rules, section = remote_policy(config(prune__keep_daily=7, upload__keep_last=3))
+    assert (default, section) == (Policy(keep_last=3), "upload")           # upload.* replaces prune.* whole
+    rule = {"match": ["*.drp"], "keep_last": 2}
+    default, rules, section = remote_policy(config(prune__keep_daily=7, upload__policies=[rule]))
+    assert (default, rules, section) == (None, [rule], "upload")
+    with pytest.raises(UsageError):
+        remote_policy(config())
+    with pytest.raises(UsageError):
+        remote_policy(config(prune__keep_daily=7, upload__keep_last=0))    # set, to nothing
+
+
+class FakeLedger:
+    def __init__(self, good):
+        self.good = set(good)
+
+    def last_ok(self, path):
+        return 1.0 if path in self.good else None
+
+
+def test_verified_stamps_this_run_first_then_the_local_ledger():
+    from rex.upload_prune import verified_stamps
+
+    found = backups([f"d/A_2026110{i}T000000Z.sql" for i in range(1, 5)] + ["e/B_20261101T000000Z.sql"])
+    ledger = FakeLedger({"/root/d/A_20261103T000000Z.sql", "/root/e/B_20261101T000000Z.sql"})
+    assert verified_stamps(found, ["d/A_20261102T000000Z.sql", "d/A_20261101T000000Z.sql", "gone/X"]) == {
+        ("d", "A", ".sql"): "20261102T000000Z"}
+    assert verified_stamps(found, ["d/A_20261102T000000Z.sql"], ledger, ["/root"]) == {
+        ("d", "A", ".sql"): "20261102T000000Z", ("e", "B", ".sql"): "20261101T000000Z"}
+    assert verified_stamps(found, [], ledger, ["/elsewhere", "/root"])[("d", "A", ".sql")] == "20261103T000000Z"
+
+
+def test_planned_objects_of_a_dry_run():
+    from rex.upload import Item
+    from rex.upload_prune import planned_objects
+
+    items = [Item("/r/d/A_20261101T000000Z.sql", "d/A_20261101T000000Z.sql", "file"),
+             Item("/r/d/A_20261102T000000Z.sql", "d/A_20261102T000000Z.sql", "link",
+                  target="A_20261101T000000Z.sql")]
+    assert planned_objects(items) == {
+        "d/A_20261101T000000Z.sql": None, "d/A_20261101T000000Z.sql.md5": None,
+        "d/A_20261102T000000Z.sql.rclonelink": "A_20261101T000000Z.sql", "d/A_20261102T000000Z.sql.md5": None}

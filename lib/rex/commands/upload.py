@@ -136,7 +136,7 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
     from .. import rclone
     from ..paths import state_dir
     from ..runner import find_program
-    from ..upload_prune import RemotePruner, policy_lookup
+    from ..upload_prune import RemotePruner, planned_objects, policy_lookup
     from ..verification import Ledger
 
     default, rules, section = policy
@@ -145,7 +145,7 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
                           timeout=config.get("upload.timeout"))
     planned = None
     if dry_run:           # the dry run pretends the backups it would upload are there, and good
-        planned = _planned_objects(verified)
+        planned = planned_objects(verified)
         verified = [item.rel for item in verified]
     ledger = Ledger(state_dir())
     try:
@@ -183,18 +183,3 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
     if outcome.removed:
         log.info(f"removed {len(outcome.removed)} backup(s) from {target}")
     return codes
-
-
-def _planned_objects(items):
-    """{object rel: link text or None} that the planned items would put on the remote."""
-    from ..checksum import SUFFIX
-    from ..remote_retention import LINK_SUFFIX
-
-    objects = {}
-    for item in items:
-        objects[item.rel + SUFFIX] = None
-        if item.kind == "link":
-            objects[item.rel + LINK_SUFFIX] = item.target
-        else:
-            objects[item.rel] = None
-    return objects
