@@ -411,3 +411,51 @@ def test_from_systemd_reads_the_journal_of_the_failed_run(run, rex_env, server, 
     assert hook["exit_status"] is None and hook["reason"] == "killed by SIGTERM"
     assert hook["log_tail"] == "rex-pgdump: error: server closed the connection"
     assert any(r["path"].startswith("/hc/UUID/fail") for r in server.requests)
+
+
+@pytest.fixture
+def trickler():
+    """A monitor that answers one byte every 0.2 s, forever: no single read ever times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10000:
+                if stop.wait(0.2):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+
+
+def test_monitor_given_up_on_is_named_without_its_secret_url(run, rex_env, trickler):
+    write_config(rex_env, f"""
+        report:
+          monitors:
+            - healthchecks: {trickler}/SECRET-UUID
+          timeout: 0.5s
+          retries: 0
+    """)
+    result = report(run, rex_env, "failure", "rex-pgdump", "--exit-status", "3", timeout=60)
+    assert result.returncode == 0
+    [line] = warnings(result)
+    assert "gave up" in line and "healthchecks 127.0.0.1" in line, line
+    assert "SECRET" not in result.err

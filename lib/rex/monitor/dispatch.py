@@ -29,8 +29,14 @@ def label(monitor, url=None):
     """How a warning names a monitor: its kind and host, never the URL's secret path."""
     if monitor["kind"] == "desktop":
         return "desktop"
-    host = urlsplit(url).hostname if url else None
-    return f"{monitor['kind']} {host or monitor['target']}"
+    target = str(monitor["target"])
+    if target.startswith("$") and not url:
+        return f"{monitor['kind']} {target}"          # the variable's name, not its value
+    try:
+        host = urlsplit(url or target).hostname
+    except ValueError:
+        host = None
+    return f"{monitor['kind']} {host}" if host else monitor["kind"]
 
 
 def prepare(monitor, event, environ):
