@@ -433,10 +433,12 @@ def test_report_unit_reports_the_failure_from_systemd(destdir, unitdir):
         assert service["ProtectSystem"] == "strict" and "ReadWritePaths" not in service
 
 
-def test_report_unit_passes_systemd_analyze_verify_as_an_instance(verify_root):
-    """An instance named like a failed job, as OnFailure=rex-report@%N.service makes it."""
+@pytest.mark.parametrize("job", ["rex-pgdump", "rex-pgdump@studio-b", "rex-pgdump@studio\\x2db"])
+def test_report_unit_passes_systemd_analyze_verify_as_an_instance(verify_root, job):
+    """An instance named like a failed job, as OnFailure=rex-report@%N.service makes it;
+    systemd takes the first '@' as the template's, so a template job's own '@' is fine."""
     unitdir = os.path.join(verify_root, UNITDIR)
-    instance = os.path.join(unitdir, "rex-report@rex-pgdump.service")
+    instance = os.path.join(unitdir, f"rex-report@{job}.service")
     os.symlink(REPORT_UNIT, instance)
     try:
         code, output = systemd_verify(verify_root, instance)
