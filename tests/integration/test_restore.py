@@ -432,3 +432,23 @@ def test_sigterm_mid_restore_drops_the_new_library(run, env, cluster, dump, tmp_
     assert proc.returncode == 143, err
     assert "Stopped" not in databases(cluster)
     assert run("rex-restore", "--drop", "Stopped", env=env).returncode == 77
+
+
+def test_drop_never_drops_a_database_made_again_under_a_restored_name(run, env, cluster, dump):
+    """The library rex-restore made was dropped elsewhere and the name used again (Resolve's
+    Project Manager, an admin): --drop must not take the newcomer for its own."""
+    assert run("rex-restore", dump, "--as", "Reused name", env=env).returncode == 0
+    drop_if_there(cluster, "Reused name")
+    cluster.psql('CREATE DATABASE "Reused name"')
+    cluster.psql("CREATE TABLE precious (x int); INSERT INTO precious VALUES (7);", database="Reused name")
+    try:
+        dry = run("rex-restore", "--drop", "Reused name", "--dry-run", env=env)
+        assert dry.returncode == 77 and "would drop" not in dry.err, dry.err
+        assert run("rex-restore", dump, "--as", "Made again", env=env).returncode == 0   # oids move on
+        drop_if_there(cluster, "Made again")
+        refused = run("rex-restore", "--drop", "Reused name", "--force", env=env)
+        assert refused.returncode == 77, refused.err
+        assert "did not create" in refused.err and len(refused.err.splitlines()) == 1
+        assert cluster.psql("SELECT x FROM precious", database="Reused name").strip() == "7"
+    finally:
+        drop_if_there(cluster, "Reused name")

@@ -150,8 +150,7 @@ def _drop(rex, drop_name, force, dry_run):
         remembered = (rows[0].host, rows[0].port) if len(rows) == 1 else None
         server, psql, major = _server_and_tools(rex, remembered=remembered)
         if dry_run:
-            if not ledger.find(drop_name, server.label):
-                raise errors.NoPermission(f"rex-restore did not create {drop_name!r} on {server.label}")
+            newlib.ours(server, drop_name, psql, ledger, forget=False)
             log.notice(f"would drop {drop_name!r} on {server.label}")
             return errors.OK
         newlib.drop(server, drop_name, psql, ledger, force=force, major=major)

@@ -3,11 +3,14 @@
 A row is written *before* CREATE DATABASE, marked incomplete, and marked
 complete after the restore was proved whole; a run killed in between leaves an
 incomplete row that lets --drop clean up. Each run owns its row through a token,
-so a run that lost a race never forgets another run's library.
+so a run that lost a race never forgets another run's library. The database's
+oid, recorded right after CREATE DATABASE, tells the library rex-restore made
+from a database made again under the same name after it was dropped elsewhere.
 """
 
 import os
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -26,6 +29,7 @@ class Created:
     dump: str
     status: str
     when: float
+    oid: int = None    # pg_database.oid of the library made, once known
 
 
 class Ledger:
@@ -33,14 +37,24 @@ class Ledger:
         self.db = open_db(directory, DB_NAME,
                           "CREATE TABLE IF NOT EXISTS created (server TEXT, name TEXT, host TEXT, port INTEGER, "
                           "dump TEXT, status TEXT, created REAL, token TEXT, PRIMARY KEY (server, name))")
+        try:
+            self.db.execute("ALTER TABLE created ADD COLUMN oid INTEGER")
+        except sqlite3.OperationalError:
+            pass        # there already
 
     def begin(self, server, name, dump):
         """Record that this run is about to create `name` on `server` (a Server); its token."""
         token = secrets.token_hex(8)
-        self.db.execute("INSERT OR REPLACE INTO created VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.db.execute("INSERT OR REPLACE INTO created (server, name, host, port, dump, status, created, token) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (server.label, name, server.host, server.port, os.path.abspath(dump), INCOMPLETE,
                          time.time(), token))
         return token
+
+    def made(self, server, name, token, oid):
+        """Record the oid of the database this run has just created."""
+        self.db.execute("UPDATE created SET oid = ? WHERE server = ? AND name = ? AND token = ?",
+                        (oid, server.label, name, token))
 
     def complete(self, server, name, token):
         self.db.execute("UPDATE created SET status = ? WHERE server = ? AND name = ? AND token = ?",
@@ -56,7 +70,7 @@ class Ledger:
 
     def find(self, name, server_label=None):
         """The rows for `name` (on one server, or on any)."""
-        sql = "SELECT server, name, host, port, dump, status, created FROM created WHERE name = ?"
+        sql = "SELECT server, name, host, port, dump, status, created, oid FROM created WHERE name = ?"
         args = [name]
         if server_label is not None:
             sql += " AND server = ?"

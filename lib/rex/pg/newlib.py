@@ -55,6 +55,12 @@ def exists(server, name, psql):
     return bool(rows)
 
 
+def database_oid(server, name, psql):
+    """pg_database.oid of database `name`, or None when there is none."""
+    rows = query(server, f"SELECT oid FROM pg_database WHERE datname = {quote_literal(name)}", psql=psql)
+    return int(rows[0]) if rows else None
+
+
 def sessions(server, name, psql):
     """How many sessions are connected to database `name` (Resolve holding it open, say)."""
     rows = query(server, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
@@ -109,6 +115,7 @@ def restore_as(server, path, name, pg_restore, psql, ledger, timeout=None):
         ledger.forget(server.label, name, token)
         raise
     try:
+        ledger.made(server, name, token, database_oid(server, name, psql))
         result = run(pg_restore_argv(pg_restore, name, path), env=server.env(), timeout=timeout)
         if not result.ok:
             error = classify(result.stderr, "pg_restore", name)
@@ -144,13 +151,28 @@ def _undo(server, name, psql, ledger, token, exc):
     log.info(f"dropped {name!r} again after: {getattr(exc, 'message', exc) or type(exc).__name__}")
 
 
+def ours(server, name, psql, ledger, forget=True):
+    """Refuse (77, or 66 when it is gone) unless database `name` is the one rex-restore made on
+    `server`; a row about a library that is gone is forgotten (unless not `forget`: a dry run)."""
+    rows = ledger.find(name, server.label)
+    if not rows:
+        raise NoPermission(f"rex-restore did not create {name!r} on {server.label}; refusing to drop it")
+    oid = database_oid(server, name, psql)
+    if oid is None:
+        if forget:
+            ledger.forget(server.label, name)
+        raise NoInput(f"{name!r} no longer exists on {server.label} (forgotten)")
+    if rows[0].oid is not None and rows[0].oid != oid:
+        # Dropped elsewhere, and a database of that name made again since: not ours.
+        if forget:
+            ledger.forget(server.label, name)
+        raise NoPermission(f"rex-restore did not create the {name!r} now on {server.label} (the one it made "
+                           "was dropped and the name used again); refusing to drop it")
+
+
 def drop(server, name, psql, ledger, force=False, major=None):
     """Drop library `name` if, and only if, rex-restore created it on `server`."""
-    if not ledger.find(name, server.label):
-        raise NoPermission(f"rex-restore did not create {name!r} on {server.label}; refusing to drop it")
-    if not exists(server, name, psql):
-        ledger.forget(server.label, name)
-        raise NoInput(f"{name!r} no longer exists on {server.label} (forgotten)")
+    ours(server, name, psql, ledger)
     busy = sessions(server, name, psql)
     if busy and not force:
         raise TempFail(f"{busy} session(s) are connected to {name!r} (Resolve may have it open): "
