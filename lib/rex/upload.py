@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from . import checksum, errors, log, rclone, runner, upload_ledger
+from .durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
 UNREADABLE = "unreadable"     # the md5 of an object the download check could not read
@@ -292,8 +293,8 @@ class Uploader:
             trust = upload_ledger.trusted(want, rows, copied if complete else set(want), self.recheck_after,
                                           time.time()) if use_ledger else {}
             if trust:
-                log.info(f"{len(trust)} object(s) proved by md5 within {self.recheck_after:g}s: "
-                         "checking their sizes only")
+                log.info(f"{len(trust)} object(s) matched their md5 within "
+                         f"{format_duration(self.recheck_after)}: checking their sizes only")
             found = self._verify(want, work, trust)
         finally:
             shutil.rmtree(work, ignore_errors=True)

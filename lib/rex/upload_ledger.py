@@ -13,8 +13,6 @@ place that keeps the size goes unseen until the window runs out (or --check).
 
 import time
 
-from .statedb import open_db
-
 DB_NAME = "upload.sqlite"
 
 
@@ -47,6 +45,8 @@ class UploadLedger:
     """The md5 checks of remote copies (SQLite in the state directory)."""
 
     def __init__(self, directory):
+        from .statedb import open_db      # sqlite3 only when the ledger is used (not for -n)
+
         self.db = open_db(directory, DB_NAME,
                           "CREATE TABLE IF NOT EXISTS remote_verified (remote TEXT, rel TEXT, size INTEGER, "
                           "md5 TEXT, local_size INTEGER, mtime_ns INTEGER, ino INTEGER, verified REAL, "
