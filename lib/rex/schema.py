@@ -222,6 +222,10 @@ KEYS += [
         "\"08:00,2M 19:00,off\".", env=("REX_UPLOAD_BWLIMIT",), example="10M"),
     Key("upload.download_check", "bool", True,
         "When the remote keeps no md5, download each uploaded file to check it; off: sizes only."),
+    Key("upload.recheck_after", "duration", "30d",
+        "Read a remote copy's md5 again (remote hashing, or a download) only this long after it last "
+        "matched; until then a copy whose local backup and sidecar are unchanged, and which this run did "
+        "not send, is checked by its size (0: always by md5)."),
     Key("upload.include", "list", [],
         "Only backups matching one of these shell patterns (one without / matches the file name, one with / "
         "the path under the backup root; * crosses directories).",

@@ -8,7 +8,9 @@ copy of the bytes and `rclone copy -l` restores the link. `Uploader` copies
 everything in one batched `rclone copy`, then checks every expected object with
 one listing: present, the right size, and the md5 of its sidecar (from the
 remote's hashes, or by downloading when the remote has none). rclone may exit 0
-having copied nothing; only this check decides what counts as uploaded.
+having copied nothing; only this check decides what counts as uploaded. An object
+whose md5 was proved within `recheck_after` (rex.upload_ledger) and that nothing
+has changed since is listed for its size only.
 """
 
 import fnmatch
@@ -17,9 +19,11 @@ import os
 import posixpath
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 
-from . import checksum, errors, log, rclone, runner
+from . import checksum, errors, log, rclone, runner, upload_ledger
+from .durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
 UNREADABLE = "unreadable"     # the md5 of an object the download check could not read
@@ -227,6 +231,8 @@ class Outcome:
     action: str = None        # uploaded, linked, already-there, verified
     message: str = None
     code: int = errors.OK
+    checked: str = None       # md5, or size (md5 proved at `verified`, or no md5 to be had)
+    verified: float = None    # checked by size: when the md5 was last proved (seconds since the epoch)
 
 
 @dataclass
@@ -234,6 +240,7 @@ class _Expected:
     size: int
     md5: str
     source: str = None        # local file to copy (None: staged)
+    local: tuple = None       # upload_ledger.fingerprint of the local file (None: staged)
 
 
 def _md5_bytes(data):
@@ -244,10 +251,11 @@ class Uploader:
     """Copies planned Items to `remote` in one batch and checks what arrived."""
 
     def __init__(self, program, remote, root, env=None, transfers=None, bwlimit=None, download_check=True,
-                 timeout=None):
+                 timeout=None, ledger=None, recheck_after=None):
         self.program, self.remote, self.root = program, remote, os.path.realpath(root)
         self.env, self.transfers, self.bwlimit = env or {}, transfers, bwlimit
         self.download_check, self.timeout = download_check, timeout
+        self.ledger, self.recheck_after = ledger, recheck_after    # an UploadLedger, seconds
 
     def _run(self, argv, what):
         result = runner.run(argv, env=self.env, timeout=self.timeout)
@@ -262,24 +270,49 @@ class Uploader:
             side_path = os.path.join(os.path.dirname(item.path), os.path.basename(item.path) + checksum.SUFFIX)
             with open(side_path, "rb") as f:
                 data = f.read()
-            want[side] = _Expected(len(data), _md5_bytes(data), side)
+                local = upload_ledger.fingerprint(os.fstat(f.fileno()))
+            want[side] = _Expected(len(data), _md5_bytes(data), side, local)
             if item.kind == "file":
-                want[item.rel] = _Expected(item.size, item.md5, item.rel)
+                want[item.rel] = _Expected(item.size, item.md5, item.rel,
+                                           upload_ledger.fingerprint(os.stat(item.path)))
             else:
                 text = item.target.encode("utf-8", "surrogateescape")
                 want[item.rel + LINK_SUFFIX] = _Expected(len(text), _md5_bytes(text))
         return want
 
     def run(self, items, check_only=False):
-        """Upload (unless `check_only`) and verify; returns an Outcome per Item."""
+        """Upload (unless `check_only`) and verify; returns an Outcome per Item.
+        `check_only` always checks by md5, whatever the ledger says."""
         want = self.expected(items)
+        use_ledger = self.ledger is not None and self.recheck_after and not check_only
+        rows = self.ledger.rows(self.remote) if use_ledger else {}
         work = tempfile.mkdtemp(prefix="rex-upload-")
         try:
-            copied = set() if check_only else self._copy(items, want, work)
-            found = self._verify(want, work)
+            copied, complete = (set(), True) if check_only else self._copy(items, want, work)
+            # A copy run with failures may have touched more than it logged: trust nothing then.
+            trust = upload_ledger.trusted(want, rows, copied if complete else set(want), self.recheck_after,
+                                          time.time()) if use_ledger else {}
+            if trust:
+                log.info(f"{len(trust)} object(s) matched their md5 within "
+                         f"{format_duration(self.recheck_after)}: checking their sizes only")
+            found = self._verify(want, work, trust)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return [self._outcome(item, want, found, copied, check_only) for item in items]
+        outcomes = [self._outcome(item, want, found, copied, check_only, trust) for item in items]
+        if self.ledger is not None:
+            self._remember(want, found, trust)
+        return outcomes
+
+    def _remember(self, want, found, trust):
+        """Ledger: objects proved by md5 now are recorded, any object that failed is forgotten."""
+        proved, failed = {}, []
+        for rel, expected in want.items():
+            got = found.get(rel)
+            if _mismatch(rel, expected, got):
+                failed.append(rel)
+            elif rel not in trust and got[1] is not None:
+                proved[rel] = expected
+        self.ledger.update(self.remote, proved, failed)
 
     def _write_list(self, work, name, rels):
         path = os.path.join(work, name)
@@ -289,14 +322,16 @@ class Uploader:
         return path
 
     def _copy(self, items, want, work):
+        """(objects rclone says it copied, whether every copy run succeeded)."""
         files = [rel for rel, e in want.items() if e.source is not None]
-        copied = set()
+        copied, complete = set(), True
         if files:
             listing = self._write_list(work, "files", files)
             result = self._run(rclone.copy_argv(self.program, self.root, self.remote, listing, self.transfers,
                                                 self.bwlimit), "copy")
             self._raise_if_run_wide(result, "rclone copy")
             copied |= rclone.copied_objects(result.stderr)
+            complete = complete and result.ok
         links = [item for item in items if item.kind == "link"]
         if links:
             stage = os.path.join(work, "links")
@@ -309,7 +344,8 @@ class Uploader:
                                                      self.bwlimit), "copy links")
             self._raise_if_run_wide(result, "rclone copy (links)")
             copied |= rclone.copied_objects(result.stderr)
-        return copied
+            complete = complete and result.ok
+        return copied, complete
 
     def _raise_if_run_wide(self, result, what):
         """A failure of the whole run (remote down, refused, misconfigured) ends it;
@@ -322,15 +358,20 @@ class Uploader:
         for line in rclone.messages(result.stderr)[-5:]:
             log.warning(f"rclone: {line}")
 
-    def _verify(self, want, work):
-        """{rel: (size, md5 or None)} of the wanted objects found on the remote."""
+    def _verify(self, want, work, trust=()):
+        """{rel: (size, md5 or None)} of the wanted objects found on the remote; the
+        `trust`ed ones are listed without hashes (md5 None) and never downloaded."""
         found = {}
-        for result in self._listings(want, work):
+        full = [rel for rel in want if rel not in trust]
+        results = self._listings(want, full, work, hashes=True)
+        if trust:
+            results += self._listings(want, sorted(trust), work, hashes=False)
+        for result in results:
             if not result.ok:
                 raise rclone.failure("rclone lsjson", result.returncode, result.stderr)
             found.update(rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape")))
         unhashed = [rel for rel, (size, md5) in found.items() if md5 is None and rel in want
-                    and size == want[rel].size]
+                    and rel not in trust and size == want[rel].size]
         if unhashed and self.download_check:
             log.info(f"the remote has no md5: downloading {len(unhashed)} object(s) to check them")
             listing = self._write_list(work, "download", unhashed)
@@ -345,14 +386,19 @@ class Uploader:
             log.warning("the remote has no md5 and upload.download_check is off: only sizes are checked")
         return found
 
-    def _listings(self, want, work):
-        """The listings of every wanted object, in `transfers` rclone runs at once: a remote
-        that hashes on demand (sftp) then hashes several files at a time, as rclone copy does."""
+    def _listings(self, want, rels, work, hashes):
+        """The listings of the objects `rels`; with `hashes`, in `transfers` rclone runs at once:
+        a remote that hashes on demand (sftp) then hashes several files at a time, as rclone
+        copy does. Without, one run (a listing costs the remote no reading)."""
         import threading
 
-        rels = sorted(want, key=lambda rel: -want[rel].size)
-        lanes = max(1, min(self.transfers or 4, len(rels) // 4 or 1))
-        argvs = [rclone.lsjson_argv(self.program, self.remote, self._write_list(work, f"verify{i}", rels[i::lanes]))
+        if not rels:
+            return []
+        rels = sorted(rels, key=lambda rel: -want[rel].size)
+        lanes = max(1, min(self.transfers or 4, len(rels) // 4 or 1)) if hashes else 1
+        tag = "verify" if hashes else "sizes"
+        argvs = [rclone.lsjson_argv(self.program, self.remote, self._write_list(work, f"{tag}{i}", rels[i::lanes]),
+                                    hashes=hashes)
                  for i in range(lanes)]
         results = [None] * lanes
 
@@ -373,7 +419,7 @@ class Uploader:
                 raise result
         return results
 
-    def _outcome(self, item, want, found, copied, check_only):
+    def _outcome(self, item, want, found, copied, check_only, trust=()):
         needed = [item.rel + checksum.SUFFIX]
         if item.kind == "file":
             needed.append(item.rel)
@@ -383,13 +429,16 @@ class Uploader:
             problem = _mismatch(rel, want.get(rel), found.get(rel))
             if problem:
                 return Outcome(item, False, message=problem, code=errors.DATAERR)
+        by_size = [rel for rel in needed if found[rel][1] is None]
+        checked = "size" if by_size else "md5"
+        verified = min((trust[rel] for rel in by_size if rel in trust), default=None)
         if check_only:
             action = "verified"
         elif item.kind == "link":
             action = "linked"
         else:
             action = "uploaded" if item.rel in copied else "already-there"
-        return Outcome(item, True, action)
+        return Outcome(item, True, action, checked=checked, verified=verified)
 
 
 

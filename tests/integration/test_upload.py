@@ -293,3 +293,182 @@ def test_bad_remotes(run, env, tmp_path):
     assert result.returncode == 78 and "upload.remote" in result.err
     result = run("rex-upload", "-r", "nosuchremote:x", path, env=env)
     assert result.returncode == 78, result.err
+
+
+# ------------------------------------------------------------------ the recheck window (upload ledger)
+
+RCLONE_SPY = """#!{python}
+import json, os, sys
+argv = sys.argv[1:]
+files = []
+if "--files-from-raw" in argv:
+    with open(argv[argv.index("--files-from-raw") + 1], encoding="utf-8", errors="surrogateescape") as f:
+        files = f.read().splitlines()
+with open({log!r}, "a") as f:
+    f.write(json.dumps({{"argv": argv, "files": files}}) + "\\n")
+if argv[:1] == ["copy"] and os.path.exists({nocopy!r}):
+    sys.exit(0)             # rclone "succeeded" having copied nothing
+os.execvp("rclone", ["rclone"] + argv)
+"""
+
+
+class Spy:
+    """An rclone (upload.rclone) that logs each argv and the files it names, then runs the
+    real one; `nocopy` makes `rclone copy` exit 0 doing nothing."""
+
+    def __init__(self, tmp_path, config):
+        self.log, self.flag = str(tmp_path / "rclone.log"), str(tmp_path / "nocopy")
+        program = tmp_path / "rclone-spy"
+        program.write_text(RCLONE_SPY.format(python=sys.executable, log=self.log, nocopy=self.flag))
+        program.chmod(0o755)
+        with open(config, "a") as f:
+            f.write(f"  rclone: {program}\n")
+
+    def runs(self):
+        """The logged runs since the last call."""
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            runs = [json.loads(line) for line in f]
+        os.unlink(self.log)
+        return runs
+
+    def read(self):
+        """The objects whose bytes the remote hashed or sent back since the last call, and those
+        only listed (sizes)."""
+        runs = self.runs()
+        hashed = {f for r in runs if "--hash" in r["argv"] or "--download" in r["argv"] for f in r["files"]}
+        sized = {f for r in runs if r["argv"][0] == "lsjson" and "--hash" not in r["argv"] for f in r["files"]}
+        return hashed, sized
+
+    def nocopy(self, on=True):
+        if on:
+            open(self.flag, "w").close()
+        elif os.path.exists(self.flag):
+            os.unlink(self.flag)
+
+
+def both(*rels):
+    return {x for rel in rels for x in (rel, rel + ".md5")}
+
+
+@pytest.fixture
+def spy(env, tmp_path):
+    return Spy(tmp_path, env["REX_CONFIG"])
+
+
+def test_second_run_within_the_window_lists_sizes_only(run, env, target, spy):
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    a, b = "s/A_20260101T000000Z.backup", "s/B_20260101T000000Z.backup"
+    put(root, a, os.urandom(30000))
+    put(root, b, os.urandom(30000))
+    first = run("rex-upload", "-r", remote, "--sync", root, "--json", env=env)
+    assert first.returncode == 0, first.err
+    assert {json.loads(line)["checked"] for line in lines(first.out)} == {"md5"}
+    assert spy.read()[0] == both(a, b)
+    c = "s/C_20260101T000000Z.backup"
+    put(root, c, os.urandom(30000))
+    second = run("rex-upload", "-r", remote, "--sync", root, "--json", env=env)
+    assert second.returncode == 0, second.err
+    hashed, sized = spy.read()
+    assert hashed == both(c) and sized == both(a, b)          # only the new backup is read back
+    records = {json.loads(line)["path"]: json.loads(line) for line in lines(second.out)}
+    assert records[f"{remote}/{c}"]["checked"] == "md5" and records[f"{remote}/{c}"]["action"] == "uploaded"
+    assert records[f"{remote}/{a}"]["checked"] == "size" and records[f"{remote}/{a}"]["action"] == "already-there"
+    assert records[f"{remote}/{a}"]["verified"].endswith("Z")
+    # --check and --recheck-after 0 read everything back.
+    for how in (["--check"], ["--recheck-after", "0"]):
+        result = run("rex-upload", "-r", remote, "--sync", root, *how, env=env)
+        assert result.returncode == 0, result.err
+        assert spy.read() == (both(a, b, c), set()), how
+
+
+def test_deleted_or_truncated_copy_is_caught_within_the_window(run, env, target, spy):
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    paths = [put(root, f"s/L{i}_20260101T000000Z.backup", os.urandom(30000)) for i in range(3)]
+    assert run("rex-upload", "-r", remote, *paths, env=env).returncode == 0
+    spy.runs()
+    os.unlink(os.path.join(served, "s", "L0_20260101T000000Z.backup"))
+    with open(os.path.join(served, "s", "L1_20260101T000000Z.backup"), "r+b") as f:
+        f.truncate(1000)
+    spy.nocopy()                # rclone exits 0 and sends nothing: only the check can tell
+    result = run("rex-upload", "-r", remote, *paths, env=env)
+    assert result.returncode == 65, result.err
+    assert "L0_20260101T000000Z.backup: not on the remote" in result.err
+    assert "L1_20260101T000000Z.backup: 1000 bytes on the remote" in result.err
+    assert lines(result.out) == [f"{remote}/s/L2_20260101T000000Z.backup"]
+    assert spy.read()[0] == set()               # caught by the listing of sizes
+    spy.nocopy(False)
+    result = run("rex-upload", "-r", remote, "--json", *paths, env=env)     # repaired, and read back
+    assert result.returncode == 0, result.err
+    assert [json.loads(line)["action"] for line in lines(result.out)] == ["uploaded", "uploaded", "already-there"]
+    assert spy.read()[0] == {"s/L0_20260101T000000Z.backup", "s/L1_20260101T000000Z.backup"}   # not the sidecars
+
+
+def test_same_size_damage_is_seen_only_by_md5(run, env, target, spy):
+    """The documented trade-off: within the window a copy damaged in place with its size kept
+    passes; --check, --recheck-after 0 and the end of the window read it back."""
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    rels = [f"s/D{i}_20260101T000000Z.backup" for i in range(3)]
+    paths = [put(root, rel, os.urandom(30000)) for rel in rels]
+    assert run("rex-upload", "-r", remote, *paths, env=env).returncode == 0
+    started = time.time()
+    for rel in rels:
+        with open(os.path.join(served, rel), "r+b") as f:
+            f.seek(100)
+            f.write(b"\0" * 8)
+    spy.nocopy()
+    assert run("rex-upload", "-r", remote, *paths, env=env).returncode == 0        # unseen: sizes match
+    result = run("rex-upload", "-r", remote, "--check", paths[0], env=env)
+    assert result.returncode == 65 and "md5" in result.err, result.err
+    result = run("rex-upload", "-r", remote, "--recheck-after", "0", paths[1], env=env)
+    assert result.returncode == 65 and "md5" in result.err, result.err
+    assert run("rex-upload", "-r", remote, "--recheck-after", "1h", paths[2], env=env).returncode == 0
+    time.sleep(max(0, 1.2 - (time.time() - started)))
+    result = run("rex-upload", "-r", remote, "--recheck-after", "1s", paths[2], env=env)
+    assert result.returncode == 65 and "md5" in result.err, result.err
+    # A failed check forgets the copy: the default window no longer trusts any of them.
+    result = run("rex-upload", "-r", remote, *paths, env=env)
+    assert result.returncode == 65 and result.err.count("does not match") == 3, result.err
+
+
+def test_a_changed_local_backup_gets_the_full_check(run, env, target, spy, remote):
+    kind = remote.kind
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    rel = "s/E_20260101T000000Z.backup"
+    path = put(root, rel, os.urandom(30000))
+    assert run("rex-upload", "-r", remote, path, env=env).returncode == 0
+    put(root, rel, os.urandom(30000))            # rewritten: new content, same size, new sidecar
+    later = time.time() + 10                     # (rclone compares times to the second)
+    for name in (path, path + ".md5"):
+        os.utime(name, (later, later))
+    spy.runs()
+    spy.nocopy()
+    result = run("rex-upload", "-r", remote, path, env=env)
+    assert result.returncode == 65 and "md5" in result.err, result.err
+    assert spy.read()[0] == both(rel)
+    if kind == "webdav":
+        return      # no modification times there: rclone does not resend a sidecar of the same size
+    spy.nocopy(False)
+    result = run("rex-upload", "-r", remote, "--json", path, env=env)
+    assert result.returncode == 0, result.err
+    assert json.loads(result.out)["action"] == "uploaded" and json.loads(result.out)["checked"] == "md5"
+    assert md5_file(os.path.join(served, rel)) == md5_file(path)
+
+
+def test_the_ledger_is_shared_by_concurrent_runs(env, target, remote):
+    name, _served = target
+    root = env["REX_BACKUP_ROOT"]
+    paths = [put(root, f"c/L{i}_20260101T000000Z.backup", os.urandom(2000)) for i in range(12)]
+    for window in ("0", "30d", "0", "30d"):        # writes of every row, then reads
+        procs = [subprocess.Popen([sys.executable, os.path.join(BIN, "rex-upload"), "-r", f"{name}-{side}",
+                                   "--recheck-after", window, *paths], env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for side in ("a", "b")]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err.decode()
+            assert b"locked" not in err and len(out.splitlines()) == 12

@@ -154,3 +154,29 @@ def test_deleted_objects_and_not_found():
     assert rclone.deleted_objects(stderr) == {"a/x_20260101T000000Z.sql"}
     assert rclone.not_found("2026/11/21 ERROR : : error listing: directory not found")
     assert not rclone.not_found("connection refused")
+
+
+def test_a_size_listing_asks_for_no_hash():
+    assert "--hash" in rclone.lsjson_argv("rclone", "r:x", "/tmp/l")
+    argv = rclone.lsjson_argv("rclone", "r:x", "/tmp/l", hashes=False)
+    assert "--hash" not in argv and "md5" not in argv and argv[-2:] == ["--", "r:x"]
+
+
+def test_trusted_only_while_nothing_changed_within_the_window():
+    from rex.upload import _Expected
+    from rex.upload_ledger import trusted
+
+    local = (100, 5, 7)
+    want = {"a": _Expected(100, "m", "a", local), "a.md5": _Expected(40, "s", "a.md5", (40, 5, 8)),
+            "l.rclonelink": _Expected(3, "t")}
+    rows = {"a": (100, "m", local, 1000.0), "a.md5": (40, "s", (40, 5, 8), 1000.0),
+            "l.rclonelink": (3, "t", None, 1000.0)}
+    assert trusted(want, rows, set(), 60, 1059) == {"a": 1000.0, "a.md5": 1000.0, "l.rclonelink": 1000.0}
+    assert trusted(want, rows, set(), 60, 1061) == {}                   # the window ran out
+    assert trusted(want, rows, set(), 0, 1001) == {} == trusted(want, rows, set(), None, 1001)
+    assert trusted(want, rows, set(), 60, 999) == {}                    # a check from the future
+    assert "a" not in trusted(want, rows, {"a"}, 60, 1001)              # copied this run
+    for changed in ((100, 6, 7), (100, 5, 9), (101, 5, 7)):             # mtime, inode, size
+        assert "a" not in trusted(dict(want, a=_Expected(100, "m", "a", changed)), rows, set(), 60, 1001)
+    assert "a" not in trusted(dict(want, a=_Expected(100, "n", "a", local)), rows, set(), 60, 1001)   # new md5
+    assert "b" not in trusted(dict(want, b=_Expected(1, "x")), rows, set(), 60, 1001)     # never checked

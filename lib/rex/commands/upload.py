@@ -10,7 +10,8 @@ from ..cli import rex_command
     "rex-upload",
     config_keys={"remote": "upload.remote", "backup_root": "backup_root", "include": "upload.include",
                  "exclude": "upload.exclude", "transfers": "upload.transfers", "bwlimit": "upload.bwlimit",
-                 "download_check": "upload.download_check", "lock_wait": "lock_wait"},
+                 "download_check": "upload.download_check", "recheck_after": "upload.recheck_after",
+                 "lock_wait": "lock_wait"},
 )
 @click.argument("paths", nargs=-1)
 @click.option("-r", "--remote", metavar="REMOTE:PATH", help="The rclone remote and path to copy to.")
@@ -22,7 +23,11 @@ from ..cli import rex_command
 @click.option("--bwlimit", metavar="RATE", help="Bandwidth limit, as rclone's (10M, or a timetable).")
 @click.option("--download-check/--no-download-check", default=None,
               help="On a remote without md5, download each file to check it (default on).")
-@click.option("--check", "check_only", is_flag=True, help="Upload nothing: check the remote copies only.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Upload nothing: check the remote copies only, every one by md5.")
+@click.option("--recheck-after", metavar="DURATION",
+              help="Re-read a remote copy's md5 only this long after its last good check (0: always; "
+                   "default 30d); until then, unchanged backups are checked by size.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for another upload to the remote.")
 @click.option("--prune-remote", is_flag=True,
               help="Then remove old backups from the remote by the retention policy (upload.keep_*, "
@@ -30,7 +35,7 @@ from ..cli import rex_command
 @click.option("-n", "--dry-run", is_flag=True,
               help="List what would be sent (contact nothing) or pruned (the remote is only listed).")
 def command(rex, paths, trees, remote, backup_root, include, exclude, transfers, bwlimit, download_check,
-            check_only, prune_remote, lock_wait, dry_run):
+            check_only, recheck_after, prune_remote, lock_wait, dry_run):
     """Copy backups (PATH operands, stdin, or every backup under --sync DIR) with their
     sidecars to an rclone remote, keeping their layout under the backup root, then
     check each one there against its sidecar's md5. Prints the remote path of each
@@ -107,11 +112,20 @@ def _upload(rex, config, target, root, items, check_only):
     from ..runner import find_program
     from ..upload import Uploader
 
+    from ..paths import stamp, state_dir
+    from ..upload_ledger import UploadLedger
+
     program = find_program("rclone", config.get("upload.rclone"))
-    uploader = Uploader(program, target, root, env=rclone.environment(config.get("upload.rclone_config")),
-                        transfers=config.get("upload.transfers"), bwlimit=config.get("upload.bwlimit"),
-                        download_check=config.get("upload.download_check"), timeout=config.get("upload.timeout"))
-    outcomes = uploader.run(items, check_only=check_only)
+    ledger = UploadLedger(state_dir())
+    try:
+        uploader = Uploader(program, target, root, env=rclone.environment(config.get("upload.rclone_config")),
+                            transfers=config.get("upload.transfers"), bwlimit=config.get("upload.bwlimit"),
+                            download_check=config.get("upload.download_check"),
+                            timeout=config.get("upload.timeout"), ledger=ledger,
+                            recheck_after=config.get("upload.recheck_after"))
+        outcomes = uploader.run(items, check_only=check_only)
+    finally:
+        ledger.close()
     codes, verified = [], []
     for outcome in outcomes:
         item = outcome.item
@@ -122,8 +136,11 @@ def _upload(rex, config, target, root, items, check_only):
         verified.append(item.rel)
         if item.record:
             log.info(f"{item.path}: {outcome.action}")
+            facts = {"checked": outcome.checked}
+            if outcome.verified is not None:
+                facts["verified"] = stamp(outcome.verified)
             rex.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
-                         kind=item.kind, action=outcome.action)
+                         kind=item.kind, action=outcome.action, **facts)
         codes.append(errors.OK)
     return codes, verified
 
