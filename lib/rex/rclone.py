@@ -34,9 +34,10 @@ def check_remote(remote):
         backend, sep, _path = remote[1:].partition(":")
         if not sep or not backend:
             raise ValueError(f"{remote!r}: a connection string is :BACKEND[,OPTIONS]:PATH")
-        if _SECRET_OPTION.search(backend):
-            raise ValueError(f"{remote!r}: no credentials in the remote (they would show in argv); "
-                             "put them in the rclone config file or RCLONE_CONFIG_* variables")
+        secrets = [m.group(0).rstrip("=") for m in _SECRET_OPTION.finditer(backend)]
+        if secrets:   # named by option, never quoted: the message goes to the journal and cron mail
+            raise ValueError(f"the remote's connection string holds credentials ({', '.join(secrets)}), which "
+                             "would show in argv; put them in the rclone config file or RCLONE_CONFIG_* variables")
     else:
         name, sep, _path = remote.partition(":")
         if not sep or not _NAME.match(name) or name.endswith(" "):

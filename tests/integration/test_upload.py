@@ -285,7 +285,7 @@ def test_bad_remotes(run, env, tmp_path):
     for bad in ("no-colon", "-x:path", ":sftp,pass=hunter2:dir", ""):
         result = run("rex-upload", "--remote", bad, path, env=env)
         assert result.returncode == 64, (bad, result.err)
-        assert "hunter2" not in result.err or "credentials" in result.err
+        assert "hunter2" not in result.err
     assert run("rex-upload", path, env=env).returncode == 64          # no remote at all
     config = tmp_path / "rex.yaml"
     config.write_text(config.read_text() + "  remote: just-a-path\n")

@@ -83,6 +83,14 @@ def test_bad_remotes(remote):
         rclone.check_remote(remote)
 
 
+def test_credentials_are_named_never_quoted():
+    with pytest.raises(ValueError) as caught:
+        rclone.check_remote(":sftp,host=h,user=u,pass=hunter2,key_file_pass=xyzzy:dir")
+    message = str(caught.value)
+    assert "pass" in message and "key_file_pass" in message
+    assert "hunter2" not in message and "xyzzy" not in message
+
+
 def test_root_slash_is_kept():
     assert rclone.check_remote("sf:/") == "sf:/"
     assert rclone.join("sf:/", "a") == "sf:/a" and rclone.join("sf:", "a") == "sf:a"
