@@ -9,6 +9,7 @@ alive to say that the job failed.
 """
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,28 @@ import sys
 
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 CHUNK = 65536
+
+
+class Stopped(Exception):
+    """A stop signal came while no job was running."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_raises():
+    """Within: SIGTERM, SIGINT and SIGHUP raise Stopped, so the caller can still report."""
+    def stop(signum, _frame):
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in FORWARDED}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def exit_status(returncode):
@@ -26,19 +49,30 @@ def exit_status(returncode):
 def run(argv, tail_lines):
     """Run argv (no shell of its own); return (exit status, the last lines of its stderr)."""
     tail = collections.deque(maxlen=max(1, tail_lines))
-    try:
-        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
-    except OSError as exc:
-        message = f"{argv[0]}: cannot run: {exc.strerror or exc}"
-        return (127 if isinstance(exc, FileNotFoundError) else 126), message
+    job, pending = [], []
 
     def forward(signum, _frame):
+        """To the whole job; a signal that comes before the job exists is passed on once it does."""
+        if not job:
+            pending.append(signum)
+            return
         try:
-            os.killpg(proc.pid, signum)
+            os.killpg(job[0].pid, signum)
         except OSError:
             pass
 
+    # Installed before the job starts: its own session does not hear our SIGTERM.
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        message = f"{argv[0]}: cannot run: {exc.strerror or exc}"
+        return (127 if isinstance(exc, FileNotFoundError) else 126), message
+    job.append(proc)
+    for signum in pending:
+        forward(signum, None)
     out = getattr(sys.stderr, "buffer", None)
     partial = b""
     try:

@@ -177,6 +177,32 @@ def test_run_signals_become_128_plus_n_and_are_forwarded(run, rex_env, server):
     assert any(p.startswith(f"/hc/UUID/{128 + signal.SIGTERM}") for p in server.paths())
 
 
+def test_run_stopped_during_the_start_report_never_starts_the_job_and_reports(rex_env, server, tmp_path):
+    write_config(rex_env, f"""
+        report:
+          monitors:
+            - healthchecks: {server.url}/hc/UUID
+          timeout: 30s
+          retries: 0
+    """)
+    server.answers = ["hang"]           # the start ping hangs: the job has not begun
+    marker = tmp_path / "job-ran"
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-report"), "run", "rex-prune", "--",
+                             "/bin/sh", "-c", f"touch '{marker}'"],
+                            env=rex_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not marker.exists()
+    [failure] = server.wait_for(1)
+    assert failure["path"].startswith(f"/hc/UUID/{128 + signal.SIGTERM}")
+    assert b"before rex-prune started" in failure["body"]
+
+
 def test_run_of_a_missing_program_reports_127(run, rex_env, server):
     all_monitors(rex_env, server.url)
     result = report(run, rex_env, "run", "rex-pgdump", "--", "/nonexistent/rex-nothing")

@@ -63,7 +63,14 @@ def _run(rex, job, argv):
         status, _tail = supervise.run(argv, 0)
         return status or errors.CONFIG
     run_id = events.new_run_id()
-    _send(config, events.make(job, "start", run_id=run_id))
+    try:
+        with supervise.stop_raises():
+            _send(config, events.make(job, "start", run_id=run_id))
+    except supervise.Stopped as stop:    # launchd or Ctrl-C stopped it before the job began
+        status = supervise.exit_status(-stop.signum)
+        _send(config, events.make(job, "failure", exit_status=status, run_id=run_id,
+                                  log_tail=f"stopped by signal {stop.signum} before {job} started"))
+        return status
     status, tail = supervise.run(argv, config.get("report.tail_lines"))
     if status == 0:
         _send(config, events.make(job, "success", run_id=run_id))
