@@ -7,9 +7,10 @@ own), and credentials live in that file or in RCLONE_CONFIG_<REMOTE>_* variables
 """
 
 import json
+import os
 import re
 
-from . import errors
+from . import errors, log, runner
 
 # How `rclone --links` stores a symbolic link on a remote: an object of this suffix
 # holding the link's target.
@@ -233,3 +234,36 @@ def failure(what, returncode, stderr, lines=3):
     tail = " / ".join(messages(stderr)[-lines:])
     return errors.RexError(f"{what} failed (rclone exit {returncode})" + (f": {tail}" if tail else ""),
                            classify(returncode, stderr))
+
+
+class Rclone:
+    """One rclone program, its environment and timeout: runs the argvs built above."""
+
+    def __init__(self, program, env=None, timeout=None):
+        self.program, self.env, self.timeout = program, env or {}, timeout
+
+    def run(self, argv, what):
+        result = runner.run(argv, env=self.env, timeout=self.timeout)
+        log.debug(f"{what}: exit {result.returncode}")
+        return result
+
+    def run_tolerant(self, argv, what, warn_lines=5):
+        """Run; a failure of the whole run (remote down, refused, misconfigured) raises,
+        failures of single files are left to the caller's own check (after a warning
+        quoting rclone's last `warn_lines` messages)."""
+        result = self.run(argv, what)
+        if not result.ok:
+            if run_wide(result.stderr) is not None:
+                raise failure(what, result.returncode, result.stderr)
+            for line in messages(result.stderr)[-warn_lines:] if warn_lines else ():
+                log.warning(f"rclone: {line}")
+        return result
+
+
+def write_list(directory, name, rels):
+    """A `--files-from-raw` list of `rels` (one per line) in `directory`; its path."""
+    path = os.path.join(directory, name)
+    with open(path, "wb") as f:
+        for rel in rels:
+            f.write(rel.encode("utf-8", "surrogateescape") + b"\n")
+    return path

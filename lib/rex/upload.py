@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import checksum, errors, log, rclone, runner, upload_ledger
+from . import checksum, errors, log, rclone, upload_ledger
 from .durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
@@ -250,17 +250,12 @@ def _md5_bytes(data):
 class Uploader:
     """Copies planned Items to `remote` in one batch and checks what arrived."""
 
-    def __init__(self, program, remote, root, env=None, transfers=None, bwlimit=None, download_check=True,
-                 timeout=None, ledger=None, recheck_after=None):
-        self.program, self.remote, self.root = program, remote, os.path.realpath(root)
-        self.env, self.transfers, self.bwlimit = env or {}, transfers, bwlimit
-        self.download_check, self.timeout = download_check, timeout
+    def __init__(self, rclone_, remote, root, transfers=None, bwlimit=None, download_check=True, ledger=None,
+                 recheck_after=None):
+        self.rclone, self.program = rclone_, rclone_.program    # an rclone.Rclone
+        self.remote, self.root = remote, os.path.realpath(root)
+        self.transfers, self.bwlimit, self.download_check = transfers, bwlimit, download_check
         self.ledger, self.recheck_after = ledger, recheck_after    # an UploadLedger, seconds
-
-    def _run(self, argv, what):
-        result = runner.run(argv, env=self.env, timeout=self.timeout)
-        log.debug(f"{what}: rclone exit {result.returncode}")
-        return result
 
     def expected(self, items):
         """{remote object rel: _Expected} for every object the items need, sidecars included."""
@@ -314,21 +309,14 @@ class Uploader:
                 proved[rel] = expected
         self.ledger.update(self.remote, proved, failed)
 
-    def _write_list(self, work, name, rels):
-        path = os.path.join(work, name)
-        with open(path, "wb") as f:
-            for rel in rels:
-                f.write(rel.encode("utf-8", "surrogateescape") + b"\n")
-        return path
-
     def _copy(self, items, want, work):
         """(objects rclone says it copied, whether every copy run succeeded)."""
         files = [rel for rel, e in want.items() if e.source is not None]
         copied, complete = set(), True
         if files:
-            listing = self._write_list(work, "files", files)
-            result = self._run(rclone.copy_argv(self.program, self.root, self.remote, listing, self.transfers,
-                                                self.bwlimit), "copy")
+            listing = rclone.write_list(work, "files", files)
+            result = self.rclone.run(rclone.copy_argv(self.program, self.root, self.remote, listing, self.transfers,
+                                                      self.bwlimit), "copy")
             self._raise_if_run_wide(result, "rclone copy")
             copied |= rclone.copied_objects(result.stderr)
             complete = complete and result.ok
@@ -340,8 +328,8 @@ class Uploader:
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with open(dest, "wb") as f:
                     f.write(item.target.encode("utf-8", "surrogateescape"))
-            result = self._run(rclone.copy_tree_argv(self.program, stage, self.remote, self.transfers,
-                                                     self.bwlimit), "copy links")
+            result = self.rclone.run(rclone.copy_tree_argv(self.program, stage, self.remote, self.transfers,
+                                                           self.bwlimit), "copy links")
             self._raise_if_run_wide(result, "rclone copy (links)")
             copied |= rclone.copied_objects(result.stderr)
             complete = complete and result.ok
@@ -374,11 +362,10 @@ class Uploader:
                     and rel not in trust and size == want[rel].size]
         if unhashed and self.download_check:
             log.info(f"the remote has no md5: downloading {len(unhashed)} object(s) to check them")
-            listing = self._write_list(work, "download", unhashed)
-            result = self._run(rclone.md5sum_download_argv(self.program, self.remote, listing, self.bwlimit),
-                               "md5sum --download")
-            if not result.ok and rclone.run_wide(result.stderr):
-                raise rclone.failure("rclone md5sum --download", result.returncode, result.stderr)
+            listing = rclone.write_list(work, "download", unhashed)
+            result = self.rclone.run_tolerant(rclone.md5sum_download_argv(self.program, self.remote, listing,
+                                                                          self.bwlimit),
+                                              "rclone md5sum --download", warn_lines=0)
             sums = rclone.parse_md5sum(result.stdout.decode("utf-8", "surrogateescape"))
             for rel in unhashed:
                 found[rel] = (found[rel][0], sums.get(rel, UNREADABLE))
@@ -397,14 +384,14 @@ class Uploader:
         rels = sorted(rels, key=lambda rel: -want[rel].size)
         lanes = max(1, min(self.transfers or 4, len(rels) // 4 or 1)) if hashes else 1
         tag = "verify" if hashes else "sizes"
-        argvs = [rclone.lsjson_argv(self.program, self.remote, self._write_list(work, f"{tag}{i}", rels[i::lanes]),
+        argvs = [rclone.lsjson_argv(self.program, self.remote, rclone.write_list(work, f"{tag}{i}", rels[i::lanes]),
                                     hashes=hashes)
                  for i in range(lanes)]
         results = [None] * lanes
 
         def one(i):
             try:
-                results[i] = self._run(argvs[i], "lsjson")
+                results[i] = self.rclone.run(argvs[i], "lsjson")
             except BaseException as exc:    # raised below, in the caller's thread
                 results[i] = exc
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from . import errors, log, rclone, remote_retention, runner
+from . import errors, log, rclone, remote_retention
 
 KEEP_KEYS = ("keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
              "keep_yearly")
@@ -95,18 +95,12 @@ class Outcome:
 class RemotePruner:
     """Lists `remote`, decides by a policy, and deletes what goes."""
 
-    def __init__(self, program, remote, env=None, timeout=None):
-        self.program, self.remote = program, remote
-        self.env, self.timeout = env or {}, timeout
-
-    def _run(self, argv, what):
-        result = runner.run(argv, env=self.env, timeout=self.timeout)
-        log.debug(f"{what}: rclone exit {result.returncode}")
-        return result
+    def __init__(self, rclone_, remote):
+        self.rclone, self.remote = rclone_, remote
 
     def listing(self):
         """Every object name under the remote path ([] when the path does not exist yet)."""
-        result = self._run(rclone.lsjson_tree_argv(self.program, self.remote), "lsjson -R")
+        result = self.rclone.run(rclone.lsjson_tree_argv(self.rclone.program, self.remote), "rclone lsjson -R")
         if not result.ok:
             if rclone.run_wide(result.stderr) is None and rclone.not_found(result.stderr):
                 return []
@@ -118,14 +112,10 @@ class RemotePruner:
         left out (and then keeps every real object: see remote_retention.plan)."""
         if not objects:
             return {}
-        listing = _write_list(work, "links", objects)
+        listing = rclone.write_list(work, "links", objects)
         dest = os.path.join(work, "links.d")
-        result = self._run(rclone.copy_down_argv(self.program, self.remote, listing, dest), "copy links down")
-        if not result.ok:
-            if rclone.run_wide(result.stderr) is not None:
-                raise rclone.failure("rclone copy (reading links)", result.returncode, result.stderr)
-            for line in rclone.messages(result.stderr)[-3:]:
-                log.warning(f"rclone: {line}")
+        self.rclone.run_tolerant(rclone.copy_down_argv(self.rclone.program, self.remote, listing, dest),
+                                 "rclone copy (reading links)", warn_lines=3)
         texts = {}
         for obj in objects:
             try:
@@ -181,19 +171,7 @@ class RemotePruner:
         return outcome
 
     def _delete(self, work, name, objects):
-        listing = _write_list(work, name, objects)
-        result = self._run(rclone.delete_argv(self.program, self.remote, listing), f"delete {name}")
-        if not result.ok:
-            if rclone.run_wide(result.stderr) is not None:
-                raise rclone.failure("rclone delete", result.returncode, result.stderr)
-            for line in rclone.messages(result.stderr)[-5:]:
-                log.warning(f"rclone: {line}")
+        listing = rclone.write_list(work, name, objects)
+        result = self.rclone.run_tolerant(rclone.delete_argv(self.rclone.program, self.remote, listing),
+                                          "rclone delete")
         return rclone.deleted_objects(result.stderr) & set(objects)
-
-
-def _write_list(work, name, rels):
-    path = os.path.join(work, name)
-    with open(path, "wb") as f:
-        for rel in rels:
-            f.write(rel.encode("utf-8", "surrogateescape") + b"\n")
-    return path

@@ -106,23 +106,27 @@ def _remote(config):
         raise errors.ConfigError(f"upload.remote ({source}): {exc}") from None
 
 
+def _rclone(config):
+    """The rclone program configured (upload.rclone, .rclone_config, .timeout); 69 when missing."""
+    from .. import rclone
+    from ..runner import find_program
+
+    return rclone.Rclone(find_program("rclone", config.get("upload.rclone")),
+                         rclone.environment(config.get("upload.rclone_config")), config.get("upload.timeout"))
+
+
 def _upload(rex, config, target, root, items, check_only):
     """Upload (or check) the items; (exit codes, the rels verified on the remote)."""
     from .. import rclone
-    from ..runner import find_program
-    from ..upload import Uploader
-
     from ..paths import stamp, state_dir
+    from ..upload import Uploader
     from ..upload_ledger import UploadLedger
 
-    program = find_program("rclone", config.get("upload.rclone"))
     ledger = UploadLedger(state_dir())
     try:
-        uploader = Uploader(program, target, root, env=rclone.environment(config.get("upload.rclone_config")),
-                            transfers=config.get("upload.transfers"), bwlimit=config.get("upload.bwlimit"),
-                            download_check=config.get("upload.download_check"),
-                            timeout=config.get("upload.timeout"), ledger=ledger,
-                            recheck_after=config.get("upload.recheck_after"))
+        uploader = Uploader(_rclone(config), target, root, transfers=config.get("upload.transfers"),
+                            bwlimit=config.get("upload.bwlimit"), download_check=config.get("upload.download_check"),
+                            ledger=ledger, recheck_after=config.get("upload.recheck_after"))
         outcomes = uploader.run(items, check_only=check_only)
     finally:
         ledger.close()
@@ -152,14 +156,11 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
 
     from .. import rclone
     from ..paths import state_dir
-    from ..runner import find_program
     from ..upload_prune import RemotePruner, planned_objects, policy_lookup
     from ..verification import Ledger
 
     default, rules, section = policy
-    program = find_program("rclone", config.get("upload.rclone"))
-    pruner = RemotePruner(program, target, env=rclone.environment(config.get("upload.rclone_config")),
-                          timeout=config.get("upload.timeout"))
+    pruner = RemotePruner(_rclone(config), target)
     planned = None
     if dry_run:           # the dry run pretends the backups it would upload are there, and good
         planned = planned_objects(verified)
