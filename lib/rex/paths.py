@@ -165,6 +165,22 @@ def unsafe_name(text):
     return unquote(text, errors="surrogatepass")
 
 
+def path_matches(path, pattern):
+    """Shell-glob match: a pattern with `/` against the whole path, else the file name
+    (`*` crosses `/`)."""
+    from fnmatch import fnmatchcase
+
+    path = str(path)
+    return fnmatchcase(path if "/" in pattern else os.path.basename(path), pattern)
+
+
+def path_selected(path, include=(), exclude=()):
+    """Included (by any pattern, or no pattern given) and not excluded by any."""
+    if include and not any(path_matches(path, p) for p in include):
+        return False
+    return not any(path_matches(path, p) for p in exclude)
+
+
 def inside(root, path):
     """True when `path` (resolved) lies within `root` (resolved)."""
     root = os.path.realpath(root)

@@ -6,11 +6,12 @@ Resolve report, while 24 never matches 23.976. Path patterns are shell globs: on
 without `/` matches the file name, one with `/` the whole path (`*` crosses `/`).
 """
 
-import fnmatch
 import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from .paths import path_selected
 
 VIDEO_EXTENSIONS = ("mov", "mp4", "m4v", "mxf", "avi", "mkv", "mts", "m2ts", "mpg", "mpeg", "webm",
                     "3gp", "braw", "r3d", "ari", "crm", "insv", "lrv")
@@ -95,21 +96,6 @@ def has_extension(path, extensions):
         return True
     ext = os.path.splitext(str(path))[1].lower().lstrip(".")
     return ext in exts
-
-
-def path_matches(path, pattern):
-    """Shell-glob match: a pattern with `/` against the whole path, else the file name."""
-    path = str(path)
-    if "/" in pattern:
-        return fnmatch.fnmatchcase(path, pattern)
-    return fnmatch.fnmatchcase(os.path.basename(path), pattern)
-
-
-def path_selected(path, include=(), exclude=()):
-    """Included (by any pattern, or no pattern given) and not excluded by any."""
-    if include and not any(path_matches(path, p) for p in include):
-        return False
-    return not any(path_matches(path, p) for p in exclude)
 
 
 @dataclass(frozen=True)

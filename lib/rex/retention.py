@@ -294,10 +294,9 @@ def set_label(directory, name, ext):
 def matches(patterns, label):
     """True when one of the shell patterns fits the set `label` (DIR/NAME.EXT): a pattern
     without / is matched against NAME.EXT, one with / against the whole label."""
-    from fnmatch import fnmatchcase
+    from .paths import path_matches
 
-    base = os.path.basename(label)
-    return any(fnmatchcase(label if "/" in p else base, p) for p in patterns)
+    return any(path_matches(label, p) for p in patterns)
 
 
 def policy_for(label, rules, default):

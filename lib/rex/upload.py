@@ -13,7 +13,6 @@ whose md5 was proved within `recheck_after` (rex.upload_ledger) and that nothing
 has changed since is listed for its size only.
 """
 
-import fnmatch
 import hashlib
 import os
 import posixpath
@@ -22,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import checksum, errors, log, rclone, upload_ledger
+from . import checksum, errors, log, paths, rclone, upload_ledger
 from .durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
@@ -69,15 +68,13 @@ def relative_to_root(root, path):
 
 
 def selected(rel, include=(), exclude=()):
-    """Whether `rel` passes the filters: a pattern without / matches the file name,
-    one with / the whole path under the root (`*` crosses directories)."""
-    def match(pattern):
-        subject = rel if "/" in pattern else posixpath.basename(rel)
-        return fnmatch.fnmatchcase(subject, pattern.strip("/") if "/" in pattern else pattern)
+    """Whether `rel` passes the filters (paths.path_selected). A pattern with / is
+    matched from the backup root, which it may start with a / to say: both it and
+    `rel` are given exactly one leading / (`/P_*` is then only the top level)."""
+    def rooted(patterns):
+        return ["/" + p.strip("/") if "/" in p else p for p in patterns]
 
-    if include and not any(match(p) for p in include):
-        return False
-    return not any(match(p) for p in exclude)
+    return paths.path_selected("/" + rel, rooted(include), rooted(exclude))
 
 
 def link_text(rel, target_rel):

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rex import errors
+from rex.paths import path_matches, path_selected
 from rex.proxyfilter import (Filters, any_rate_matches, big_enough, has_extension, parse_minimum, parse_rate,
-                             path_matches, path_selected, rate_matches)
+                             rate_matches)
 from rex.proxylink import parse_pair, wrong_project, LinkRequest
 from rex.proxymatch import mismatches
 from rex.proxyscan import choose_timelines

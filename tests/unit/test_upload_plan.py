@@ -51,6 +51,17 @@ def test_filters():
     assert selected("projects/Job 1/sub/P_1.drp", include=["projects/Job 1/*"])
     assert not selected("projects/Job 1/P_1.drp", include=["projects/*"], exclude=["Job 1/*", "*1.drp"])
     assert selected("projects/Job 1/P_1.drp", include=["/projects/*"])
+    assert selected("P_1.drp", include=["/P_*"]) and not selected("projects/P_1.drp", include=["/P_*"])
+    assert selected("projects/P_1.drp", include=["projects/"]) is False
+
+
+@given(rel_paths, st.sampled_from(["*", "*.backup", "a*", "*/x/*", "/a/*", "a/", "/*", "x/*/"]))
+def test_a_pattern_with_a_slash_matches_the_path_under_the_root(rel, pattern):
+    import fnmatch
+
+    subject = rel if "/" in pattern else posixpath.basename(rel)
+    assert selected(rel, include=[pattern]) == fnmatch.fnmatchcase(subject, pattern.strip("/") if "/" in pattern
+                                                                    else pattern)
 
 
 @given(rel_paths, st.lists(st.sampled_from(["*", "*.backup", "a*", "*/x/*", "[ab]*"]), max_size=3))
