@@ -374,7 +374,7 @@ class Uploader:
         """The listings of the objects `rels`; with `hashes`, in `transfers` rclone runs at once:
         a remote that hashes on demand (sftp) then hashes several files at a time, as rclone
         copy does. Without, one run (a listing costs the remote no reading)."""
-        import threading
+        from .parallel import ordered_map
 
         if not rels:
             return []
@@ -384,24 +384,7 @@ class Uploader:
         argvs = [rclone.lsjson_argv(self.program, self.remote, rclone.write_list(work, f"{tag}{i}", rels[i::lanes]),
                                     hashes=hashes)
                  for i in range(lanes)]
-        results = [None] * lanes
-
-        def one(i):
-            try:
-                results[i] = self.rclone.run(argvs[i], "lsjson")
-            except BaseException as exc:    # raised below, in the caller's thread
-                results[i] = exc
-
-        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(1, lanes)]
-        for thread in threads:
-            thread.start()
-        one(0)
-        for thread in threads:
-            thread.join()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return results
+        return list(ordered_map(lambda argv: self.rclone.run(argv, "lsjson"), argvs, lanes))
 
     def _outcome(self, item, want, found, copied, check_only, trust=()):
         needed = [item.rel + checksum.SUFFIX]
