@@ -102,6 +102,23 @@ class Checker:
         return "checksum"
 
 
+def require_good(path, verify=True):
+    """Raise unless `path` may be restored from: it exists, its format reads and (with
+    `verify`) its sidecar matches. rex-restore asks before anything is created."""
+    from . import log
+
+    checker = Checker()
+    if not os.path.lexists(path):
+        raise errors.NoInput(f"{path}: no such file")
+    if not verify:
+        checker.check_format(path)
+        return
+    outcome = checker.check(path)
+    if not outcome.ok:
+        raise RexError(f"{path}: {outcome.reason}; nothing restored", code=outcome.code)
+    log.info(f"{path}: verified ({outcome.reason})")
+
+
 class Ledger:
     """When each backup was last verified, and with what result (SQLite, one row per path)."""
 

@@ -70,32 +70,6 @@ def _one_source(rex, sources):
     return paths[0]
 
 
-def _verified(path, verify):
-    """Check the backup before anything is created: sidecar (unless not asked) and format."""
-    from ..verification import Checker
-
-    checker = Checker()
-    if not os.path.lexists(path):
-        raise errors.NoInput(f"{path}: no such file")
-    if not verify:
-        checker.check_format(path)
-        return
-    outcome = checker.check(path)
-    if not outcome.ok:
-        raise errors.RexError(f"{path}: {outcome.reason}; nothing restored", code=outcome.code)
-    log.info(f"{path}: verified ({outcome.reason})")
-
-
-def _server_and_tools(rex, dump=None, remembered=None):
-    from ..pg import server as pgserver, tools
-    from ..pg.origin import restore_server
-
-    server = restore_server(rex.config, dump, remembered)
-    psql = tools.newest("psql")
-    major = pgserver.major_of(pgserver.server_version_num(server, psql=psql))
-    return server, psql, major
-
-
 def _restore(rex, path, as_name, verify, dry_run):
     import signal
 
@@ -103,10 +77,12 @@ def _restore(rex, path, as_name, verify, dry_run):
     from ..paths import state_dir
     from ..pg import newlib, tools
     from ..pg.created import Ledger
+    from ..pg.origin import restore_target
+    from ..verification import require_good
 
     newlib.check_name(as_name)
-    _verified(path, verify)
-    server, psql, major = _server_and_tools(rex, path)
+    require_good(path, verify)
+    server, psql, major = restore_target(rex.config, path)
     program, warning = tools.select_pg_restore(major, rex.config.get("restore.pg_restore"))
     if warning:
         log.warning(warning)
@@ -142,13 +118,14 @@ def _drop(rex, drop_name, force, dry_run):
     from ..paths import state_dir
     from ..pg import newlib
     from ..pg.created import Ledger
+    from ..pg.origin import restore_target
 
     ledger = Ledger(state_dir())
     try:
         rows = ledger.find(drop_name)
         # Unless told otherwise, the one server rex-restore created it on.
         remembered = (rows[0].host, rows[0].port) if len(rows) == 1 else None
-        server, psql, major = _server_and_tools(rex, remembered=remembered)
+        server, psql, major = restore_target(rex.config, remembered=remembered)
         if dry_run:
             newlib.ours(server, drop_name, psql, ledger, forget=False)
             log.notice(f"would drop {drop_name!r} on {server.label}")
@@ -162,52 +139,26 @@ def _drop(rex, drop_name, force, dry_run):
 
 
 def _list(rex, dumps):
-    from ..pg.search import project_facts
+    from ..pg.search import project_facts, projects_of_each
 
     codes = []
-    for path, projects in _projects_of_each(dumps, codes):
+    for path, projects in projects_of_each(dumps, codes):
         for project in projects:
             rex.out.named([*project.folder, project.name], **project_facts(project, path))
     return errors.worst(codes)
 
 
 def _find(rex, dumps, pattern):
-    from ..pg.search import matches, newest_first, project_facts
+    from ..pg.search import newest_holding, project_facts
 
-    codes, skipped = [], []
-    for path, projects in _projects_of_each(newest_first(dumps), codes):
-        log.info(f"searched {path}")
-        hits = [p for p in projects if matches(p, pattern)]
-        if hits:
-            if skipped:
-                log.warning(f"newer dumps could not be read: {', '.join(skipped)}")
-            rex.out.path(path, projects=[project_facts(p, path) for p in hits])
-            return errors.OK
-        if codes and codes[-1] != errors.OK:
-            skipped.append(path)
+    codes = []
+    found = newest_holding(dumps, pattern, codes)
+    if found:
+        path, hits = found
+        rex.out.path(path, projects=[project_facts(p, path) for p in hits])
+        return errors.OK
     log.error(f"no dump holds a project matching {pattern!r}")
     return errors.worst(codes) if any(c != errors.OK for c in codes) else errors.PARTIAL
-
-
-def _projects_of_each(dumps, codes):
-    """(path, projects) for each readable dump; each failure named, its code kept in `codes`."""
-    from ..pg.projects import list_projects
-    from ..pg.tools import newest
-
-    program = newest("pg_restore")
-    for path in dumps:
-        if not os.path.lexists(path):
-            log.error(f"{path}: no such file")
-            codes.append(errors.NOINPUT)
-            continue
-        try:
-            projects = list_projects(program, path)
-        except errors.RexError as exc:
-            log.error(exc.message)
-            codes.append(exc.code)
-            continue
-        codes.append(errors.OK)
-        yield path, projects
 
 
 def _import(rex, path, name, folder, verify, dry_run):
@@ -215,8 +166,9 @@ def _import(rex, path, name, folder, verify, dry_run):
     from ..drp import project_name
     from ..resolve.connect import connect
     from ..resolve.importer import default_name, import_project
+    from ..verification import require_good
 
-    _verified(path, verify)
+    require_good(path, verify)
     target = tuple(p for p in folder.split("/") if p) if folder is not None else None
     new_name = name or default_name(project_name(path), paths.stamp())
     pm = connect().GetProjectManager()

@@ -53,3 +53,12 @@ def restore_server(config, dump=None, remembered=None):
             host, port = found
     return Server(host, port, config.get("restore.username"), config.get("restore.passfile"),
                   config.get("restore.connect_timeout"))
+
+
+def restore_target(config, dump=None, remembered=None):
+    """(Server, the newest psql, the server's major version) for rex-restore."""
+    from . import server as pgserver, tools
+
+    server = restore_server(config, dump, remembered)
+    psql = tools.newest("psql")
+    return server, psql, pgserver.major_of(pgserver.server_version_num(server, psql=psql))

@@ -9,7 +9,7 @@ import fnmatch
 import os
 import time
 
-from .. import backupset
+from .. import backupset, errors, log
 
 SUFFIX = ".backup"
 
@@ -49,3 +49,35 @@ def project_facts(project, dump):
     """The JSON facts of a project found in a dump."""
     return {"folder": list(project.folder), "name": project.name, "modified": iso_time(project.modified),
             "modified_epoch": project.modified, "dump": os.path.abspath(dump)}
+
+
+def projects_of_each(dumps, codes):
+    """(path, projects) for each readable dump; each failure named, its code kept in `codes`."""
+    from .projects import list_projects
+    from .tools import newest
+
+    program = newest("pg_restore")
+    for path in dumps:
+        if not os.path.lexists(path):
+            log.error(f"{path}: no such file")
+            codes.append(errors.NOINPUT)
+            continue
+        try:
+            projects = list_projects(program, path)
+        except errors.RexError as exc:
+            log.error(exc.message)
+            codes.append(exc.code)
+            continue
+        codes.append(errors.OK)
+        yield path, projects
+
+
+def newest_holding(dumps, pattern, codes):
+    """(path, projects matching `pattern`) of the newest dump that holds any, or None;
+    the dumps that could not be read on the way are named, their codes kept in `codes`."""
+    for path, projects in projects_of_each(newest_first(dumps), codes):
+        log.info(f"searched {path}")
+        hits = [p for p in projects if matches(p, pattern)]
+        if hits:
+            return path, hits
+    return None
