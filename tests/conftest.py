@@ -53,6 +53,17 @@ def pg_cluster(tmp_path_factory):
         yield cluster
 
 
+@pytest.fixture(scope="module", params=["sftp", "webdav"])
+def remote(request, tmp_path_factory):
+    """An rclone remote served on loopback, once per module and kind: sftp (md5 on the
+    remote) and webdav (no hashes)."""
+    from rclone_remote import Remote
+
+    server = Remote(request.param, tmp_path_factory.mktemp(request.param)).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def pg_env(rex_env, pg_cluster):
     """rex_env pointed at the session cluster through the libpq environment."""

@@ -18,13 +18,6 @@ from rex.checksum import md5_file
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 
 
-@pytest.fixture(scope="module", params=["sftp", "webdav"])
-def remote(request, tmp_path_factory):
-    server = Remote(request.param, tmp_path_factory.mktemp(request.param)).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def env(rex_env, tmp_path):
     os.makedirs(rex_env["REX_BACKUP_ROOT"])

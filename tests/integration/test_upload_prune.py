@@ -19,13 +19,6 @@ from rex.checksum import md5_file, write_sidecar
 DAYS = [f"202611{d:02d}T120000Z" for d in range(1, 11)] + ["20261110T060000Z"]
 
 
-@pytest.fixture(scope="module", params=["sftp", "webdav"])
-def remote(request, tmp_path_factory):
-    server = Remote(request.param, tmp_path_factory.mktemp(request.param)).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def env(rex_env, tmp_path, remote, request):
     os.makedirs(rex_env["REX_BACKUP_ROOT"])
