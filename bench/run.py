@@ -21,6 +21,8 @@
            throughput as a fraction of decode only; per-file overhead on 20 tiny clips.
   prune    rex.retention.decide over 100,000 synthetic stamps (one set, 15-minute backups over
            ~3 years) with every rule and a verified backup, vs sorting the same stamps; target < 2 s.
+           Then, for information, the whole rex-prune command over as many files in one directory
+           vs `find -delete` of them.
   upload   plain `rclone copy` vs rex-upload --sync (copy, then every file checked against its sidecar)
            of 20 x 50 MB to `rclone serve sftp` on 127.0.0.1 (target <= 1.1x), and for information to
            `rclone serve webdav` (no hashes) with and without the download check.
@@ -436,7 +438,45 @@ def bench_prune(args, work):
                 {"baseline_runs": base_times, "rex_runs": rex_times, "kept": len(kept), "backups": count})]
     print_table("prune: the retention decision (baseline: sorting the stamps)", rows, "sort s")
     say(f"  kept {len(kept)} of {count}")
+    rows.append(_prune_command(args, work, stamps))
     return {"rows": rows}
+
+
+def _prune_command(args, work, stamps):
+    """The whole rex-prune over one directory of len(stamps) (empty) backups, against
+    `find -delete` removing the same number of files: listing, deciding, deleting."""
+    directory = os.path.join(work, "prune-set")
+    env = isolated_env(os.path.join(work, "prune-home"))
+    argv = rex_program("rex-prune") + ["-q", "--keep-daily", "30", "--keep-monthly", "12", directory]
+
+    def fill():
+        os.makedirs(directory, exist_ok=True)
+        for stamp in stamps:
+            open(os.path.join(directory, f"Lib_{stamp}.backup"), "wb").close()
+
+    def baseline():
+        fill()
+        seconds, _ = timed(["find", directory, "-name", "*.backup", "-delete"])
+        return seconds
+
+    removed = []
+
+    def rex():
+        fill()
+        seconds, result = timed(argv, env=env)
+        removed[:] = result.stdout.splitlines()
+        for name in os.listdir(directory):
+            os.unlink(os.path.join(directory, name))
+        return seconds
+
+    say(f"  rex-prune over {len(stamps)} files in one directory vs find -delete of as many")
+    base_times, rex_times = alternate(max(args.runs, 3), baseline, rex)
+    b, r = statistics.median(base_times), statistics.median(rex_times)
+    say(f"  rex-prune removed {len(removed)} of {len(stamps)}")
+    result = row(f"rex-prune command, {len(stamps)} files", b, r, r / b, f"{r / b:.1f}x", "(information)", True,
+                 {"baseline_runs": base_times, "rex_runs": rex_times, "removed": len(removed)})
+    print_table("prune: the whole command (baseline: find -delete of the same files)", [result], "find s")
+    return result
 
 
 # -------------------------------------------------------------------- main

@@ -26,6 +26,11 @@ class Backup:
         return (self.directory, self.name, self.ext)
 
 
+def _order(backup):
+    """Sort key: stamp, then path (unique), as the dataclass order but compared in C, not per field in Python."""
+    return backup.stamp, backup.path
+
+
 def parse(path):
     """The Backup for `path`, or None if its name is not a backup name."""
     base = os.path.basename(path)
@@ -49,7 +54,7 @@ def members(directory, name=None, ext=None):
         backup = parse(os.path.join(directory, entry))
         if backup and (name is None or (backup.name == name and backup.ext == ext)):
             found.append(backup)
-    return sorted(found)
+    return sorted(found, key=_order)
 
 
 def previous(backup):
@@ -67,7 +72,7 @@ def sets_under(root):
             backup = parse(os.path.join(directory, entry))
             if backup:
                 sets.setdefault(backup.set_key, []).append(backup)
-    return {key: sorted(value) for key, value in sets.items()}
+    return {key: sorted(value, key=_order) for key, value in sets.items()}
 
 
 def fresh_path(directory, base, suffix):

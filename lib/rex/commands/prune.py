@@ -151,16 +151,16 @@ class _Run:
             result, verified = prune.plan_set(backups, policy, self.ledger)
             self.report(result, verified, policy)
             if not self.dry_run:
-                prune.execute(result, on_removed=lambda path: self.emit(path, result))
+                reasons = {b.path: d.reason for b, d in result.decisions}   # not a scan per removal
+                prune.execute(result, on_removed=lambda path: self.emit(path, result.label, reasons[path]))
         for path, message in result.failed:
             self.error(f"{path}: {message}", errors.PARTIAL)
         self.codes.append(errors.OK)
 
-    def emit(self, path, result):
+    def emit(self, path, label, reason):
         self.removed += 1
-        reason = next(d.reason for b, d in result.decisions if b.path == path)
         log.info(f"removed {path} ({reason})")
-        self.rex.out.path(path, set=result.label, reason=reason)
+        self.rex.out.path(path, set=label, reason=reason)
 
     def report(self, result, verified, policy):
         say = log.notice if self.dry_run else log.debug
