@@ -71,11 +71,7 @@ def grow(src, dst, target_bytes, seed=0, blob_bytes=160_000, progress=None):
     templates = _timelines(members)
     when = (2026, 11, 20, 18, 30, 0)
     with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, data in members:
-            new = zipfile.ZipInfo(info.filename, date_time=when)
-            new.compress_type = info.compress_type
-            new.external_attr = info.external_attr
-            z.writestr(new, data)
+        drpfiles.add_members(z, members, when)
         added = 0
         while z.fp.tell() < target_bytes:
             ident, data = _new_timeline(rng.choice(templates), rng, blob_bytes)

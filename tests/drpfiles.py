@@ -32,11 +32,16 @@ def read_members(path):
 
 def write_members(path, members, when=(2026, 11, 21, 12, 0, 0)):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for info, data in members:
-            new = zipfile.ZipInfo(info.filename, date_time=when)
-            new.compress_type = info.compress_type
-            new.external_attr = info.external_attr
-            z.writestr(new, data)
+        add_members(z, members, when)
+
+
+def add_members(z, members, when):
+    """Write (ZipInfo, bytes) members into the open ZipFile `z`, all stamped `when`."""
+    for info, data in members:
+        new = zipfile.ZipInfo(info.filename, date_time=when)
+        new.compress_type = info.compress_type
+        new.external_attr = info.external_attr
+        z.writestr(new, data)
 
 
 # Ids in a member: plain, or UTF-16BE hex inside a blob (lowercase, as Resolve writes it).

@@ -161,11 +161,16 @@ def _rules(value, presets):
             if mkey in ("ext", "glob"):
                 clean[mkey] = _strings(mvalue, f"rule {n}: {mkey} must be a string or a list of strings")
             else:
-                if isinstance(mvalue, bool) or not str(mvalue).isdigit():
-                    raise ValueError(f"rule {n}: {mkey} must be a whole number of pixels")
-                clean[mkey] = int(str(mvalue))
+                clean[mkey] = _whole(mvalue, f"rule {n}: {mkey} must be a whole number of pixels")
         rules.append({"match": clean, "preset": str(preset)})
     return rules
+
+
+def _whole(value, problem):
+    """A whole number >= 0 written as one (YAML may give 30 or "30", never true); ValueError(problem)."""
+    if isinstance(value, bool) or not str(value).isdigit():
+        raise ValueError(problem)
+    return int(str(value))
 
 
 def _strings(value, problem, empty=True):
@@ -204,9 +209,7 @@ def _policies(value):
                 except ValueError as exc:
                     raise ValueError(f"policy {n}: keep_within: {exc}") from None
             else:
-                if isinstance(pvalue, bool) or not str(pvalue).isdigit():
-                    raise ValueError(f"policy {n}: {pkey} must be a whole number >= 0")
-                clean[pkey] = int(str(pvalue))
+                clean[pkey] = _whole(pvalue, f"policy {n}: {pkey} must be a whole number >= 0")
         if "match" not in clean:
             raise ValueError(f"policy {n}: no match (the sets it applies to)")
         if not any(clean.get(k) for k in POLICY_KEYS[1:]):

@@ -161,18 +161,27 @@ def test_run_keeps_only_the_last_lines(run, rex_env, server):
     assert hook["log_tail"] == "line4\nline5\nline6"
 
 
-def test_run_signals_become_128_plus_n_and_are_forwarded(run, rex_env, server):
-    all_monitors(rex_env, server.url)
-    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-report"), "run", "rex-export", "--",
-                             "/bin/bash", "-o", "pipefail", "-c", "sleep 60 | cat"],
-                            env=rex_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def terminated_run(env, args, until):
+    """`rex-report run ARGS...` sent SIGTERM once until() returns; the ended Popen."""
+    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-report"), "run", *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        server.wait_for(3)          # the start reached every monitor: the job is running
-        time.sleep(0.3)
+        until()
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     finally:
         proc.kill()
+    return proc
+
+
+def test_run_signals_become_128_plus_n_and_are_forwarded(run, rex_env, server):
+    all_monitors(rex_env, server.url)
+    def running():
+        server.wait_for(3)          # the start reached every monitor: the job is running
+        time.sleep(0.3)
+
+    proc = terminated_run(rex_env, ["rex-export", "--", "/bin/bash", "-o", "pipefail", "-c", "sleep 60 | cat"],
+                          running)
     assert proc.returncode == 128 + signal.SIGTERM
     assert any(p.startswith(f"/hc/UUID/{128 + signal.SIGTERM}") for p in server.paths())
 
@@ -187,15 +196,8 @@ def test_run_stopped_during_the_start_report_never_starts_the_job_and_reports(re
     """)
     server.answers = ["hang"]           # the start ping hangs: the job has not begun
     marker = tmp_path / "job-ran"
-    proc = subprocess.Popen([sys.executable, os.path.join(BIN, "rex-report"), "run", "rex-prune", "--",
-                             "/bin/sh", "-c", f"touch '{marker}'"],
-                            env=rex_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        time.sleep(1.5)
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
-    finally:
-        proc.kill()
+    proc = terminated_run(rex_env, ["rex-prune", "--", "/bin/sh", "-c", f"touch '{marker}'"],
+                          lambda: time.sleep(1.5))
     assert proc.returncode == 128 + signal.SIGTERM
     assert not marker.exists()
     [failure] = server.wait_for(1)

@@ -232,18 +232,24 @@ def test_any_real_edit_changes_the_digest(edit):
     assert again == after, what
 
 
+def two_exports(tmp, older, newer):
+    """Two consecutive exports of project P under tmp/backups, with their sidecars."""
+    directory = os.path.join(tmp, "backups", "db", "P")
+    os.makedirs(directory)
+    first = write(os.path.join(directory, f"P_{STAMPS[0]}.drp"), older)
+    second = write(os.path.join(directory, f"P_{STAMPS[1]}.drp"), newer)
+    for path in (first, second):
+        write_sidecar(path, md5_file(path))
+    return first, second
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edit=edits())
 def test_rex_dedupe_keeps_an_edited_export(edit):
     index, seed, what, edited = edit
     members, _ = base(index, seed)
     with tempfile.TemporaryDirectory() as tmp:
-        directory = os.path.join(tmp, "backups", "db", "P")
-        os.makedirs(directory)
-        first = write(os.path.join(directory, f"P_{STAMPS[0]}.drp"), members)
-        second = write(os.path.join(directory, f"P_{STAMPS[1]}.drp"), edited)
-        for path in (first, second):
-            write_sidecar(path, md5_file(path))
+        first, second = two_exports(tmp, members, edited)
         digest = md5_file(second)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REX_", "XDG_"))}
         env.update(XDG_STATE_HOME=os.path.join(tmp, "state"), XDG_CONFIG_HOME=os.path.join(tmp, "config"),
@@ -261,12 +267,7 @@ def test_rex_dedupe_links_an_unchanged_generated_export():
     members, _ = base(0, None)
     again, _ = base(0, 2)
     with tempfile.TemporaryDirectory() as tmp:
-        directory = os.path.join(tmp, "backups", "db", "P")
-        os.makedirs(directory)
-        first = write(os.path.join(directory, f"P_{STAMPS[0]}.drp"), members)
-        second = write(os.path.join(directory, f"P_{STAMPS[1]}.drp"), again)
-        for path in (first, second):
-            write_sidecar(path, md5_file(path))
+        first, second = two_exports(tmp, members, again)
         env = dict(os.environ, XDG_STATE_HOME=os.path.join(tmp, "state"), XDG_CONFIG_HOME=os.path.join(tmp, "c"))
         result = run_cmd("rex-dedupe", second, env=env)
         assert result.returncode == 0, result.err
