@@ -9,11 +9,9 @@ project ZIP — Resolve has been seen to report success for exports that are not
 
 import contextlib
 import os
-import time
 
 from . import backupset, drp, fsutil, paths
 from .errors import DataError, RexError
-from .statedb import open_db
 
 SUFFIX = ".drp"
 
@@ -44,23 +42,12 @@ def export_project(pm, ref, root, stills=True):
     return final, digest, size
 
 
-class ExportLedger:
-    """The modification time Resolve reported at each project's last export."""
+def export_target(pm, target, root, ledger, stills=True):
+    """Export one planned project (export_plan.Target), then remember it in the ledger."""
+    from .resolve import api
 
-    def __init__(self, directory):
-        self.db = open_db(directory, "exports.sqlite", "CREATE TABLE IF NOT EXISTS export (project TEXT PRIMARY KEY, "
-                          "modified TEXT, path TEXT, exported REAL)")
-
-    def unchanged(self, ref, modified):
-        """True when the project's modification time equals that of its last export, which still exists."""
-        if not modified:
-            return False
-        row = self.db.execute("SELECT modified, path FROM export WHERE project = ?", (ref.key,)).fetchone()
-        return bool(row) and row[0] == str(modified) and os.path.exists(row[1])
-
-    def record(self, ref, modified, path):
-        self.db.execute("INSERT OR REPLACE INTO export VALUES (?, ?, ?, ?)",
-                        (ref.key, str(modified) if modified else None, path, time.time()))
-
-    def close(self):
-        self.db.close()
+    if not api.goto(pm, target.ref.folder):
+        raise RexError(f"{target.ref.describe()}: folder disappeared", code=1)
+    path, digest, size = export_project(pm, target.ref, root, stills)
+    ledger.record(target.ref, target.modified, path)
+    return path, digest, size

@@ -2,10 +2,12 @@
 Resolve unreachable, the user's project and folder left alone, database switching,
 selection, exports that lie, unchanged projects, idle waiting, kill -9, the pipeline."""
 
+import calendar
 import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,6 +67,14 @@ def current():
     snap = state.snapshot()
     return (snap["databases"][snap["current_db"]]["DbName"], list(snap["current_folder"]),
             snap["current_project"])
+
+
+def edited_ago(seconds, *projects, db=DB):
+    """The projects ((folder, name), ...) were last modified `seconds` ago. Dates are
+    reported to the second, so only an export begun in a later second is known to hold
+    the change: without this a project made and exported in one second is exported again."""
+    for folder, name in projects:
+        state.set_modified(db, folder, name, time.time() - seconds)
 
 
 # --- the tree ---------------------------------------------------------------------------------
@@ -309,6 +319,7 @@ def failing_api(tmp_path, fail):
 def test_export_that_fails_or_lies_fails_only_that_project(run, sim, tmp_path, mode):
     for name in ("A first", "B broken", "C last"):
         state.add_project(DB, (), name)
+        edited_ago(60, ((), name))
     env = dict(sim, RESOLVE_SCRIPT_API=failing_api(tmp_path, {"B broken": mode}))
     result = run("rex-export", env=env)
     assert result.returncode == 1, result.err
@@ -349,6 +360,7 @@ def test_unchanged_projects_are_skipped_from_21_0_3(run, sim):
     state.add_project(DB, (), "Demo")
     state.add_project(DB, ("Jobs",), "Demo")
     state.add_project(DB, ("Jobs",), "Other")
+    edited_ago(60, ((), "Demo"), (("Jobs",), "Demo"), (("Jobs",), "Other"))
     first = run("rex-export", env=sim)
     assert first.returncode == 0, first.err
     assert len(lines(first)) == 3
@@ -363,6 +375,7 @@ def test_unchanged_projects_are_skipped_from_21_0_3(run, sim):
     assert [os.path.relpath(os.path.dirname(p), root_of(sim)) for p in lines(third)] == [f"{DB}/Jobs/Demo"]
     assert_good_backup(lines(third)[0])
     # --force exports everything; a deleted last export is exported again.
+    time.sleep(1.05)   # after the second of the edit
     assert len(lines(run("rex-export", "--force", env=sim))) == 3
     gone = lines(first)[0]
     for path in [p for p in final_backups(os.path.dirname(gone))]:
@@ -380,6 +393,123 @@ def test_before_21_0_3_every_run_exports(run, sim):
     assert again.returncode == 0, again.err
     assert len(lines(again)) == 1
     assert len(final_backups(root_of(sim))) == 2
+
+
+# --- the backup tree decides when the ledger cannot ---------------------------------------------
+
+THREE = (((), "Demo"), (("Jobs",), "Demo"), (("Jobs",), "Other"))
+
+
+def add_three(age=3600):
+    for folder, name in THREE:
+        state.add_project(DB, folder, name)
+    edited_ago(age, *THREE)
+
+
+def exported(result, env):
+    assert result.returncode == 0, result.err
+    return sorted(os.path.relpath(os.path.dirname(p), root_of(env)) for p in lines(result))
+
+
+def lose_state(env):
+    shutil.rmtree(env["XDG_STATE_HOME"])
+
+
+# The forms the simulator can report dates in, each in a zone where reading local time
+# as UTC (or the other way round) would misjudge which project changed.
+@pytest.mark.parametrize("form,tz", [("iso", "EST+5"), ("iso", "IST-5:30"), ("local", "EST+5"),
+                                     ("local", "IST-5:30"), ("epoch", "UTC0")])
+def test_upgrade_to_21_0_4_exports_only_the_project_edited_since_its_backup(run, sim, form, tz):
+    env = dict(sim, TZ=tz)
+    state.set_version(21, 0, 2)
+    state.set_date_format(form)
+    add_three()
+    assert len(exported(run("rex-export", env=env), env)) == 3
+    state.set_version(21, 0, 4)        # now Resolve reports modification dates; the ledger has none
+    state.set_setting(DB, ("Jobs",), "Demo", "timelineFrameRate", "25")
+    dry = run("rex-export", "-n", env=env)
+    assert dry.returncode == 0 and dry.out == "", dry.err
+    assert [line for line in dry.err.splitlines() if "would export" in line] == \
+        [f"rex-export: would export {DB}/Jobs/Demo"]
+    assert exported(run("rex-export", env=env), env) == [f"{DB}/Jobs/Demo"]
+
+
+def test_lost_state_directory_exports_nothing_unchanged(run, sim):
+    state.set_version(21, 0, 4)
+    add_three()
+    first = run("rex-export", env=sim)
+    assert len(exported(first, sim)) == 3
+    lose_state(sim)
+    second = run("rex-export", "-v", env=sim)
+    assert exported(second, sim) == []
+    for path in lines(first):      # each named with the backup that proved it
+        assert f"unchanged since {os.path.basename(path)}" in second.err
+    # What the tree proved is in the ledger again: the next run does not read the tree.
+    third = run("rex-export", "-v", env=sim)
+    assert exported(third, sim) == []
+    assert third.err.count("unchanged since its last export") == 3
+    # --force still exports every project.
+    assert len(exported(run("rex-export", "--force", env=sim), sim)) == 3
+    assert len(final_backups(root_of(sim))) == 6
+
+
+def flip_a_byte(path):
+    with open(path, "r+b") as f:
+        f.seek(100)
+        byte = f.read(1)
+        f.seek(100)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def no_sidecar(path):
+    os.unlink(path + ".md5")
+
+
+def dangling(path):
+    os.unlink(path)
+    os.symlink("gone.drp", path)
+
+
+@pytest.mark.parametrize("damage", [flip_a_byte, no_sidecar, dangling])
+def test_damaged_newest_backup_is_exported_again(run, sim, damage):
+    add_three()
+    first = run("rex-export", env=sim)
+    assert len(exported(first, sim)) == 3
+    newest = lines(run("rex-export", "--force", env=sim))     # a later stamp than the first
+    assert len(newest) == 3 and not set(newest) & set(lines(first))
+    [damaged] = [p for p in newest if os.path.relpath(p, root_of(sim)).startswith(f"{DB}/Jobs/Other/")]
+    damage(damaged)
+    lose_state(sim)
+    again = run("rex-export", env=sim)
+    assert exported(again, sim) == [f"{DB}/Jobs/Other"]
+    assert_good_backup(lines(again)[0])
+    assert damaged in again.err and len(again.err.strip().splitlines()) == 1, again.err
+
+
+def test_dedupe_link_is_a_good_backup_with_its_own_stamp(run, sim):
+    state.add_project(DB, (), "Demo")
+    edited_ago(3600, ((), "Demo"))
+    [real] = lines(pipeline(sim))
+    time.sleep(1.05)
+    # Saved again without a change of content, after the first backup began.
+    stamp = os.path.basename(real)[-20:-4]
+    state.set_modified(DB, (), "Demo", calendar.timegm(time.strptime(stamp, "%Y%m%dT%H%M%SZ")) + 0.5)
+    second = pipeline(sim)
+    [link] = lines(second)
+    assert os.path.islink(link) and os.path.realpath(link) == real, second.err
+    lose_state(sim)
+    # The link's stamp is after the save, the real file's is not: the link proves it.
+    assert exported(run("rex-export", env=sim), sim) == []
+
+
+def test_unreadable_date_is_exported_with_one_warning(run, sim):
+    state.set_date_format("sometime last week")
+    add_three()
+    for _ in range(2):
+        result = run("rex-export", env=sim)
+        assert len(exported(result, sim)) == 3
+        warnings = result.err.strip().splitlines()
+        assert len(warnings) == 1 and "sometime last week" in warnings[0], result.err
 
 
 # --- idle waiting ---------------------------------------------------------------------------------

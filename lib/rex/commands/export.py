@@ -1,7 +1,5 @@
 """rex-export: export Resolve projects (.drp) with checksums, when the user is idle."""
 
-import fnmatch
-
 import click
 
 from .. import errors, log
@@ -36,7 +34,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     and print each finished path."""
     import os
 
-    from ..export import ExportLedger
+    from ..export_plan import ExportLedger, Unchanged, by_database, plan
     from ..fsutil import job_lock
     from ..paths import state_dir
     from ..resolve import api
@@ -56,25 +54,26 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
 
     with job_lock("export", wait=config.get("lock_wait")):
         pm = connect().GetProjectManager()
-        targets = _plan(pm, databases, all_databases, start, patterns)
+        targets = plan(pm, databases, all_databases, start, patterns)
         if not targets:
             log.notice("no project to export")
             return errors.OK
-        if dry_run:
-            for ref, _modified in targets:
-                log.notice(f"would export {ref.describe()}")
-            return errors.OK
-        if config_idle and not _wait_for_idle(config, config_idle, len(targets)):
-            log.notice("the user stayed active; skipping this run")
-            return errors.OK
         ledger = ExportLedger(state_dir())
-        codes = []
         try:
-            for db_name, refs in _by_database(targets):
+            targets = Unchanged(root, ledger, force, remember=not dry_run).changed(targets)
+            if dry_run or not targets:
+                for target in targets:
+                    log.notice(f"would export {target.ref.describe()}")
+                return errors.OK
+            if config_idle and not _wait_for_idle(config, config_idle, len(targets)):
+                log.notice("the user stayed active; skipping this run")
+                return errors.OK
+            codes = []
+            for db_name, group in by_database(targets):
                 try:
                     with api.database_selected(pm, db_name), api.user_folder_kept(pm):
-                        for ref, modified in refs:
-                            codes.append(_export(rex, pm, ref, modified, root, ledger, force, config))
+                        for target in group:
+                            codes.append(_export(rex, pm, target, root, ledger, config))
                 except LookupError:
                     log.error(f"no project library named {db_name!r}")
                     codes.append(errors.PARTIAL)
@@ -83,56 +82,18 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     return errors.worst(codes) if errors.TEMPFAIL not in codes else errors.TEMPFAIL
 
 
-def _plan(pm, databases, all_databases, start, patterns):
-    """[(ProjectRef, modified)] for every project to export, walking each library's folders."""
-    from ..resolve import api
+def _export(rex, pm, target, root, ledger, config):
+    from ..export import export_target
 
-    current = api.database_name(pm.GetCurrentDatabase())
-    if all_databases:
-        names = [api.database_name(db) for db in pm.GetDatabaseList() or []]
-    else:
-        names = list(dict.fromkeys(databases)) or [current]
-    targets = []
-    for name in names:
-        try:
-            with api.database_selected(pm, name), api.user_folder_kept(pm):
-                for path, projects, attributes in api.walk(pm, start):
-                    for project in projects:
-                        if patterns and not any(fnmatch.fnmatchcase(project, p) for p in patterns):
-                            continue
-                        modified = (attributes.get(project) or {}).get("lastModifiedDate")
-                        targets.append((api.ProjectRef(name, path, project), modified))
-        except LookupError as exc:
-            raise errors.UsageError(f"no such project library or folder: {exc}") from None
-    return targets
-
-
-def _by_database(targets):
-    groups = {}
-    for ref, modified in targets:
-        groups.setdefault(ref.database, []).append((ref, modified))
-    return groups.items()
-
-
-def _export(rex, pm, ref, modified, root, ledger, force, config):
-    from ..export import export_project
-    from ..resolve import api
-
-    if not force and ledger.unchanged(ref, modified):
-        log.info(f"{ref.describe()}: unchanged since its last export")
-        return errors.OK
-    if not api.goto(pm, ref.folder):
-        log.error(f"{ref.describe()}: folder disappeared")
-        return errors.PARTIAL
     try:
-        path, digest, size = export_project(pm, ref, root, stills=config.get("export.stills"))
+        path, digest, size = export_target(pm, target, root, ledger, stills=config.get("export.stills"))
     except errors.IOFailure as exc:
         log.error(exc.message)
         return exc.code
     except errors.RexError as exc:
         log.error(exc.message)
         return errors.PARTIAL
-    ledger.record(ref, modified, path)
+    ref = target.ref
     rex.out.path(path, database=ref.database, folder="/".join(ref.folder), project=ref.name, md5=digest,
                  size=size)
     return errors.OK

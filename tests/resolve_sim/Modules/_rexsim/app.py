@@ -5,6 +5,7 @@ GetCurrentFolder() gives a bare name, so callers must track paths themselves.
 """
 import os
 import time
+from datetime import datetime
 
 from . import drp, library, store
 from .base import SimObject
@@ -168,9 +169,14 @@ class ProjectManager(SimObject):
             return False
 
     def _opt_GetProjectAttributesInCurrentFolder(self):
-        """Dates are local 'YYYY-MM-DD HH:MM:SS' text (the real format is unverified)."""
-        fmt = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))  # noqa: E731
+        """Dates as state.set_date_format says (default ISO 8601 with the local offset,
+        the form a public description of the call shows; the real format is unverified)."""
+        forms = {"iso": lambda t: datetime.fromtimestamp(int(t)).astimezone().isoformat(),
+                 "local": lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)),
+                 "epoch": lambda t: "%d" % t}
         with store.transaction() as st:
+            form = st.get("date_format", "iso")
+            fmt = forms.get(form, lambda t: form)  # any other text is reported as is
             return {p["name"]: {"lastModifiedDate": fmt(p["modified"]),
                                 "creationDate": fmt(p["created"])}
                     for p in library.cwd(st)["projects"]}

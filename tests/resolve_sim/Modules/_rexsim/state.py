@@ -85,6 +85,14 @@ def set_export_delay(seconds=0):
         st["export_delay"] = float(seconds)
 
 
+def set_date_format(form="iso"):
+    """How GetProjectAttributesInCurrentFolder writes dates: 'iso' (ISO 8601 with the local
+    offset), 'local' ('YYYY-MM-DD HH:MM:SS' local time), 'epoch' (seconds), or any other
+    text, reported as it is for every date."""
+    with _edit() as st:
+        st["date_format"] = form
+
+
 def add_database(name, db_type="PostgreSQL", ip="127.0.0.1"):
     with _edit() as st:
         db = {"DbType": db_type, "DbName": name, "root": library.new_folder()}
@@ -119,6 +127,12 @@ def set_setting(db, folder, name, key, value):
         p = _project(st, db, folder, name)
         p["settings"][key] = str(value)
         p["modified"] = time.time()
+
+
+def set_modified(db, folder, name, when):
+    """Set when a project was last modified (epoch seconds), as if edited then."""
+    with _edit() as st:
+        _project(st, db, folder, name)["modified"] = float(when)
 
 
 def rename_timeline(db, folder, name, index, new_name):
