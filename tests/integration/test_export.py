@@ -566,6 +566,19 @@ def test_idle_user_exports_at_once_and_waiting_ends_when_idle(run, sim, idle_sou
     assert elapsed < 15
 
 
+def test_nothing_changed_means_no_wait_for_the_user(run, sim, idle_source):
+    script, _value = idle_source       # the user stays active
+    state.add_project(DB, (), "Demo")
+    edited_ago(3600, ((), "Demo"))
+    assert len(lines(run("rex-export", env=sim))) == 1
+    started = time.monotonic()
+    result = run("rex-export", "--idle", "0.01", "--max-wait", "20s", "--on-timeout", "skip",
+                 "--countdown", "0", "--idle-command", script, env=sim)
+    assert result.returncode == 0 and result.out == "", result.err
+    assert time.monotonic() - started < 10
+    assert "skip" not in result.err
+
+
 # --- kill -9 ----------------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from ..cli import rex_command
 @click.option("--project", "patterns", multiple=True, metavar="GLOB", help="Only projects matching GLOB.")
 @click.option("--backup-root", metavar="DIR", help="Where backups go (REX_BACKUP_ROOT).")
 @click.option("--stills/--no-stills", default=None, help="Include stills and LUTs (default: yes).")
-@click.option("--force", is_flag=True, help="Export even projects unchanged since their last export.")
+@click.option("--force", is_flag=True, help="Export even projects unchanged since their newest backup.")
 @click.option("--idle", metavar="MIN", help="Wait until the user has been idle MIN minutes.")
 @click.option("--max-wait", metavar="DURATION", help="Wait for idleness at most this long (default 2h).")
 @click.option("--on-timeout", type=click.Choice(["export", "skip"]), help="When --max-wait passes.")
