@@ -11,8 +11,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Key:
     name: str
-    type: str                 # str, path, int, bool, duration, enum, list, height, rules, policies,
-                              # monitors, job-monitors
+    type: str                 # str, path, int, bool, duration, enum, list, height, remote, rules,
+                              # policies, monitors, job-monitors
     default: object
     doc: str
     env: tuple = ()           # environment variables, first set wins
@@ -208,7 +208,7 @@ KEYS += [
 ]
 
 KEYS += [
-    Key("upload.remote", "str", None,
+    Key("upload.remote", "remote", None,
         "Where backups go: an rclone remote and path (REMOTE:PATH); the layout under the backup root is "
         "kept below it.", env=("REX_UPLOAD_REMOTE",), example="offsite:rex/backups"),
     Key("upload.rclone", "path", None, "The rclone to use. Default: rclone on PATH.", example="/usr/bin/rclone"),
