@@ -67,6 +67,49 @@ def test_help(name, env):
     assert result.err == ""
 
 
+ALL_COMMANDS = sorted(os.listdir(BIN))
+
+
+def _helps(name, env):
+    """The --help of a command and of each of its subcommands."""
+    main = rex(name, "--help", env=env, timeout=20).out
+    subcommands = re.findall(r"^  (\w+)  ", main.split("Commands:")[1], re.M) if "Commands:" in main else []
+    return [main] + [rex(name, sub, "--help", env=env, timeout=20).out for sub in subcommands]
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_help_names_arguments_and_cuts_nothing_off(name, env):
+    """Option arguments have names (N, FILE), not click's types (INTEGER RANGE), and no
+    summary is cut off with '...'."""
+    for text in _helps(name, env):
+        options = [line for line in text.splitlines() if line.lstrip().startswith("-")]
+        assert not [o for o in options if re.search(r"\b(INTEGER|TEXT|FLOAT|RANGE|BOOLEAN)\b", o)], text
+        assert not [line for line in text.splitlines() if line.endswith("...") and not line.startswith("Usage:")], text
+
+
+def test_height_help_names_every_fraction(env):
+    from rex.media.presets import FRACTIONS
+
+    text = " ".join(rex("proxy-encode", "--help", env=env).out.split())
+    option = text[text.index("--height"):].split(" -", 1)[0]
+    assert all(word in option for word in FRACTIONS), option
+
+
+def _rendered(page):
+    """A man page as mandoc renders it, without the overstrikes of bold and underline."""
+    text = subprocess.run(["mandoc", "-T", "ascii", os.path.join(ROOT, "man", page)],
+                          capture_output=True, text=True, check=True).stdout
+    return re.sub(".\b", "", text)
+
+
+def test_overview_pages_name_every_command():
+    """rex(7) lists every command and rex(5) points to every command's page."""
+    overview = _rendered("rex.7").split("The commands\n", 1)[1].split("\n   Records\n", 1)[0]
+    assert set(re.findall(r"^ {5}([a-z-]+)\(1\)(?= |$)", overview, re.M)) == set(ALL_COMMANDS)
+    see_also = " ".join(_rendered("rex.5").split("SEE ALSO", 1)[1].split())
+    assert all(f"{name}(1)" in see_also for name in ALL_COMMANDS), see_also
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_journal_stream_priority_prefix(name, env, tmp_path):
     err_path = tmp_path / "stderr.log"
@@ -240,8 +283,7 @@ def test_config_show_effective_backup_root_and_durations(env, tmp_path):
 
 def test_config_man_page_json_example_is_what_show_prints(env):
     """rex-config(1)'s `show --json` example, as mandoc renders it, is a record show really writes."""
-    page = subprocess.run(["mandoc", "-T", "ascii", os.path.join(ROOT, "man", "rex-config.1")],
-                          capture_output=True, text=True, check=True).stdout
+    page = _rendered("rex-config.1")
     examples = [json.loads(line.strip()) for line in page.splitlines() if line.strip().startswith('{"key"')]
     assert len(examples) == 1, page
     example = examples[0]

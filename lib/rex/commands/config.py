@@ -23,7 +23,8 @@ def command(ctx, config, null, json_lines, quiet, verbose):
     ctx.obj = Rex("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS,
+                 short_help="Validate the file and the environment; exit 78 on problems.")
 @click.argument("file", required=False)
 @click.pass_obj
 def check(rex, file):
@@ -45,7 +46,7 @@ def check(rex, file):
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS, short_help="Write a commented sample configuration.")
 @click.argument("file", required=False)
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
@@ -70,7 +71,7 @@ def generate(rex, file, force):
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS, short_help="Print every key's effective value and its source.")
 @click.pass_obj
 def show(rex):
     """Print the effective configuration and where each value came from."""
