@@ -172,6 +172,21 @@ def test_config_generate_is_private_and_refuses_to_overwrite(env, tmp_path):
     assert target.read_text() == text
 
 
+def test_config_generate_sample_uncommented_whole_passes_check(env, tmp_path):
+    """Remove every leading '# ' of the generated sample: rex-config check accepts it and
+    show takes every key from it."""
+    sample = rex("rex-config", "generate", "-", env=env).out
+    target = tmp_path / "all.yaml"
+    target.write_text("".join(line[2:] if line.startswith("# ") else line for line in sample.splitlines(True)))
+    result = rex("rex-config", "check", target, env=env)
+    assert result.returncode == 0, result.err
+    del env["REX_BACKUP_ROOT"]
+    shown = rex("rex-config", "-c", target, "show", env=env)
+    assert shown.returncode == 0, shown.err
+    sources = [line.rsplit("(", 1)[1] for line in shown.out.splitlines()]
+    assert all(source.startswith(f"{target}:") for source in sources), shown.out
+
+
 def test_config_generate_default_location_and_stdout(env, tmp_path):
     result = rex("rex-config", "generate", env=env)
     assert result.returncode == 0, result.err

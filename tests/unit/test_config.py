@@ -300,18 +300,16 @@ def test_sample_mentions_every_key_and_its_environment():
             assert re.search(rf"^#\s*{section}:\s*$", text, re.M)
 
 
-def _uncomment(sample):
-    """Turn every commented key line of the sample into a real one, as a user would."""
-    out = []
-    for line in sample.splitlines():
-        m = re.match(r"^# ?([a-z_]+:)\s*$", line)              # a section header
-        k = re.match(r"^#((?:  )?[a-z_]+: .*)$", line)          # a key with its value
-        out.append(m.group(1) if m else k.group(1) if k else line)
-    return "\n".join(out) + "\n"
+def _uncomment(sample, mark="# "):
+    """Every line of the sample with its leading `mark` removed, as a user uncommenting the
+    whole file (or a block of it) in an editor would."""
+    return "\n".join(line[len(mark):] if line.startswith(mark) else line for line in sample.splitlines()) + "\n"
 
 
-def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path):
-    path = write(tmp_path, _uncomment(schema.sample()))
+@pytest.mark.parametrize("mark", ["# ", "#"])
+def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path, mark):
+    text = _uncomment(schema.sample(), mark)
+    path = write(tmp_path, text)
     values, problems = parse_file(path)
     assert [str(p) for p in problems] == []
     assert sorted(values) == sorted(k.name for k in schema.KEYS)
@@ -321,6 +319,19 @@ def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path):
             continue
         expected = config.coerce(key, shown)
         assert values[key.name][0] == expected, key.name
+    # The explanations stay comments: only settings and section names are uncommented.
+    assert all(re.match(r"\s*(#|[a-z_]+:|$)", line) for line in text.splitlines())
+
+
+def test_every_commented_block_of_the_sample_uncomments_on_its_own(tmp_path):
+    """Each section, uncommented alone (its '# ' lines), is valid YAML with only its keys."""
+    header, *blocks = schema.sample().rstrip("\n").split("\n\n")
+    assert len(blocks) == len(schema.SECTIONS)
+    for n, section in enumerate(schema.SECTIONS):
+        text = "\n\n".join([header] + [b if i != n else _uncomment(b) for i, b in enumerate(blocks)])
+        values, problems = parse_file(write(tmp_path, text))
+        assert [str(p) for p in problems] == [], blocks[n]
+        assert sorted(values) == sorted(k.name for k in schema.keys_in(section))
 
 
 def test_schema_names_are_consistent():
