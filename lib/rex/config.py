@@ -107,6 +107,8 @@ def coerce(key, value):
         return [str(v) for v in value]
     if kind == "height":
         return _height(value)
+    if kind == "remote":
+        return _remote(value)
     if kind == "rules":
         return _rules(value, key.choices)
     if kind == "policies":
@@ -136,34 +138,54 @@ def _height(value):
     raise ValueError(f"expected a height in pixels (16-8640) or one of {', '.join(HEIGHT_WORDS)}")
 
 
+def _remote(value):
+    """An rclone remote as rex-upload takes it (NAME:PATH or :BACKEND:PATH), normalised."""
+    from .rclone import check_remote   # rclone's syntax, known in one place; a pure check
+
+    if isinstance(value, (dict, list, bool)):
+        raise ValueError("expected an rclone remote and path, REMOTE:PATH")
+    return check_remote(str(value))
+
+
 def _rules(value, presets):
-    """A list of {match: {...}, preset: NAME} mappings, as plain dicts and lists."""
+    """A list of {match: {...}, preset: NAME} mappings, as plain dicts and lists; every
+    problem found (Several), each at its spot."""
     if not isinstance(value, (list, tuple)):
         raise ValueError("expected a list of rules ({match: {...}, preset: NAME})")
-    rules = []
-    for n, rule in enumerate(value, 1):
-        if not isinstance(rule, dict):
-            raise ValueError(f"rule {n}: expected a mapping with match and preset")
-        unknown = sorted(set(map(str, rule)) - {"match", "preset"})
-        if unknown:
-            raise ValueError(f"rule {n}: unknown key '{unknown[0]}'{_suggest(unknown[0], ['match', 'preset'])}")
-        preset = rule.get("preset")
-        if presets and str(preset) not in presets:
-            raise ValueError(f"rule {n}: preset must be one of: {', '.join(presets)}")
-        match = rule.get("match") or {}
-        if not isinstance(match, dict):
-            raise ValueError(f"rule {n}: match must be a mapping")
-        clean = {}
-        for mkey, mvalue in match.items():
-            mkey = str(mkey)
+    return _each(value, lambda rule, n, where: _rule(rule, n, where, presets))
+
+
+def _rule(rule, n, where, presets):
+    if not isinstance(rule, dict):
+        raise Misplaced(f"rule {n}: expected a mapping with match and preset", where)
+    found = []
+    for key in rule:
+        if str(key) not in ("match", "preset"):
+            found.append(Misplaced(f"rule {n}: unknown key '{key}'{_suggest(str(key), ['match', 'preset'])}",
+                                   _at(rule, key) or where))
+    match = rule.get("match") or {}
+    clean = {}
+    if not isinstance(match, dict):
+        found.append(Misplaced(f"rule {n}: match must be a mapping", _at(rule, "match", value=True) or where))
+        match = {}
+    for mkey, mvalue in match.items():
+        mkey = str(mkey)
+        try:
             if mkey not in RULE_MATCH_KEYS:
-                raise ValueError(f"rule {n}: unknown match key '{mkey}'{_suggest(mkey, RULE_MATCH_KEYS)}")
+                raise Misplaced(f"rule {n}: unknown match key '{mkey}'{_suggest(mkey, RULE_MATCH_KEYS)}",
+                                _at(match, mkey) or where)
             if mkey in ("ext", "glob"):
                 clean[mkey] = _strings(mvalue, f"rule {n}: {mkey} must be a string or a list of strings")
             else:
                 clean[mkey] = _whole(mvalue, f"rule {n}: {mkey} must be a whole number of pixels")
-        rules.append({"match": clean, "preset": str(preset)})
-    return rules
+        except ValueError as exc:
+            found.extend(_placed(exc, _at(match, mkey, value=True) or where))
+    preset = rule.get("preset")
+    if presets and str(preset) not in presets:
+        found.append(Misplaced(f"rule {n}: preset must be one of: {', '.join(presets)}",
+                               _at(rule, "preset", value=True) if "preset" in rule else where))
+    _raise(found)
+    return {"match": clean, "preset": str(preset)}
 
 
 def _whole(value, problem):
@@ -188,18 +210,23 @@ POLICY_KEYS = ("match", "keep_last", "keep_within", "keep_hourly", "keep_daily",
 
 def _policies(value):
     """A list of {match: GLOB or [GLOB, ...], keep_*: ...} retention policies, as plain dicts
-    ({match: [...], keep_within: seconds, keep_daily: 30, ...}); each must keep something."""
+    ({match: [...], keep_within: seconds, keep_daily: 30, ...}); each must keep something.
+    Every problem found (Several), each at its spot."""
     if not isinstance(value, (list, tuple)):
         raise ValueError("expected a list of policies ({match: GLOB, keep_daily: N, ...})")
-    policies = []
-    for n, item in enumerate(value, 1):
-        if not isinstance(item, dict):
-            raise ValueError(f"policy {n}: expected a mapping with match and keep_* keys")
-        clean = {}
-        for pkey, pvalue in item.items():
-            pkey = str(pkey)
+    return _each(value, _policy)
+
+
+def _policy(item, n, where):
+    if not isinstance(item, dict):
+        raise Misplaced(f"policy {n}: expected a mapping with match and keep_* keys", where)
+    clean, found = {}, []
+    for pkey, pvalue in item.items():
+        pkey = str(pkey)
+        try:
             if pkey not in POLICY_KEYS:
-                raise ValueError(f"policy {n}: unknown key '{pkey}'{_suggest(pkey, POLICY_KEYS)}")
+                raise Misplaced(f"policy {n}: unknown key '{pkey}'{_suggest(pkey, POLICY_KEYS)}",
+                                _at(item, pkey) or where)
             if pkey == "match":
                 clean["match"] = _strings(pvalue, f"policy {n}: match must be a pattern or a list of patterns",
                                           empty=False)
@@ -210,12 +237,14 @@ def _policies(value):
                     raise ValueError(f"policy {n}: keep_within: {exc}") from None
             else:
                 clean[pkey] = _whole(pvalue, f"policy {n}: {pkey} must be a whole number >= 0")
-        if "match" not in clean:
-            raise ValueError(f"policy {n}: no match (the sets it applies to)")
-        if not any(clean.get(k) for k in POLICY_KEYS[1:]):
-            raise ValueError(f"policy {n}: keeps nothing by rule; give at least one keep_* key above 0")
-        policies.append(clean)
-    return policies
+        except ValueError as exc:
+            found.extend(_placed(exc, _at(item, pkey, value=True) or where))
+    if "match" not in item:
+        found.append(Misplaced(f"policy {n}: no match (the sets it applies to)", where))
+    elif not found and not any(clean.get(k) for k in POLICY_KEYS[1:]):
+        found.append(Misplaced(f"policy {n}: keeps nothing by rule; give at least one keep_* key above 0", where))
+    _raise(found)
+    return clean
 
 
 class Misplaced(ValueError):
@@ -241,16 +270,50 @@ def _at(node, key=None, value=False):
     return _value_position(node, key) if value else _position(node, key)
 
 
+class Several(ValueError):
+    """Every problem found in one value, each a Misplaced (or a ValueError without a spot)."""
+
+    def __init__(self, problems):
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+
+
+def _placed(exc, where):
+    """The problems in `exc`, each with a spot (`where` for those that have none)."""
+    return [p if getattr(p, "position", None) else Misplaced(str(p), where)
+            for p in getattr(exc, "problems", [exc])]
+
+
+def _raise(found):
+    if found:
+        raise found[0] if len(found) == 1 else Several(found)
+
+
+def _each(items, check):
+    """[check(item, n, where)] over a YAML list, checking every item: Several names every
+    problem in every item, so one run of rex-config check shows them all."""
+    results, found = [], []
+    for n, item in enumerate(items, 1):
+        where = _item_position(items, n - 1)
+        try:
+            results.append(check(item, n, where))
+        except ValueError as exc:
+            found.extend(_placed(exc, where))
+    _raise(found)
+    return results
+
+
 MONITOR_OPTIONS = {"healthchecks": ("events",), "ntfy": ("events", "token", "token_env"),
                    "webhook": ("events", "token", "token_env"), "desktop": ("events",)}
 
 
 def _monitors(value):
     """A list of monitors, each {KIND: URL or true, events: [...], token/token_env: ...},
-    as plain dicts {kind, target, events, token, token_env}; problems cite the spot."""
+    as plain dicts {kind, target, events, token, token_env}; every problem (Several), each
+    citing its spot."""
     if not isinstance(value, (list, tuple)):
         raise ValueError("expected a list of monitors (- healthchecks: URL, - ntfy: URL, ...)")
-    return [_monitor(item, n, _item_position(value, n - 1)) for n, item in enumerate(value, 1)]
+    return _each(value, _monitor)
 
 
 def _monitor(item, n, where):
@@ -267,30 +330,42 @@ def _monitor(item, n, where):
         raise Misplaced(f"monitor {n}: name exactly one kind of {', '.join(kinds)}", spot)
     kind = found[0]
     clean = {"kind": kind, "events": _default_events(kind), "token": None, "token_env": None}
+    problems = []
     for key, sub in item.items():
         key = str(key)
-        spot = _at(item, key, value=True) or where
-        if key == kind:
-            clean["target"] = _monitor_target(kind, sub, n, spot)
-        elif key not in MONITOR_OPTIONS[kind]:
-            raise Misplaced(f"monitor {n}: unknown key '{key}' for {kind}"
-                            f"{_suggest(key, MONITOR_OPTIONS[kind])}", _at(item, key) or where)
-        elif key == "events":
-            events = _strings(sub, f"monitor {n}: events must be a list of {', '.join(schema.REPORT_EVENTS)}")
-            bad = [e for e in events if e not in schema.REPORT_EVENTS]
-            if bad:
-                raise Misplaced(f"monitor {n}: unknown event '{bad[0]}'{_suggest(bad[0], schema.REPORT_EVENTS)} "
-                                f"(one of: {', '.join(schema.REPORT_EVENTS)})", spot)
-            clean["events"] = events
-        elif key == "token_env":
-            if not (isinstance(sub, str) and _ENV_NAME.fullmatch(sub)):
-                raise Misplaced(f"monitor {n}: token_env must name an environment variable", spot)
-            clean[key] = sub
-        else:
-            if isinstance(sub, (dict, list, bool)) or sub is None:
-                raise Misplaced(f"monitor {n}: token must be a string", spot)
-            clean[key] = str(sub)
+        known = key == kind or key in MONITOR_OPTIONS[kind]    # an unknown key is cited, a known one's value
+        try:
+            clean["target" if key == kind else key] = _monitor_option(kind, key, sub, n,
+                                                                      _at(item, key, value=known) or where)
+        except Misplaced as exc:
+            problems.append(exc)
+    _raise(problems)
     return clean
+
+
+def _monitor_option(kind, key, sub, n, spot):
+    """The clean value of one key of a monitor of `kind`; Misplaced at `spot` otherwise."""
+    if key == kind:
+        return _monitor_target(kind, sub, n, spot)
+    if key not in MONITOR_OPTIONS[kind]:
+        raise Misplaced(f"monitor {n}: unknown key '{key}' for {kind}{_suggest(key, MONITOR_OPTIONS[kind])}", spot)
+    if key == "events":
+        try:
+            events = _strings(sub, f"monitor {n}: events must be a list of {', '.join(schema.REPORT_EVENTS)}")
+        except ValueError as exc:
+            raise Misplaced(str(exc), spot) from None
+        bad = [e for e in events if e not in schema.REPORT_EVENTS]
+        if bad:
+            raise Misplaced(f"monitor {n}: unknown event '{bad[0]}'{_suggest(bad[0], schema.REPORT_EVENTS)} "
+                            f"(one of: {', '.join(schema.REPORT_EVENTS)})", spot)
+        return events
+    if key == "token_env":
+        if not (isinstance(sub, str) and _ENV_NAME.fullmatch(sub)):
+            raise Misplaced(f"monitor {n}: token_env must name an environment variable", spot)
+        return sub
+    if isinstance(sub, (dict, list, bool)) or sub is None:
+        raise Misplaced(f"monitor {n}: token must be a string", spot)
+    return str(sub)
 
 
 def _default_events(kind):
@@ -327,24 +402,28 @@ def _monitor_target(kind, value, n, spot):
 
 
 def _job_monitors(value):
-    """{job name: [monitor, ...]} with each list validated as report.monitors."""
+    """{job name: [monitor, ...]} with each list validated as report.monitors; every
+    problem of every job (Several)."""
     if not isinstance(value, dict):
         raise ValueError("expected a mapping of job names to lists of monitors")
-    jobs = {}
+    jobs, found = {}, []
     for job, monitors in value.items():
         spot = _at(value, job, value=True)
         if not isinstance(job, str) or not job:
-            raise Misplaced(f"job {job!r}: a job name must be a string", _at(value, job))
+            found.append(Misplaced(f"job {job!r}: a job name must be a string", _at(value, job)))
+            continue
         if monitors is None:
             monitors = []
         if not isinstance(monitors, (list, tuple)):
-            raise Misplaced(f"job {job}: expected a list of monitors", spot)
+            found.append(Misplaced(f"job {job}: expected a list of monitors", spot))
+            continue
         try:
             jobs[job] = _monitors(monitors)
-        except Misplaced as exc:
-            raise Misplaced(f"{job}: {exc}", exc.position) from None
         except ValueError as exc:
-            raise Misplaced(f"job {job}: {exc}", spot) from None
+            found.extend(Misplaced(f"{job}: {p}" if getattr(p, "position", None) else f"job {job}: {p}",
+                                   getattr(p, "position", None) or spot)
+                         for p in getattr(exc, "problems", [exc]))
+    _raise(found)
     return jobs
 
 
@@ -414,8 +493,48 @@ def _take(key, raw, parent, leaf, path, values, problems):
     try:
         values[key.name] = (coerce(key, raw), f"{path}:{line}")
     except ValueError as exc:
-        line, col = getattr(exc, "position", None) or (line, col)
-        problems.append(Problem(path, line, col, f"{key.name}: {exc}"))
+        for each in getattr(exc, "problems", [exc]):        # Several: every problem in a list
+            where = getattr(each, "position", None) or (line, col)
+            problems.append(Problem(path, *where, f"{key.name}: {each}"))
+
+
+def _set_variable(key, environ):
+    """The first variable of `key.env` that is set (an empty one does not count), or None."""
+    return next((var for var in key.env if environ.get(var, "") != ""), None)
+
+
+def _from_environment(key, environ):
+    """(value, 'environment VAR') from the environment, None when no variable of the key is
+    set; ConfigError naming the variable when its value is bad."""
+    var = _set_variable(key, environ)
+    if var is None:
+        return None
+    try:
+        return coerce(key, environ[var]), f"environment {var}"
+    except ValueError as exc:
+        raise ConfigError(f"environment {var}: {exc}") from None
+
+
+def environment_problems(environ=None):
+    """What is wrong with the environment variables that set keys (REX_*, PG*, ...): one
+    message per variable, naming it, as every command would stop on it with 78."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for key in schema.KEYS:
+        var = _set_variable(key, environ)
+        if var is not None and var not in found:
+            try:
+                _from_environment(key, environ)
+            except ConfigError as exc:
+                found[var] = exc.message
+    return list(found.values())
+
+
+def check_all(path, environ=None):
+    """Every problem, as one-line messages, in the file at `path` (None: no file) and in
+    the environment variables that set keys."""
+    problems = [str(p) for p in parse_file(path)[1]] if path else []
+    return problems + environment_problems(environ)
 
 
 class Config:
@@ -431,13 +550,7 @@ class Config:
                 value = parse_duration(value)
             if file_values and key.name in file_values:
                 value, source = file_values[key.name]
-            for var in key.env:
-                if environ.get(var, "") != "":
-                    try:
-                        value, source = coerce(key, environ[var]), f"environment {var}"
-                    except ValueError as exc:
-                        raise ConfigError(f"environment {var}: {exc}") from None
-                    break
+            value, source = _from_environment(key, environ) or (value, source)
             if options and options.get(key.name) is not None:
                 raw, source = options[key.name]
                 try:
@@ -460,6 +573,24 @@ class Config:
     @property
     def backup_root(self):
         return self.get("backup_root") or paths.default_backup_root()
+
+    def shown(self):
+        """[(name, value, source)] as people read them and the file takes them back: the
+        backup root the commands use when none is set, durations as `1h30m` or `30d`."""
+        from .durations import format_duration
+
+        def readable(key, value):
+            if key.name == "backup_root":
+                return self.backup_root
+            if value is None:
+                return value
+            if key.type == "duration":
+                return format_duration(value)
+            if key.type == "policies":
+                return [{k: format_duration(v) if k == "keep_within" else v for k, v in p.items()} for p in value]
+            return value
+
+        return [(name, readable(schema.BY_NAME[name], value), source) for name, value, source in self.items()]
 
 
 def load(explicit=None, options=None):

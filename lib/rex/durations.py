@@ -39,9 +39,25 @@ def parse_duration(text):
 
 
 def format_duration(seconds):
+    """`seconds` as the configuration writes a duration, read back exactly by parse_duration.
+
+    Whole seconds become parts from days down (`90` -> `1m30s`, `5400` -> `1h30m`,
+    `30d`), or whole years or weeks when they divide evenly (`2w`, `1y`); a fraction
+    of a second is written as seconds (`2.5s`).
+    """
+    if seconds != int(seconds):
+        from decimal import Decimal
+
+        return format(Decimal(repr(float(seconds))), "f") + "s"   # never 1e-05: the parser reads digits
     seconds = int(seconds)
-    for unit in ("w", "d", "h", "m"):
-        size = UNITS[unit]
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    if not seconds:
+        return "0s"
+    for unit in ("y", "w"):
+        if seconds % UNITS[unit] == 0:
+            return f"{seconds // UNITS[unit]}{unit}"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, UNITS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

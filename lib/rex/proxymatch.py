@@ -61,7 +61,7 @@ def prober(config=None):
     """
     state = {}
 
-    def probe(path):
+    def probe(path, count_frames=True):
         from .media.probe import probe as run_probe
         from .runner import find_program
 
@@ -72,7 +72,7 @@ def prober(config=None):
             except KeyError:
                 configured = None
             state["ffprobe"] = find_program("ffprobe", configured)
-        return run_probe(path, state["ffprobe"])
+        return run_probe(path, state["ffprobe"], count_frames=count_frames)
 
     return probe
 

@@ -121,7 +121,14 @@ def walk_files(operand):
 
 
 def scan_files(operands, filters, want_facts=False, probe=None):
-    """Video files among the operands (directories are walked)."""
+    """Video files among the operands (directories are walked).
+
+    Every candidate is probed, whatever the output: a file without a video stream is
+    named and left out, one ffprobe cannot read is an error (65), so plain and JSON
+    output list the same clips.
+    """
+    from .media.probe import NoVideo
+
     probe = probe or prober()
     seen = set()
     for operand in operands:
@@ -139,19 +146,24 @@ def scan_files(operands, filters, want_facts=False, probe=None):
             seen.add(path)
             if filters.rejects(path, fps=None, resolution=None) in ("extension", "path"):
                 continue
+            try:
+                facts = probe(path, count_frames=want_facts)
+            except errors.Unavailable:
+                raise
+            except NoVideo as exc:
+                log.notice(f"{path}: left out: {exc.message}")
+                continue
+            except errors.RexError as exc:
+                yield "error", (exc.code, f"{path}: {exc.message}")
+                continue
+            fps = float(facts.fps) if facts.fps else None
+            resolution = f"{facts.width}x{facts.height}"
+            why = filters.rejects(path, fps, resolution)
+            if why:
+                log.debug(f"{path}: left out by the {why} filter")
+                continue
             record = {"path": path}
-            if filters.wants_media_facts or want_facts:
-                try:
-                    facts = probe(path)
-                except errors.Unavailable:
-                    raise
-                except errors.RexError as exc:
-                    yield "error", (exc.code, f"{path}: {exc.message}")
-                    continue
-                fps = float(facts.fps) if facts.fps else None
-                resolution = f"{facts.width}x{facts.height}"
-                if filters.rejects(path, fps, resolution):
-                    continue
+            if want_facts:
                 record.update(fps=round(fps, 3) if fps else None, frames=facts.frames,
                               start_tc=facts.timecode, resolution=resolution,
                               audio_tracks=facts.audio_streams)

@@ -183,6 +183,33 @@ def test_directories_and_files(run, rex_env, media, tmp_path):
     assert lines(result) == [media["b25"]]
 
 
+def test_files_without_video_are_left_out_alike_in_both_modes(run, rex_env, media, tmp_path):
+    """A .mov with only sound is named and left out (0), one ffprobe cannot read (empty, text)
+    is named and not listed (65); plain and --json list the same clips and exit alike."""
+    import subprocess
+
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "empty.mov").write_bytes(b"")
+    (odd / "notes.mov").write_text("not a clip\n")
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-f", "lavfi", "-i", "sine=duration=1",
+                    "-c:a", "pcm_s16le", str(odd / "sound.mov")], check=True, timeout=60)
+    good = media["b25"]
+    only_sound = run("proxy-scan", odd / "sound.mov", good, env=rex_env)
+    assert only_sound.returncode == 0, only_sound.err
+    assert lines(only_sound) == [good]
+    assert only_sound.err == f"proxy-scan: {odd / 'sound.mov'}: left out: no video stream\n"
+    for args in ([], ["--json"]):
+        result = run("proxy-scan", *args, odd, good, env=rex_env)
+        assert result.returncode == 65, (args, result.err)
+        assert [json.loads(x)["path"] if args else x for x in lines(result)] == [good], args
+        errors = result.err.splitlines()
+        assert len(errors) == 3, result.err
+        assert any(str(odd / "empty.mov") in e for e in errors) and any(str(odd / "notes.mov") in e for e in errors)
+        assert any(str(odd / "sound.mov") in e and "no video stream" in e for e in errors)
+        assert "Traceback" not in result.err
+
+
 def test_resolve_unreachable_and_no_project(run, sim):
     assert run("proxy-scan", env=sim).returncode == 75       # nothing open
     state.set_running(False)

@@ -281,9 +281,11 @@ def test_bad_remotes(run, env, tmp_path):
         assert "hunter2" not in result.err
     assert run("rex-upload", path, env=env).returncode == 64          # no remote at all
     config = tmp_path / "rex.yaml"
-    config.write_text(config.read_text() + "  remote: just-a-path\n")
+    good = config.read_text()
+    config.write_text(good + "  remote: just-a-path\n")
     result = run("rex-upload", path, env=env)
     assert result.returncode == 78 and "upload.remote" in result.err
+    config.write_text(good)
     result = run("rex-upload", "-r", "nosuchremote:x", path, env=env)
     assert result.returncode == 78, result.err
 

@@ -1,6 +1,7 @@
 """The commands as users run them: exit codes, one-line errors, journald priorities, pipes."""
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -66,6 +67,49 @@ def test_help(name, env):
     assert result.err == ""
 
 
+ALL_COMMANDS = sorted(os.listdir(BIN))
+
+
+def _helps(name, env):
+    """The --help of a command and of each of its subcommands."""
+    main = rex(name, "--help", env=env, timeout=20).out
+    subcommands = re.findall(r"^  (\w+)  ", main.split("Commands:")[1], re.M) if "Commands:" in main else []
+    return [main] + [rex(name, sub, "--help", env=env, timeout=20).out for sub in subcommands]
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_help_names_arguments_and_cuts_nothing_off(name, env):
+    """Option arguments have names (N, FILE), not click's types (INTEGER RANGE), and no
+    summary is cut off with '...'."""
+    for text in _helps(name, env):
+        options = [line for line in text.splitlines() if line.lstrip().startswith("-")]
+        assert not [o for o in options if re.search(r"\b(INTEGER|TEXT|FLOAT|RANGE|BOOLEAN)\b", o)], text
+        assert not [line for line in text.splitlines() if line.endswith("...") and not line.startswith("Usage:")], text
+
+
+def test_height_help_names_every_fraction(env):
+    from rex.media.presets import FRACTIONS
+
+    text = " ".join(rex("proxy-encode", "--help", env=env).out.split())
+    option = text[text.index("--height"):].split(" -", 1)[0]
+    assert all(word in option for word in FRACTIONS), option
+
+
+def _rendered(page):
+    """A man page as mandoc renders it, without the overstrikes of bold and underline."""
+    text = subprocess.run(["mandoc", "-T", "ascii", os.path.join(ROOT, "man", page)],
+                          capture_output=True, text=True, check=True).stdout
+    return re.sub(".\b", "", text)
+
+
+def test_overview_pages_name_every_command():
+    """rex(7) lists every command and rex(5) points to every command's page."""
+    overview = _rendered("rex.7").split("The commands\n", 1)[1].split("\n   Records\n", 1)[0]
+    assert set(re.findall(r"^ {5}([a-z-]+)\(1\)(?= |$)", overview, re.M)) == set(ALL_COMMANDS)
+    see_also = " ".join(_rendered("rex.5").split("SEE ALSO", 1)[1].split())
+    assert all(f"{name}(1)" in see_also for name in ALL_COMMANDS), see_also
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 def test_journal_stream_priority_prefix(name, env, tmp_path):
     err_path = tmp_path / "stderr.log"
@@ -128,6 +172,21 @@ def test_config_generate_is_private_and_refuses_to_overwrite(env, tmp_path):
     assert target.read_text() == text
 
 
+def test_config_generate_sample_uncommented_whole_passes_check(env, tmp_path):
+    """Remove every leading '# ' of the generated sample: rex-config check accepts it and
+    show takes every key from it."""
+    sample = rex("rex-config", "generate", "-", env=env).out
+    target = tmp_path / "all.yaml"
+    target.write_text("".join(line[2:] if line.startswith("# ") else line for line in sample.splitlines(True)))
+    result = rex("rex-config", "check", target, env=env)
+    assert result.returncode == 0, result.err
+    del env["REX_BACKUP_ROOT"]
+    shown = rex("rex-config", "-c", target, "show", env=env)
+    assert shown.returncode == 0, shown.err
+    sources = [line.rsplit("(", 1)[1] for line in shown.out.splitlines()]
+    assert all(source.startswith(f"{target}:") for source in sources), shown.out
+
+
 def test_config_generate_default_location_and_stdout(env, tmp_path):
     result = rex("rex-config", "generate", env=env)
     assert result.returncode == 0, result.err
@@ -148,6 +207,104 @@ def test_config_show_sources(env, tmp_path):
     assert "5433" in lines["pgdump.port"] and f"({conf}:2)" in lines["pgdump.port"]
     assert "editor" in lines["pgdump.username"] and "(environment PGUSER)" in lines["pgdump.username"]
     assert "(default)" in lines["pgdump.compression"]
+
+
+def test_config_check_checks_the_environment_too(env, tmp_path):
+    """Every variable that sets a key is checked as the commands will read it, named as the source."""
+    good = tmp_path / "good.yaml"
+    good.write_text("pgdump:\n  port: 5432\n")
+    bad_env = dict(env, PGPORT="abc", REX_LOCK_WAIT="soon", REX_UPLOAD_REMOTE="nocolon", PGUSER="editor")
+    for args in ([], [good]):                        # no file at all, and a good file
+        result = rex("rex-config", "check", *args, env=bad_env)
+        assert result.returncode == 78, result.err
+        errors = result.err.splitlines()
+        assert len(errors) == 3, result.err
+        assert "rex-config: error: environment PGPORT: expected a whole number" in errors
+        assert any(e.startswith("rex-config: error: environment REX_LOCK_WAIT: not a duration") for e in errors)
+        assert any(e.startswith("rex-config: error: environment REX_UPLOAD_REMOTE: ") for e in errors)
+        assert_no_traceback(result.err)
+    assert rex("rex-config", "check", good, env=dict(env, PGPORT="5433", PGUSER="editor")).returncode == 0
+    assert rex("rex-config", "check", env=dict(env, PGPORT="")).returncode == 0     # empty: unset
+
+
+def test_config_check_reports_every_problem_in_lists(env, tmp_path):
+    conf = tmp_path / "lists.yaml"
+    conf.write_text(
+        "prune:\n"
+        "  policies:\n"
+        "    - {match: '*.backup', keep_dayly: 4}\n"      # 3
+        "    - match: '*.drp'\n"
+        "      keep_last: many\n"                          # 5
+        "      keep_within: soon\n"                        # 6
+        "    - {match: '*.ok', keep_last: 2}\n"
+        "    - keep_last: 3\n"                             # 8: no match
+        "report:\n"
+        "  monitors:\n"
+        "    - healthchecks: https://hc.example/x\n"
+        "      events: [failed]\n"                         # 12
+        "    - slack: https://x.example/\n"                # 13
+        "    - ntfy: nourl\n"                              # 14
+        "      tokn: x\n"                                  # 15
+        "  jobs:\n"
+        "    rex-pgdump:\n"
+        "      - webhook: hooks.example/x\n"               # 18
+        "      - desktop: maybe\n")                        # 19
+    result = rex("rex-config", "check", conf, env=env)
+    assert result.returncode == 78
+    spots = [line.split(": ")[2] for line in result.err.splitlines()]
+    assert spots == [f"{conf}:{spot}" for spot in
+                     ("3:27", "5:18", "6:20", "8:7", "12:15", "13:7", "14:13", "15:7", "18:18", "19:18")], result.err
+    assert "keep_daily" in result.err and "policy 4: no match" in result.err and "'tokn'" in result.err
+    assert_no_traceback(result.err)
+    # A command stops on the first, and says how many more there are.
+    stopped = rex("rex-prune", "-c", conf, tmp_path, env=env)
+    assert stopped.returncode == 78 and "(and 9 more; run rex-config check)" in stopped.err
+
+
+def test_config_check_refuses_a_remote_that_rex_upload_would(env, tmp_path):
+    for remote, col in (("nocolon", 11), ("/srv/backups", 11), ("'-x:y'", 11)):
+        conf = tmp_path / "upload.yaml"
+        conf.write_text(f"backup_root: /srv\nupload:\n  remote: {remote}\n")
+        result = rex("rex-config", "check", conf, env=env)
+        assert result.returncode == 78, (remote, result.err)
+        assert result.err.startswith(f"rex-config: error: {conf}:3:{col}: upload.remote: "), result.err
+        upload = rex("rex-upload", "-c", conf, "-n", env=env)
+        assert upload.returncode == 78 and f"{conf}:3:{col}" in upload.err, upload.err
+    for remote in ("offsite:rex/backups", ":local:/srv/copy", "b2 backups:bucket"):
+        conf.write_text(f"upload:\n  remote: {remote}\n")
+        assert rex("rex-config", "check", conf, env=env).returncode == 0, remote
+
+
+def test_config_show_effective_backup_root_and_durations(env, tmp_path):
+    del env["REX_BACKUP_ROOT"]
+    conf = tmp_path / "config" / "rex" / "rex.yaml"
+    conf.parent.mkdir(parents=True)
+    conf.write_text("export:\n  idle: 90m\nprune:\n  policies:\n    - {match: '*', keep_within: 36h}\n")
+    result = rex("rex-config", "show", env=env)
+    assert result.returncode == 0, result.err
+    shown = {line.split()[0]: line.split()[1] for line in result.out.splitlines()}
+    assert shown["backup_root"] == str(tmp_path / "data" / "rex" / "backups")
+    assert (shown["lock_wait"], shown["export.idle"], shown["upload.recheck_after"]) == ("1m", "1h30m", "30d")
+    records = [json.loads(line) for line in rex("rex-config", "--json", "show", env=env).out.splitlines()]
+    values = {r["key"]: r["value"] for r in records}
+    assert values["backup_root"] == str(tmp_path / "data" / "rex" / "backups")
+    assert values["export.idle"] == "1h30m" and values["pgdump.timeout"] == "6h"
+    assert values["prune.policies"] == [{"match": ["*"], "keep_within": "1d12h"}]
+    env["HOME"] = str(tmp_path / "home")
+    env["REX_BACKUP_ROOT"] = "~/backups"
+    shown = rex("rex-config", "show", env=env).out.splitlines()[0].split()
+    assert shown == ["backup_root", str(tmp_path / "home" / "backups"), "(environment", "REX_BACKUP_ROOT)"]
+
+
+def test_config_man_page_json_example_is_what_show_prints(env):
+    """rex-config(1)'s `show --json` example, as mandoc renders it, is a record show really writes."""
+    page = _rendered("rex-config.1")
+    examples = [json.loads(line.strip()) for line in page.splitlines() if line.strip().startswith('{"key"')]
+    assert len(examples) == 1, page
+    example = examples[0]
+    var = example["source"].split()[-1]
+    shown = rex("rex-config", "--json", "show", env=dict(env, **{var: str(example["value"])}))
+    assert example in [json.loads(line) for line in shown.out.splitlines()]
 
 
 def test_a_bad_config_file_stops_a_command_with_78(env, tmp_path):

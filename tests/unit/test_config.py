@@ -5,6 +5,8 @@ import re
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rex import config, schema
 from rex.config import Config, find_file, load, parse_file
@@ -298,18 +300,16 @@ def test_sample_mentions_every_key_and_its_environment():
             assert re.search(rf"^#\s*{section}:\s*$", text, re.M)
 
 
-def _uncomment(sample):
-    """Turn every commented key line of the sample into a real one, as a user would."""
-    out = []
-    for line in sample.splitlines():
-        m = re.match(r"^# ?([a-z_]+:)\s*$", line)              # a section header
-        k = re.match(r"^#((?:  )?[a-z_]+: .*)$", line)          # a key with its value
-        out.append(m.group(1) if m else k.group(1) if k else line)
-    return "\n".join(out) + "\n"
+def _uncomment(sample, mark="# "):
+    """Every line of the sample with its leading `mark` removed, as a user uncommenting the
+    whole file (or a block of it) in an editor would."""
+    return "\n".join(line[len(mark):] if line.startswith(mark) else line for line in sample.splitlines()) + "\n"
 
 
-def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path):
-    path = write(tmp_path, _uncomment(schema.sample()))
+@pytest.mark.parametrize("mark", ["# ", "#"])
+def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path, mark):
+    text = _uncomment(schema.sample(), mark)
+    path = write(tmp_path, text)
     values, problems = parse_file(path)
     assert [str(p) for p in problems] == []
     assert sorted(values) == sorted(k.name for k in schema.KEYS)
@@ -319,6 +319,19 @@ def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path):
             continue
         expected = config.coerce(key, shown)
         assert values[key.name][0] == expected, key.name
+    # The explanations stay comments: only settings and section names are uncommented.
+    assert all(re.match(r"\s*(#|[a-z_]+:|$)", line) for line in text.splitlines())
+
+
+def test_every_commented_block_of_the_sample_uncomments_on_its_own(tmp_path):
+    """Each section, uncommented alone (its '# ' lines), is valid YAML with only its keys."""
+    header, *blocks = schema.sample().rstrip("\n").split("\n\n")
+    assert len(blocks) == len(schema.SECTIONS)
+    for n, section in enumerate(schema.SECTIONS):
+        text = "\n\n".join([header] + [b if i != n else _uncomment(b) for i, b in enumerate(blocks)])
+        values, problems = parse_file(write(tmp_path, text))
+        assert [str(p) for p in problems] == [], blocks[n]
+        assert sorted(values) == sorted(k.name for k in schema.keys_in(section))
 
 
 def test_schema_names_are_consistent():
@@ -329,3 +342,52 @@ def test_schema_names_are_consistent():
         assert key.doc.strip()
         if key.default is not None:
             config.coerce(key, key.default)   # every default passes its own validation
+
+
+# --- every problem in a list, each at its spot -------------------------------------------------
+
+_POLICY_ITEMS = {   # kind: (YAML of one policy, column of its problem; None when it is good)
+    "good": ("{match: '*.a', keep_last: 2}", None),
+    "unknown key": ("{match: '*.a', keep_dayly: 2}", 22),
+    "not a number": ("{match: '*.a', keep_last: many}", 33),
+    "bad duration": ("{match: '*.a', keep_within: soon}", 35),
+    "no match": ("{keep_last: 2}", 7),
+    "keeps nothing": ("{match: '*.a', keep_last: 0}", 7),
+}
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(sorted(_POLICY_ITEMS)), min_size=1, max_size=8))
+def test_every_bad_policy_is_reported_at_its_line_and_column(tmp_path, kinds):
+    text = "prune:\n  policies:\n" + "".join(f"    - {_POLICY_ITEMS[k][0]}\n" for k in kinds)
+    path = write(tmp_path, text)
+    expected = [(3 + i, _POLICY_ITEMS[k][1]) for i, k in enumerate(kinds) if _POLICY_ITEMS[k][1]]
+    found = problems_of(path)
+    assert [(line, col) for line, col, _message in found] == expected
+    assert all(m.startswith(f"prune.policies: policy {line - 2}: ") for line, _col, m in found)
+    if not expected:
+        assert len(parse_file(path)[0]["prune.policies"][0]) == len(kinds)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["https://hc.example/x", "hc.example/x", "$NAME", "$1X"]), min_size=1, max_size=6))
+def test_every_bad_monitor_is_reported_at_its_line(tmp_path, urls):
+    text = "report:\n  monitors:\n" + "".join(f"    - healthchecks: {url}\n" for url in urls)
+    found = problems_of(write(tmp_path, text))
+    assert [(line, col) for line, col, _m in found] == [(3 + i, 21) for i, url in enumerate(urls)
+                                                        if url in ("hc.example/x", "$1X")]
+
+
+@given(st.floats(min_value=0, max_value=1e9, allow_nan=False) | st.integers(0, 10 ** 9))
+def test_show_writes_durations_the_file_reads_back(seconds):
+    cfg = Config(None, {"lock_wait": (float(seconds), "f:1")}, environ={})
+    shown = dict((name, value) for name, value, _source in cfg.shown())["lock_wait"]
+    assert isinstance(shown, str) and config.coerce(schema.BY_NAME["lock_wait"], shown) == seconds
+
+
+def test_environment_problems_name_each_variable_once():
+    environ = {"PGPORT": "abc", "PGHOST": "db", "REX_LOCK_WAIT": "-1", "REX_UPLOAD_REMOTE": "x", "PGUSER": ""}
+    found = config.environment_problems(environ)
+    assert [m.split(":")[0] for m in found] == ["environment REX_LOCK_WAIT", "environment PGPORT",
+                                                "environment REX_UPLOAD_REMOTE"]
+    assert config.environment_problems({"PGPORT": "5432", "PGUSER": "x"}) == []

@@ -1,6 +1,7 @@
 """rex.durations: durations as people write them."""
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -36,22 +37,34 @@ def test_parse_duration_messages_help():
 
 
 @pytest.mark.parametrize("seconds,text", [
-    (0, "0s"), (59, "59s"), (60, "1m"), (90, "90s"), (3600, "1h"), (5400, "90m"), (86400, "1d"),
-    (604800, "1w"), (1209600, "2w"), (172800, "2d"),
+    (0, "0s"), (59, "59s"), (60, "1m"), (90, "1m30s"), (3600, "1h"), (5400, "1h30m"), (86400, "1d"),
+    (604800, "1w"), (1209600, "2w"), (172800, "2d"), (30 * 86400, "30d"), (8 * 86400, "8d"),
+    (86401, "1d1s"), (365 * 86400, "1y"), (60.0, "1m"), (2.5, "2.5s"), (1e-05, "0.00001s"),
 ])
 def test_format_duration_examples(seconds, text):
     assert format_duration(seconds) == text
 
 
+_CANONICAL = re.compile(r"0s|\d+[yw]|(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?")
+
+
 @given(st.integers(min_value=0, max_value=10 ** 12))
 def test_format_then_parse_round_trip(seconds):
+    """Whole seconds read back exactly, in the syntax the configuration accepts, each part
+    below the size of the unit above it (1h30m, never 90m; 30d, never 4w2d)."""
     text = format_duration(seconds)
     assert parse_duration(text) == seconds
-    # The largest unit that divides evenly is used.
-    unit = text[-1]
-    if unit != "w" and seconds:
-        bigger = [u for u in ("w", "d", "h", "m") if UNITS[u] > UNITS[unit]]
-        assert all(seconds % UNITS[u] for u in bigger)
+    assert _CANONICAL.fullmatch(text), text
+    parts = re.findall(r"(\d+)([dhms])", text)
+    above = {"h": 24, "m": 60, "s": 60}
+    assert all(int(n) < above[u] for n, u in parts if u in above), text
+    if text[-1] in "dhms" and seconds:
+        assert seconds % UNITS["w"] and seconds % UNITS["y"]
+
+
+@given(st.floats(min_value=0, max_value=1e12, allow_nan=False))
+def test_format_then_parse_round_trip_for_fractions(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
 
 
 @given(st.lists(st.tuples(st.integers(0, 10 ** 6), st.sampled_from("smhdwySMHDWY")), min_size=1, max_size=6))

@@ -16,19 +16,31 @@ NTSC = Fraction(30000, 1001)
 
 @given(st.integers(2, 8192), st.integers(2, 4320),
        st.one_of(st.integers(16, 8640), st.sampled_from(sorted(presets.FRACTIONS))))
-def test_sizes_never_upscale_and_are_even(width, height, spec):
+def test_sizes_never_upscale_are_even_and_keep_the_aspect(width, height, spec):
     w, h = presets.target_size(spec, width, height)
     assert w % 2 == 0 and h % 2 == 0 and w >= 2 and h >= 2
-    assert h <= max(2, height) and w <= max(2, width)
-    if isinstance(spec, int) and spec <= height and width >= 64 and height >= 64:
-        assert abs(w / h - width / height) < 0.1 * width / height + 2 / h
+    assert h <= height and w <= width
+    # The height asked for (a fraction of the source's, or pixels), at least 16 px unless the
+    # source is smaller, rounded down to even.
+    asked = height // presets.FRACTIONS[spec] if isinstance(spec, str) else spec
+    wanted = min(max(asked, presets.MIN_HEIGHT), height)
+    assert wanted - 1 <= h <= wanted or h == 2
+    assert h >= min(presets.MIN_HEIGHT, height - height % 2)
+    # The width is the even number nearest the exact aspect: within 1 px of it, and no
+    # other even width the source allows is nearer.
+    exact = Fraction(width * h, height)
+    assert abs(w - exact) <= 1 or w == 2
+    assert all(abs(w - exact) <= abs(other - exact) for other in (w - 2, w + 2) if 2 <= other <= width)
 
 
 def test_common_sizes():
     assert presets.target_size(720, 1920, 1080) == (1280, 720)
     assert presets.target_size("half", 3840, 2160) == (1920, 1080)
     assert presets.target_size(1080, 1280, 720) == (1280, 720)
-    assert presets.target_size("original", 321, 181) == (318, 180)
+    assert presets.target_size("original", 321, 181) == (320, 180)
+    assert presets.target_size("half", 1921, 1081) == (960, 540)          # 959.6: 960 is nearer than 958
+    assert presets.target_size("sixteenth", 320, 180) == (28, 16)         # 11 px would be under 16
+    assert presets.target_size("sixteenth", 640, 12) == (640, 12)         # a source under 16 px: its own
     with pytest.raises(ValueError):
         presets.parse_height("huge")
 

@@ -23,29 +23,30 @@ def command(ctx, config, null, json_lines, quiet, verbose):
     ctx.obj = Rex("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS,
+                 short_help="Validate the file and the environment; exit 78 on problems.")
 @click.argument("file", required=False)
 @click.pass_obj
 def check(rex, file):
-    """Validate FILE (default: the file Rex would read); exit 78 on problems."""
-    from ..config import find_file, parse_file
+    """Validate FILE and the environment; exit 78 on problems.
+
+    FILE defaults to the file Rex would read. The environment variables that set
+    keys (REX_*, PG*) are checked too, since every command reads them."""
+    from ..config import check_all, find_file
 
     path = file or find_file(rex.config_file)
-    if path is None:
-        log.info("no configuration file found; defaults apply")
-        return errors.OK
-    if not os.path.exists(path):
+    if path is not None and not os.path.exists(path):
         raise errors.NoInput(f"{path}: no such file")
-    _values, problems = parse_file(path)
+    problems = check_all(path)
     for problem in problems:
-        log.error(str(problem))
+        log.error(problem)
     if problems:
         return errors.CONFIG
-    log.info(f"{path}: ok")
+    log.info(f"{path}: ok" if path else "no configuration file found; defaults apply")
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS, short_help="Write a commented sample configuration.")
 @click.argument("file", required=False)
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
@@ -70,7 +71,7 @@ def generate(rex, file, force):
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS)
+@command.command(context_settings=CONTEXT_SETTINGS, short_help="Print every key's effective value and its source.")
 @click.pass_obj
 def show(rex):
     """Print the effective configuration and where each value came from."""
@@ -78,7 +79,7 @@ def show(rex):
 
     config = rex.config
     width = max(len(name) for name, _v, _s in config.items())
-    for name, value, source in config.items():
+    for name, value, source in config.shown():
         if rex.json:
             line = json.dumps({"key": name, "value": value, "source": source}, ensure_ascii=False)
         else:

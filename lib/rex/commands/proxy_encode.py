@@ -21,7 +21,7 @@ from ..schema import PROXY_PRESETS
               help="Put each proxy in a Proxy folder next to its source, even if a proxy root is set.")
 @click.option("--preset", type=click.Choice(PROXY_PRESETS), metavar="NAME",
               help=f"Use this preset for every clip, not the rules: {', '.join(PROXY_PRESETS)}.")
-@click.option("--height", metavar="H", help="Proxy height: pixels, or half, quarter, eighth, original.")
+@click.option("--height", metavar="H", help="Proxy height: pixels, or original, half, quarter, eighth, sixteenth.")
 @click.option("-j", "--jobs", type=click.IntRange(0, 256), metavar="N", help="Encodes at once (default: one per core).")
 @click.option("--threads", type=click.IntRange(0, 256), metavar="N", help="Threads per encode (default: cores / jobs).")
 @click.option("--no-nice", is_flag=True, help="Run ffmpeg at normal priority.")

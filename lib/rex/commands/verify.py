@@ -17,7 +17,7 @@ from ..cli import rex_command
 )
 @click.argument("paths", nargs=-1)
 @click.option("-r", "--recursive", "trees", multiple=True, metavar="DIR", help="Verify every backup under DIR.")
-@click.option("-j", "--jobs", type=click.IntRange(0, 256), help="Files checked at once (default: cores).")
+@click.option("-j", "--jobs", type=click.IntRange(0, 256), metavar="N", help="Files checked at once (default: cores).")
 @click.option("--older-than", metavar="DURATION", help="Skip backups verified good within DURATION.")
 @click.option("--deep", is_flag=True, help="Restore each .backup into a throwaway database and compare.")
 @click.option("-h", "--host", metavar="HOST", help="Server for --deep (default: a scratch cluster).")

@@ -38,6 +38,7 @@ PRESETS = {p.name: p for p in (
 )}
 DEFAULT_PRESET = "prores_proxy"
 FRACTIONS = {"original": 1, "half": 2, "quarter": 4, "eighth": 8, "sixteenth": 16}
+MIN_HEIGHT = 16           # the smallest height in pixels that --height and proxy.height take
 AUDIO_CODEC = "pcm_s16le"
 
 
@@ -50,7 +51,7 @@ def parse_height(spec):
     text = str(spec).strip().lower().rstrip("p")
     if text in FRACTIONS:
         return text
-    if text.isdigit() and 16 <= int(text) <= 8640:
+    if text.isdigit() and MIN_HEIGHT <= int(text) <= 8640:
         return int(text)
     raise ValueError(f"{spec!r}: expected a height in pixels (16-8640) or one of {', '.join(FRACTIONS)}")
 
@@ -58,12 +59,15 @@ def parse_height(spec):
 def target_size(spec, width, height, minimum=(2, 2)):
     """(width, height) of the proxy: never larger than the source, both even, aspect kept.
 
-    `spec` is a height in pixels or a word of FRACTIONS. Even sizes suit every
-    codec's chroma subsampling; the width is rounded down so it never exceeds
-    the source's either.
+    `spec` is a height in pixels or a word of FRACTIONS. The height is the one asked
+    for, at least MIN_HEIGHT (the smallest height a proxy option takes) unless the
+    source is smaller, rounded down to even: even sizes suit every codec's chroma
+    subsampling. The width is the even number nearest the source's aspect at that
+    height (1921x1081 at half: 960x540, not 958), within the source's width.
     """
     spec = parse_height(spec)
-    h = height // FRACTIONS[spec] if isinstance(spec, str) else min(spec, height)
+    h = height // FRACTIONS[spec] if isinstance(spec, str) else spec
+    h = min(max(h, MIN_HEIGHT), height)
     h = max(2, h - h % 2)
     w = _even_width(width, height, h)
     min_w, min_h = minimum
@@ -77,8 +81,11 @@ def target_size(spec, width, height, minimum=(2, 2)):
 
 
 def _even_width(width, height, h):
-    w = width * h // height if height else width
-    return max(2, w - w % 2)
+    """The even width nearest to width * h / height, at most the source's (even) width."""
+    if not height:
+        return max(2, width - width % 2)
+    nearest = 2 * ((width * h + height) // (2 * height))     # floor(exact / 2 + 1/2) * 2, in integers
+    return max(2, min(nearest, width - width % 2))
 
 
 # --------------------------------------------------------------- filters

@@ -78,8 +78,12 @@ def rotation(stream):
         return 0
 
 
+class NoVideo(DataError):
+    """A file ffprobe reads that holds no video stream (sound only, a still's container)."""
+
+
 def parse(text):
-    """Facts from ffprobe's JSON; DataError when there is no video stream."""
+    """Facts from ffprobe's JSON; NoVideo (a DataError) when there is no video stream."""
     try:
         data = json.loads(text)
     except ValueError:
@@ -89,7 +93,7 @@ def parse(text):
     video = [s for s in streams if s.get("codec_type") == "video"
              and not (s.get("disposition") or {}).get("attached_pic")]
     if not video:
-        raise DataError("no video stream")
+        raise NoVideo("no video stream")
     v = video[0]
     fps = rate(v.get("r_frame_rate")) or rate(v.get("avg_frame_rate"))
     frames = _int(v.get("nb_frames")) or _int(v.get("nb_read_packets"))
@@ -111,12 +115,16 @@ def parse(text):
                  color_range=v.get("color_range"))
 
 
-def probe(path, ffprobe, timeout=120):
-    """Facts of the clip at `path`; DataError (65) quoting ffprobe when it cannot be read."""
+def probe(path, ffprobe, timeout=120, count_frames=True):
+    """Facts of the clip at `path`; DataError (65) quoting ffprobe when it cannot be read.
+
+    Without `count_frames` a container that stores no frame count is not read through
+    to count them (frames stays None): enough to know what the file is.
+    """
     from ..runner import run
 
     facts = None
-    for count in (False, True):
+    for count in (False, True) if count_frames else (False,):
         result = run(ffprobe_argv(ffprobe, path, count_packets=count), timeout=timeout)
         if not result.ok:
             tail = result.tail()
