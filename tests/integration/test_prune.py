@@ -57,7 +57,7 @@ def test_dry_run_lists_reasons_and_deletes_nothing(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]    # 2026-01-01 .. 01-10
     before = listing(d)
-    result = run("rex-prune", "-n", "--keep-last", "2", "--keep-weekly", "2", d, env=rex_env)
+    result = run("rex-prune", "-n", "--allow-unverified", "--keep-last", "2", "--keep-weekly", "2", d, env=rex_env)
     assert result.returncode == 0, result.err
     assert result.out == ""
     assert listing(d) == before
@@ -73,6 +73,7 @@ def test_removes_the_right_files_with_their_sidecars(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]
     other = [put(d, "other", stamp(i), b"o%d" % i) for i in range(3)]
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 0
     result = run("rex-prune", "--keep-last", "2", "--keep-weekly", "2", paths[4], env=rex_env)
     assert result.returncode == 0, result.err
     gone = [paths[i] for i in (0, 1, 2, 4, 5, 6, 7)]
@@ -92,12 +93,12 @@ def test_all_prunes_every_set_under_the_backup_root(run, rex_env, root, tmp_path
     a = [put(os.path.join(root, "srv_5432", "lib"), "lib", stamp(i), b"%d" % i) for i in range(3)]
     b = [put(os.path.join(root, "Local", "Folder", "Cut"), "Cut", stamp(i), b"c%d" % i, ".drp") for i in range(3)]
     elsewhere = [put(str(tmp_path / "elsewhere"), "x", stamp(i), b"e%d" % i) for i in range(3)]
-    result = run("rex-prune", "-a", "--keep-last", "1", env=rex_env)      # REX_BACKUP_ROOT
+    result = run("rex-prune", "-a", "--allow-unverified", "--keep-last", "1", env=rex_env)      # REX_BACKUP_ROOT
     assert result.returncode == 0, result.err
     assert sorted(lines(result.out)) == sorted(a[:2] + b[:2])
     assert all(os.path.exists(p) for p in elsewhere)
-    other = run("rex-prune", "--all", "--backup-root", str(tmp_path / "elsewhere"), "--keep-last", "1",
-                env=rex_env)
+    other = run("rex-prune", "--all", "--allow-unverified", "--backup-root", str(tmp_path / "elsewhere"),
+                "--keep-last", "1", env=rex_env)
     assert other.returncode == 0, other.err
     assert lines(other.out) == elsewhere[:2]
 
@@ -120,7 +121,7 @@ def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
     exports = [put(d, "Ad", stamp(i), b"%d" % i, ext=".drp") for i in range(5)]
     texts = [put(d, "notes", stamp(i), b"%d" % i, ext=".txt") for i in range(3)]
     config = tmp_path / "rex.yaml"
-    config.write_text("prune:\n  keep_last: 2\n  policies:\n"
+    config.write_text("prune:\n  allow_unverified: true\n  keep_last: 2\n  policies:\n"
                       "    - {match: '*.backup', keep_last: 4}\n"
                       "    - match: ['*/srv/Ad.drp']\n      keep_within: 1d\n")
     result = run("rex-prune", "-c", config, d, env=rex_env)
@@ -134,7 +135,7 @@ def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
     assert "keep_dayly" in result.err and "keep_daily" in result.err and "bad.yaml:3" in result.err
     # With rules but no default, a set no rule matches is left alone and named.
     only = tmp_path / "only.yaml"
-    only.write_text("prune:\n  policies:\n    - {match: '*.backup', keep_last: 1}\n")
+    only.write_text("prune:\n  allow_unverified: true\n  policies:\n    - {match: '*.backup', keep_last: 1}\n")
     result = run("rex-prune", "-c", only, d, env=rex_env)
     assert result.returncode == 1
     assert lines(result.out) == dumps[1:4]
@@ -149,6 +150,7 @@ def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
     assert result.returncode == 0, result.err
     if link == "symlink":
         assert all(os.path.islink(p) for p in paths[1:5])
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 0
     # Keep 2026-01-04 (the newest of 2026-W01, a link) and the newest two; the real file
     # of 01-01 that the links share goes: as a symlink set, it moves over the newest kept link.
     result = run("rex-prune", "-v", "--keep-last", "2", "--keep-weekly", "2", "--keep-yearly", "0", d, env=rex_env)
@@ -168,16 +170,33 @@ def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
     assert lines(verify.out) == kept
 
 
+def undeletable(path):
+    """Make unlinking `path` fail: immutable for root (who ignores modes), else its directory read-only."""
+    import subprocess
+
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", path], capture_output=True).returncode:
+            pytest.skip("chattr +i is not supported here")
+        return lambda: subprocess.run(["chattr", "-i", path], check=True)
+    directory = os.path.dirname(path)
+    os.chmod(directory, 0o555)
+    return lambda: os.chmod(directory, 0o755)
+
+
 def test_failed_deletions_exit_1_and_the_rest_go(run, rex_env, root):
-    d = os.path.join(root, "db")
-    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(1, 4)]
-    stuck = os.path.join(d, f"lib_{stamp(0)}.sql")      # a directory under a backup's name: unlink fails
-    os.mkdir(stuck)
-    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    stuck_dir, free_dir = os.path.join(root, "stuck"), os.path.join(root, "free")
+    stuck = [put(stuck_dir, "lib", stamp(i), b"%d" % i) for i in range(2)]
+    free = [put(free_dir, "lib", stamp(i), b"%d" % i) for i in range(3)]
+    assert run("rex-verify", "-r", root, env=rex_env).returncode == 0
+    undo = undeletable(stuck[0])
+    try:
+        result = run("rex-prune", "--keep-last", "1", "--tree", root, env=rex_env)
+    finally:
+        undo()
     assert result.returncode == 1, result.err
-    assert lines(result.out) == paths[:2]
-    assert f"{stuck}: " in result.err
-    assert os.path.isdir(stuck) and os.path.exists(paths[2])
+    assert lines(result.out) == free[:2]
+    assert f"{stuck[0]}: " in result.err
+    assert os.path.exists(stuck[0]) and os.path.exists(free[2])
 
 
 def test_bad_operands(run, rex_env, root):
