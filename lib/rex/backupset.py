@@ -207,8 +207,10 @@ def publish(temp, final, check=None):
 
 def lock_name(key):
     """The job lock of one set (directory, name, extension), taken by every command that
-    changes a set's files (rex-dedupe, rex-prune), so they never work on one at once."""
+    changes a set's files (rex-dedupe, rex-prune), so they never work on one at once, however
+    each spells its directory."""
     import hashlib
 
+    key = (os.path.realpath(key[0]), *key[1:])
     digest = hashlib.sha1("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return f"set-{digest}"

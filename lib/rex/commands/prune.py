@@ -164,7 +164,8 @@ class _Run:
                            f"(rex-verify -r {shlex.quote(key[0])}) or give --allow-unverified", errors.PARTIAL)
                 return
             if not self.dry_run:
-                reasons = {b.path: d.reason for b, d in result.decisions}   # not a scan per removal
+                # Not a scan per removal; by normalised path, as the plan names them.
+                reasons = {os.path.normpath(b.path): d.reason for b, d in result.decisions}
                 prune.execute(result, on_removed=lambda path: self.emit(path, result.label, reasons[path]))
         for path, message in result.failed:
             self.error(f"{path}: {message}", errors.PARTIAL)
