@@ -451,7 +451,7 @@ def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, poli
                 before[d] = set(os.listdir(d))
             for d in before:
                 members = backupset.members(spell(d, prune_as, tmp), "lib", ".sql")
-                result = prune_set(members, policy, ledger, allow_unverified=allow)
+                result = prune_set(members, policy, ledger, **({"allow_unverified": True} if allow else {}))
                 assert not result.failed
                 left = backupset.members(d, "lib", ".sql")
                 if had_good.get(d):
