@@ -2,11 +2,13 @@
 their names (`<name>_<YYYYMMDDTHHMMSSZ><ext>`), never by mtime."""
 
 import contextlib
+import errno
 import os
+import stat
 import time
 from dataclasses import dataclass
 
-from . import checksum, paths
+from . import checksum, log, paths
 from .fsutil import is_temp
 
 
@@ -43,18 +45,74 @@ def parse(path):
     return Backup(stamp, path, name, ext)
 
 
+MISSING = "no such file"
+
+
+def unusable(path):
+    """None when `path` can be a backup: a regular file, or a link that ends at one.
+    Otherwise what it is instead, for a message. The one test of what a backup is,
+    for every command: a directory or a FIFO named like a backup is none, nor is a
+    link that dangles or loops."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if not os.path.lexists(path):
+            return MISSING
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if exc.errno == errno.ENOENT:
+            return "a dangling link"
+        return exc.strerror or str(exc)
+    if stat.S_ISREG(mode):
+        return None
+    for test, what in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def is_file(entry):
+    """`unusable(entry.path) is None` for an os.DirEntry, without a stat for a plain file."""
+    try:
+        return entry.is_file()
+    except OSError:          # a link loop
+        return False
+
+
+_skipped = set()
+
+
+def skip(path, why=None):
+    """Name (once a run) a thing under a backup's name that is not a backup, and go on."""
+    if path not in _skipped:
+        _skipped.add(path)
+        log.warning(f"{path}: {why or unusable(path)} under a backup's name; skipped, not a backup")
+
+
+def _scan(directory):
+    """The entries of `directory` by name, [] when it is gone."""
+    try:
+        with os.scandir(directory) as it:
+            return sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _backups(entries, wanted=None):
+    """The Backups among `entries` (wanted(Backup) filters); the rest named like one are skipped."""
+    for entry in entries:
+        backup = parse(entry.path)
+        if backup is not None and (wanted is None or wanted(backup)):
+            if is_file(entry):
+                yield backup
+            else:
+                skip(entry.path)
+
+
 def members(directory, name=None, ext=None):
     """Backups in `directory` (of one set when name/ext given), oldest first."""
-    found = []
-    try:
-        entries = os.listdir(directory)
-    except FileNotFoundError:
-        return found
-    for entry in entries:
-        backup = parse(os.path.join(directory, entry))
-        if backup and (name is None or (backup.name == name and backup.ext == ext)):
-            found.append(backup)
-    return sorted(found, key=_order)
+    wanted = None if name is None else (lambda b: b.name == name and b.ext == ext)
+    return sorted(_backups(_scan(directory), wanted), key=_order)
 
 
 def previous(backup):
@@ -63,15 +121,39 @@ def previous(backup):
     return older[-1] if older else None
 
 
+def directories_under(root):
+    """(directory, its entries by name) for `root` and every directory below it, top
+    down in name order; like os.walk, links to directories are not followed."""
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        yield directory, entries
+        below = []
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    below.append(entry.path)
+        pending.extend(reversed(below))
+
+
+def paths_under(root):
+    """The path of every backup under `root`, in walk order."""
+    for _directory, entries in directories_under(root):
+        for backup in _backups(entries):
+            yield backup.path
+
+
 def sets_under(root):
     """{set key: [Backup, ...] oldest first} for every backup under `root`."""
     sets = {}
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        for entry in files:
-            backup = parse(os.path.join(directory, entry))
-            if backup:
-                sets.setdefault(backup.set_key, []).append(backup)
+    for _directory, entries in directories_under(root):
+        for backup in _backups(entries):
+            sets.setdefault(backup.set_key, []).append(backup)
     return {key: sorted(value, key=_order) for key, value in sets.items()}
 
 
@@ -125,8 +207,10 @@ def publish(temp, final, check=None):
 
 def lock_name(key):
     """The job lock of one set (directory, name, extension), taken by every command that
-    changes a set's files (rex-dedupe, rex-prune), so they never work on one at once."""
+    changes a set's files (rex-dedupe, rex-prune), so they never work on one at once, however
+    each spells its directory."""
     import hashlib
 
+    key = (os.path.realpath(key[0]), *key[1:])
     digest = hashlib.sha1("\0".join(key).encode("utf-8", "surrogateescape")).hexdigest()[:16]
     return f"set-{digest}"

@@ -125,10 +125,14 @@ def recover(state):
 
 
 def check_readable(path):
-    """DataError (65) unless `path` is a backup Rex can read (a .drp must be a valid ZIP)."""
-    if not os.path.lexists(path):
+    """DataError (65) unless `path` is a backup Rex can read: a regular file or a link
+    to one (rex.backupset.unusable), and a .drp must be a valid ZIP."""
+    from .backupset import MISSING, unusable
+
+    why = unusable(path)
+    if why == MISSING:
         raise NoInput(f"{path}: no such file")
-    if not os.path.exists(path):
-        raise DataError(f"{path}: dangling link")
+    if why:
+        raise DataError(f"{path}: {why}, not a backup")
     if path.lower().endswith(".drp"):
         drp.check(path)

@@ -181,6 +181,13 @@ def path_selected(path, include=(), exclude=()):
     return not any(path_matches(path, p) for p in exclude)
 
 
+def real_parent(path):
+    """`path` with its directories resolved and its last component kept: one spelling for
+    every way of writing it (relative, `./`, `//`, a symlinked root), while a link stays a link."""
+    head, tail = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(head), tail)
+
+
 def inside(root, path):
     """True when `path` (resolved) lies within `root` (resolved)."""
     root = os.path.realpath(root)

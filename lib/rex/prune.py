@@ -1,7 +1,7 @@
 """Pruning backup sets: the decision of rex.retention, carried out on the files.
 
-For each set: the newest verified backup is looked up in rex-verify's ledger,
-`retention.decide` says what goes, `retention.plan_removal` orders the file
+For each set: the newest verified backup is looked up in rex-verify's ledger
+(a set with none loses nothing unless told), `retention.decide` says what goes, `retention.plan_removal` orders the file
 operations so that no kept link ever dangles, and `execute` performs them, each
 step atomic (a link replaced by a rename, a file renamed over a link), deleting
 each backup before its sidecar. A run killed midway leaves every kept backup
@@ -24,6 +24,11 @@ class SetResult:
     plan: object = None
     removed: list = field(default_factory=list)
     failed: list = field(default_factory=list)    # [(path, message)]
+
+    @property
+    def held(self):
+        """True when the policy would remove backups but none of the set is known good."""
+        return any(retention.HELD in d.reasons for _b, d in self.decisions)
 
 
 def newest_verified(backups, ledger):
@@ -48,10 +53,12 @@ def entries(backups):
     return found
 
 
-def plan_set(backups, policy, ledger=None):
-    """(SetResult, newest verified Backup) for the backups of one set (oldest first)."""
+def plan_set(backups, policy, ledger=None, allow_unverified=False):
+    """(SetResult, newest verified Backup) for the backups of one set (oldest first).
+    A set none of whose backups is known good loses nothing unless `allow_unverified`."""
     verified = newest_verified(backups, ledger)
-    decisions = retention.decide([b.stamp for b in backups], policy, verified.stamp if verified else None)
+    decisions = retention.decide([b.stamp for b in backups], policy, verified.stamp if verified else None,
+                                 unverified_ok=allow_unverified)
     label = retention.set_label(*backups[0].set_key) if backups else ""
     result = SetResult(label, list(zip(backups, decisions)))
     remove = [b.path for b, d in result.decisions if not d.keep]
@@ -154,9 +161,9 @@ def execute(result, on_removed=None):
     return result
 
 
-def prune_set(backups, policy, ledger=None, dry_run=False, on_removed=None):
+def prune_set(backups, policy, ledger=None, dry_run=False, on_removed=None, allow_unverified=False):
     """Decide, plan and (unless dry_run) carry out the pruning of one set."""
-    result, _verified = plan_set(backups, policy, ledger)
+    result, _verified = plan_set(backups, policy, ledger, allow_unverified)
     if not dry_run:
         execute(result, on_removed)
     return result

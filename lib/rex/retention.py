@@ -13,6 +13,7 @@ that kind". Whatever the policy, the newest backup of the set and the newest
 verified one are kept, and so is every backup newer than the newest verified
 one: when the last runs failed (their backups never verified, or verified bad)
 the newest good backup and everything after it stay for a person to look at.
+A set with no verified backup at all keeps everything, unless told otherwise.
 
 `plan_removal` turns a decision into file operations that never leave a kept
 symbolic link dangling (see its docstring).
@@ -118,11 +119,16 @@ def period(rule, stamp):
 _KEY_SLICES = {"hourly": 11, "daily": 8, "monthly": 6, "yearly": 4}
 
 
-def decide(stamps, policy, verified=None):
+HELD = "no backup of the set is known to be verified good"
+
+
+def decide(stamps, policy, verified=None, unverified_ok=True):
     """[Decision, ...] for the backups of one set, in the order of `stamps`.
 
     `stamps` are the set's backup stamps (any order, no duplicates); `verified`
     is the stamp of the newest backup that rex-verify last found good, or None.
+    With no verified backup and not `unverified_ok`, every backup is kept (reason
+    HELD): a set is never left without a known-good copy.
     """
     stamps = list(stamps)
     if not stamps:
@@ -183,6 +189,10 @@ def decide(stamps, policy, verified=None):
                 if not count:
                     break
 
+    if verified is None and not unverified_ok:
+        for stamp in order:
+            if not reasons[stamp]:
+                reasons[stamp].append(HELD)
     return [Decision(stamp, bool(reasons[stamp]), tuple(reasons[stamp])) for stamp in stamps]
 
 

@@ -150,6 +150,9 @@ KEYS = [
         "A policy is whole: the keep keys it leaves out are 0.",
         example=[{"match": "*.backup", "keep_within": "2d", "keep_daily": 30, "keep_monthly": 24},
                  {"match": "*.drp", "keep_last": 24, "keep_daily": 14, "keep_weekly": 8}]),
+    Key("prune.allow_unverified", "bool", False,
+        "Prune a set none of whose backups rex-verify found good, by its policy alone (as --allow-unverified). "
+        "By default such a set is left whole and named, and rex-prune exits 1."),
     Key("export.stills", "bool", True, "Include stills and LUTs in each exported project."),
     Key("export.idle", "duration", None,
         "Wait until the user has been idle this long before exporting (as --idle, in minutes there).",

@@ -90,20 +90,10 @@ def listable(rel):
 # ------------------------------------------------------------------ planning
 
 def walk(directory):
-    """Backups (by name) under `directory`, sorted; temporaries and sidecars are not backups."""
-    from .backupset import parse
+    """Backups under `directory` (rex.backupset's test: files under backup names), sorted."""
+    from .backupset import paths_under
 
-    found = []
-    for top, dirs, files in os.walk(directory):
-        dirs.sort()
-        found.extend(os.path.join(top, f) for f in sorted(files) if parse(os.path.join(top, f)))
-    return found
-
-
-def _real_parent(path):
-    """`path` with its directory resolved, the last component kept (a link stays a link)."""
-    head, tail = os.path.split(os.path.abspath(path))
-    return os.path.join(os.path.realpath(head), tail)
+    return list(paths_under(directory))
 
 
 class Planner:
@@ -137,7 +127,7 @@ class Planner:
             for member in walk(path):
                 self.add(member)
             return None
-        rel = relative_to_root(self.root, _real_parent(path))
+        rel = relative_to_root(self.root, paths.real_parent(path))
         if rel is None:
             return self._problem(path, f"outside the backup root {self.root}; not uploaded")
         if path.endswith(checksum.SUFFIX):
@@ -190,7 +180,7 @@ class Planner:
         planned = self._inodes.get((st.st_dev, st.st_ino))
         if planned is not None:
             return os.path.join(self.root, planned)
-        directory, name = os.path.split(_real_parent(path))
+        directory, name = os.path.split(paths.real_parent(path))
         others = []
         with os.scandir(directory) as entries:
             for entry in entries:

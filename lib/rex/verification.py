@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import checksum, errors
 from .errors import DataError, RexError
+from .paths import real_parent
 from .statedb import open_db
 
 DB_NAME = "verify.sqlite"
@@ -119,63 +120,132 @@ def require_good(path, verify=True):
     log.info(f"{path}: verified ({outcome.reason})")
 
 
+def identity(st):
+    """What a verification vouches for: this file (device, inode), unchanged (size, mtime_ns)."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class Ledger:
-    """When each backup was last verified, and with what result (SQLite, one row per path)."""
+    """When each backup was last verified, and with what result (SQLite).
+
+    One row per backup (under paths.real_parent), with the identity of the file then checked. A
+    row stands only while that file is unchanged; a backup that has no row of its
+    own under the name looked up (a link made by rex-dedupe, a file rex-prune moved
+    over a link, a spelling through a link) takes the newest row of the same file.
+    """
 
     def __init__(self, directory):
         import threading
 
         # rex-verify looks results up from its worker threads: one connection, one lock.
-        self.db = open_db(directory, DB_NAME, "CREATE TABLE IF NOT EXISTS verified (path TEXT PRIMARY KEY, "
-                          "size INTEGER, mtime REAL, md5 TEXT, ok INTEGER, checked REAL, reason TEXT)",
-                          shared=True)
+        self.db = open_db(directory, DB_NAME, "CREATE TABLE IF NOT EXISTS checks (path TEXT PRIMARY KEY, "
+                          "dev INTEGER, ino INTEGER, size INTEGER, mtime_ns INTEGER, md5 TEXT, ok INTEGER, "
+                          "checked REAL, reason TEXT)",
+                          "CREATE INDEX IF NOT EXISTS checks_file ON checks (dev, ino)", shared=True)
         self._lock = threading.Lock()
+        _migrate(self.db)
 
-    def _query(self, sql, args):
+    def _query(self, sql, args, all_rows=False):
         with self._lock:
-            return self.db.execute(sql, args).fetchone()
+            cursor = self.db.execute(sql, args)
+            return cursor.fetchall() if all_rows else cursor.fetchone()
 
     def record(self, outcome, when=None):
-        self._query("INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (os.path.abspath(outcome.path), outcome.size, outcome.mtime, outcome.md5,
-                     int(outcome.ok), when or time.time(), outcome.reason))
+        """Record a check. The file is identified as it is now, and only when it still has
+        the size and mtime the check saw; else the row vouches for nothing."""
+        try:
+            st = os.stat(outcome.path)
+        except OSError:
+            st = None
+        if st is not None and outcome.size is not None and (
+                st.st_size != outcome.size or abs(st.st_mtime - outcome.mtime) > 1e-6):
+            st = None                      # changed while being checked
+        dev, ino, size, mtime_ns = identity(st) if st is not None else (None,) * 4
+        self._query("INSERT OR REPLACE INTO checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (real_parent(outcome.path), dev, ino, size, mtime_ns, outcome.md5, int(outcome.ok),
+                     when or time.time(), outcome.reason))
+
+    def _last(self, path):
+        """(ok, checked) of the last check that vouches for the file at `path` as it is now, or None."""
+        try:
+            now = identity(os.stat(path))
+        except OSError:
+            return None
+        key = real_parent(path)
+        rows = self._query("SELECT path, dev, ino, size, mtime_ns, ok, checked FROM checks "
+                           "WHERE path = ? OR (dev = ? AND ino = ?)", (key, now[0], now[1]), all_rows=True)
+        standing = [row for row in rows if tuple(row[1:5]) == now]
+        own = [row for row in standing if row[0] == key]
+        if not standing:
+            return None
+        row = own[0] if own else max(standing, key=lambda r: r[6])
+        return bool(row[5]), row[6]
 
     def recent_ok(self, path, within):
         """True when `path`, unchanged since, was verified good less than `within` seconds ago."""
-        row = self._query("SELECT size, mtime, ok, checked FROM verified WHERE path = ?",
-                          (os.path.abspath(path),))
-        if not row or not row[2] or time.time() - row[3] > within:
-            return False
-        try:
-            st = os.stat(path)
-        except OSError:
-            return False
-        return st.st_size == row[0] and abs(st.st_mtime - row[1]) < 1e-6
+        last = self._last(path)
+        return bool(last and last[0] and time.time() - last[1] <= within)
 
     def last_ok(self, path):
-        """Seconds since the epoch of the last good verification of `path`, or None."""
-        row = self._query("SELECT checked FROM verified WHERE path = ? AND ok = 1", (os.path.abspath(path),))
-        return row[0] if row else None
+        """Seconds since the epoch of the last good verification of `path` as it is now, or None
+        (never verified, changed since, or its last check failed)."""
+        last = self._last(path)
+        return last[1] if last and last[0] else None
 
     def close(self):
         self.db.close()
+
+
+def _migrate(db):
+    """Carry over the rows of the ledger before identities (table `verified`, keyed by the
+    path as typed): each whose file is still there, unchanged, under its real key."""
+    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'verified'"
+    if not db.execute(exists).fetchone():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute(exists).fetchone():
+            for path, size, mtime, md5, ok, checked, reason in db.execute(
+                    "SELECT path, size, mtime, md5, ok, checked, reason FROM verified").fetchall():
+                try:
+                    st = os.stat(path)
+                except (OSError, TypeError, ValueError):
+                    continue
+                if size is None or mtime is None or st.st_size != size or abs(st.st_mtime - mtime) > 1e-6:
+                    continue
+                db.execute("INSERT INTO checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE "
+                           "SET dev = excluded.dev, ino = excluded.ino, size = excluded.size, "
+                           "mtime_ns = excluded.mtime_ns, md5 = excluded.md5, ok = excluded.ok, "
+                           "checked = excluded.checked, reason = excluded.reason WHERE excluded.checked > checked",
+                           (real_parent(path), *identity(st), md5, ok, checked, reason))
+            db.execute("DROP TABLE verified")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 BACKUP_SUFFIXES = (".backup", ".drp", ".sql")
 
 
 def walk(root):
-    """Every backup under `root`: files with a known suffix or a sidecar, skipping temporaries."""
+    """Every backup under `root`: files with a known suffix or a sidecar, skipping
+    temporaries. A link under such a name that leads nowhere is passed on, for the
+    check to report as a lost backup; a directory or a FIFO is named and skipped."""
+    from . import backupset
     from .fsutil import is_temp
 
     if not os.path.isdir(root):
         yield root
         return
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        names = set(files)
-        for name in sorted(files):
+    for _directory, entries in backupset.directories_under(root):
+        names = {e.name for e in entries}
+        for entry in entries:
+            name = entry.name
             if is_temp(name) or name.endswith(checksum.SUFFIX):
                 continue
             if name.endswith(BACKUP_SUFFIXES) or name + checksum.SUFFIX in names:
-                yield os.path.join(directory, name)
+                if backupset.is_file(entry) or (entry.is_symlink() and not os.path.exists(entry.path)):
+                    yield entry.path
+                else:
+                    backupset.skip(entry.path)

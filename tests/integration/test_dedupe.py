@@ -378,3 +378,44 @@ def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
     assert busy.returncode == 75 and not os.path.islink(second)
     free = run("rex-dedupe", second, env=rex_env)
     assert free.returncode == 0 and os.path.islink(second)
+
+
+# --- only regular files (or links to them) are backups ---------------------------------------------
+
+def plain(directory, i, content):
+    """A .sql backup (compared by MD5) with its sidecar."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"lib_{stamp(i)}.sql")
+    with open(path, "wb") as f:
+        f.write(content)
+    write_sidecar(path, md5_file(path))
+    return path
+
+
+@pytest.mark.parametrize("thing", ["directory", "loop"])
+def test_a_directory_or_a_link_loop_as_the_previous_backup_is_skipped(run, rex_env, root, thing):
+    d = os.path.join(root, "db")
+    first = plain(d, 0, b"same")
+    between = os.path.join(d, f"lib_{stamp(1)}.sql")
+    if thing == "directory":
+        os.mkdir(between)
+    else:
+        os.symlink(os.path.basename(between), between)
+    new = plain(d, 2, b"same")
+    other = plain(os.path.join(root, "other"), 0, b"x")
+    later = plain(os.path.join(root, "other"), 1, b"x")
+    result = run("rex-dedupe", new, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result) == [new]
+    assert links_are_relative_to(new, first)       # compared with the backup before the thing
+    what = "a directory" if thing == "directory" else "a symbolic link loop"
+    assert f"{between}: {what} under a backup's name; skipped" in result.err
+    # The tree goes on past it, to every set.
+    tree = run("rex-dedupe", "--tree", root, env=rex_env)
+    assert tree.returncode == 0, tree.err
+    assert links_are_relative_to(later, other)
+    # Given as a record, it is named (65) and the other records are still handled.
+    given = run("rex-dedupe", between, first, env=rex_env)
+    assert given.returncode == 65, given.err
+    assert f"{between}: {what}, not a backup" in given.err
+    assert lines(given) == [first]

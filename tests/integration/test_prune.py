@@ -57,7 +57,7 @@ def test_dry_run_lists_reasons_and_deletes_nothing(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]    # 2026-01-01 .. 01-10
     before = listing(d)
-    result = run("rex-prune", "-n", "--keep-last", "2", "--keep-weekly", "2", d, env=rex_env)
+    result = run("rex-prune", "-n", "--allow-unverified", "--keep-last", "2", "--keep-weekly", "2", d, env=rex_env)
     assert result.returncode == 0, result.err
     assert result.out == ""
     assert listing(d) == before
@@ -73,6 +73,7 @@ def test_removes_the_right_files_with_their_sidecars(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(10)]
     other = [put(d, "other", stamp(i), b"o%d" % i) for i in range(3)]
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 0
     result = run("rex-prune", "--keep-last", "2", "--keep-weekly", "2", paths[4], env=rex_env)
     assert result.returncode == 0, result.err
     gone = [paths[i] for i in (0, 1, 2, 4, 5, 6, 7)]
@@ -92,12 +93,12 @@ def test_all_prunes_every_set_under_the_backup_root(run, rex_env, root, tmp_path
     a = [put(os.path.join(root, "srv_5432", "lib"), "lib", stamp(i), b"%d" % i) for i in range(3)]
     b = [put(os.path.join(root, "Local", "Folder", "Cut"), "Cut", stamp(i), b"c%d" % i, ".drp") for i in range(3)]
     elsewhere = [put(str(tmp_path / "elsewhere"), "x", stamp(i), b"e%d" % i) for i in range(3)]
-    result = run("rex-prune", "-a", "--keep-last", "1", env=rex_env)      # REX_BACKUP_ROOT
+    result = run("rex-prune", "-a", "--allow-unverified", "--keep-last", "1", env=rex_env)      # REX_BACKUP_ROOT
     assert result.returncode == 0, result.err
     assert sorted(lines(result.out)) == sorted(a[:2] + b[:2])
     assert all(os.path.exists(p) for p in elsewhere)
-    other = run("rex-prune", "--all", "--backup-root", str(tmp_path / "elsewhere"), "--keep-last", "1",
-                env=rex_env)
+    other = run("rex-prune", "--all", "--allow-unverified", "--backup-root", str(tmp_path / "elsewhere"),
+                "--keep-last", "1", env=rex_env)
     assert other.returncode == 0, other.err
     assert lines(other.out) == elsewhere[:2]
 
@@ -120,7 +121,7 @@ def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
     exports = [put(d, "Ad", stamp(i), b"%d" % i, ext=".drp") for i in range(5)]
     texts = [put(d, "notes", stamp(i), b"%d" % i, ext=".txt") for i in range(3)]
     config = tmp_path / "rex.yaml"
-    config.write_text("prune:\n  keep_last: 2\n  policies:\n"
+    config.write_text("prune:\n  allow_unverified: true\n  keep_last: 2\n  policies:\n"
                       "    - {match: '*.backup', keep_last: 4}\n"
                       "    - match: ['*/srv/Ad.drp']\n      keep_within: 1d\n")
     result = run("rex-prune", "-c", config, d, env=rex_env)
@@ -134,7 +135,7 @@ def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
     assert "keep_dayly" in result.err and "keep_daily" in result.err and "bad.yaml:3" in result.err
     # With rules but no default, a set no rule matches is left alone and named.
     only = tmp_path / "only.yaml"
-    only.write_text("prune:\n  policies:\n    - {match: '*.backup', keep_last: 1}\n")
+    only.write_text("prune:\n  allow_unverified: true\n  policies:\n    - {match: '*.backup', keep_last: 1}\n")
     result = run("rex-prune", "-c", only, d, env=rex_env)
     assert result.returncode == 1
     assert lines(result.out) == dumps[1:4]
@@ -149,6 +150,7 @@ def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
     assert result.returncode == 0, result.err
     if link == "symlink":
         assert all(os.path.islink(p) for p in paths[1:5])
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 0
     # Keep 2026-01-04 (the newest of 2026-W01, a link) and the newest two; the real file
     # of 01-01 that the links share goes: as a symlink set, it moves over the newest kept link.
     result = run("rex-prune", "-v", "--keep-last", "2", "--keep-weekly", "2", "--keep-yearly", "0", d, env=rex_env)
@@ -168,16 +170,33 @@ def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
     assert lines(verify.out) == kept
 
 
+def undeletable(path):
+    """Make unlinking `path` fail: immutable for root (who ignores modes), else its directory read-only."""
+    import subprocess
+
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", path], capture_output=True).returncode:
+            pytest.skip("chattr +i is not supported here")
+        return lambda: subprocess.run(["chattr", "-i", path], check=True)
+    directory = os.path.dirname(path)
+    os.chmod(directory, 0o555)
+    return lambda: os.chmod(directory, 0o755)
+
+
 def test_failed_deletions_exit_1_and_the_rest_go(run, rex_env, root):
-    d = os.path.join(root, "db")
-    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(1, 4)]
-    stuck = os.path.join(d, f"lib_{stamp(0)}.sql")      # a directory under a backup's name: unlink fails
-    os.mkdir(stuck)
-    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    stuck_dir, free_dir = os.path.join(root, "stuck"), os.path.join(root, "free")
+    stuck = [put(stuck_dir, "lib", stamp(i), b"%d" % i) for i in range(2)]
+    free = [put(free_dir, "lib", stamp(i), b"%d" % i) for i in range(3)]
+    assert run("rex-verify", "-r", root, env=rex_env).returncode == 0
+    undo = undeletable(stuck[0])
+    try:
+        result = run("rex-prune", "--keep-last", "1", "--tree", root, env=rex_env)
+    finally:
+        undo()
     assert result.returncode == 1, result.err
-    assert lines(result.out) == paths[:2]
-    assert f"{stuck}: " in result.err
-    assert os.path.isdir(stuck) and os.path.exists(paths[2])
+    assert lines(result.out) == free[:2]
+    assert f"{stuck[0]}: " in result.err
+    assert os.path.exists(stuck[0]) and os.path.exists(free[2])
 
 
 def test_bad_operands(run, rex_env, root):
@@ -250,4 +269,195 @@ def test_random_backup_dedupe_prune_never_breaks_a_link(ops):
                         else:
                             assert os.path.exists(path[:-4]), f"orphaned sidecar {path}"
         finally:
+            ledger.close()
+
+
+# --- the ledger matches any spelling of a backup, and a set is never left without a good copy -----
+
+def spell(path, how, base):
+    """`path` written as a user might: through the symlinked root `base`/alias, relative to
+    `base` (the cwd), with `./`, or with doubled slashes."""
+    rel = os.path.relpath(path, base)
+    if how == "alias":
+        return os.path.join(base, "alias", os.path.relpath(path, os.path.join(base, "backups")))
+    if how == "relative":
+        return rel
+    if how == "dot":
+        return "./" + rel.replace("/", "/./")
+    if how == "slashes":
+        return path.replace("/", "//")
+    return path
+
+
+def corrupt(path, when=None):
+    """Damage a backup in place (its sidecar no longer matches), with a new mtime."""
+    with open(path, "r+b") as f:
+        f.write(b"X")
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, when if when is not None else st.st_mtime_ns + 5_000_000_000))
+
+
+SPELLINGS = ["alias", "relative", "dot", "slashes", "plain"]
+
+
+@pytest.mark.parametrize("verify_as,prune_as", [("alias", "plain"), ("plain", "alias"), ("relative", "dot"),
+                                                ("slashes", "relative"), ("dot", "slashes")])
+def test_any_spelling_of_a_verified_backup_protects_it(run, rex_env, root, tmp_path, verify_as, prune_as):
+    """The adversarial case of issue 8: verified through a symlinked root, pruned by the real
+    path; the newest is corrupt, so the newest good one must stay."""
+    os.symlink("backups", tmp_path / "alias")
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(4)]
+    corrupt(paths[3])
+    verify = run("rex-verify", "-r", spell(d, verify_as, str(tmp_path)), env=rex_env, cwd=tmp_path)
+    assert verify.returncode == 65, verify.err
+    result = run("rex-prune", "--keep-last", "1", spell(d, prune_as, str(tmp_path)), env=rex_env, cwd=tmp_path)
+    assert result.returncode == 0, result.err
+    assert [os.path.realpath(os.path.join(tmp_path, p)) for p in lines(result.out)] == paths[:2]
+    assert os.path.exists(paths[2]) and os.path.exists(paths[3])
+    assert not os.path.exists(paths[0]) and not os.path.exists(paths[1])
+
+
+def test_a_backup_changed_since_its_check_is_no_longer_verified(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(4)]
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 0
+    corrupt(paths[3])                       # rotted after its check (a new mtime)
+    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result.out) == paths[:2]
+    assert os.path.exists(paths[2]), "the newest backup still known good was removed"
+
+
+def test_a_set_with_no_verified_backup_loses_nothing(run, rex_env, root, tmp_path):
+    bare, checked, few = os.path.join(root, "bare"), os.path.join(root, "checked"), os.path.join(root, "few")
+    unverified = [put(bare, "lib", stamp(i), b"%d" % i) for i in range(3)]
+    good = [put(checked, "lib", stamp(i), b"%d" % i) for i in range(3)]
+    put(few, "lib", stamp(0), b"only")      # nothing to remove: no complaint
+    bad = [put(os.path.join(root, "bad"), "lib", stamp(i), b"%d" % i) for i in range(2)]
+    for path in bad:
+        corrupt(path)
+    assert run("rex-verify", "-r", checked, *bad, env=rex_env).returncode == 65
+    result = run("rex-prune", "--keep-last", "1", "--tree", root, env=rex_env)
+    assert result.returncode == 1, result.err
+    assert lines(result.out) == good[:2]
+    assert all(os.path.exists(p) for p in unverified + bad)
+    for directory in (bare, os.path.join(root, "bad")):
+        label = os.path.join(directory, "lib.sql")
+        assert f"{label}: no backup of this set is known to be verified good" in result.err
+        assert f"rex-verify -r {directory}" in result.err
+    assert "few" not in result.err
+    dry = run("rex-prune", "-n", "--keep-last", "1", bare, env=rex_env)
+    assert dry.returncode == 1 and "none would be removed" in dry.err
+    allowed = run("rex-prune", "--allow-unverified", "--keep-last", "1", bare, env=rex_env)
+    assert allowed.returncode == 0, allowed.err
+    assert lines(allowed.out) == unverified[:2] and "pruned by its policy alone" in allowed.err
+    config = tmp_path / "rex.yaml"
+    config.write_text("prune:\n  allow_unverified: true\n  keep_last: 1\n")
+    by_config = run("rex-prune", "-c", config, os.path.join(root, "bad"), env=rex_env)
+    assert by_config.returncode == 0, by_config.err
+    assert lines(by_config.out) == bad[:1]
+
+
+def test_a_ledger_of_the_previous_version_is_carried_over(run, rex_env, root, tmp_path):
+    """verify.sqlite as the previous version wrote it: rows keyed by the path as typed."""
+    import sqlite3
+    import time
+
+    os.symlink("backups", tmp_path / "alias")
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(4)]
+    state = os.path.join(rex_env["XDG_STATE_HOME"], "rex")
+    os.makedirs(state)
+    db = sqlite3.connect(os.path.join(state, "verify.sqlite"))
+    db.execute("CREATE TABLE verified (path TEXT PRIMARY KEY, size INTEGER, mtime REAL, md5 TEXT, ok INTEGER, "
+               "checked REAL, reason TEXT)")
+    aliased = spell(paths[1], "alias", str(tmp_path))
+    st = os.stat(paths[1])
+    db.execute("INSERT INTO verified VALUES (?, ?, ?, ?, 1, ?, 'checksum')",
+               (aliased, st.st_size, st.st_mtime, md5_file(paths[1]), time.time()))
+    db.execute("INSERT INTO verified VALUES ('/gone_20260101T000000Z.sql', 1, 1.0, 'x', 1, 1.0, 'checksum')")
+    db.commit()
+    db.close()
+    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result.out) == paths[:1]
+    assert run("rex-prune", "--keep-last", "1", d, env=rex_env).returncode == 0    # migrated once
+
+
+# --- only regular files (or links to them) are backups ---------------------------------------------
+
+def test_a_directory_or_a_link_loop_named_like_a_backup_is_no_backup(run, rex_env, root):
+    d = os.path.join(root, "db")
+    paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(3)]
+    directory = os.path.join(d, f"lib_{stamp(8)}.sql")
+    os.mkdir(directory)
+    loop = os.path.join(d, f"lib_{stamp(9)}.sql")
+    os.symlink(os.path.basename(loop), loop)
+    assert run("rex-verify", "-r", d, env=rex_env).returncode == 65      # the loop is a lost backup
+    result = run("rex-prune", "--keep-last", "1", d, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert lines(result.out) == paths[:2]                   # the real newest kept its slot
+    assert os.path.exists(paths[2]) and os.path.isdir(directory) and os.path.islink(loop)
+    assert f"{directory}: a directory under a backup's name; skipped" in result.err
+    assert f"{loop}: a symbolic link loop under a backup's name; skipped" in result.err
+    tree = run("rex-prune", "--keep-last", "1", "--tree", root, env=rex_env)
+    assert tree.returncode == 0 and f"{directory}: a directory" in tree.err
+    given = run("rex-prune", "--keep-last", "1", loop, paths[2], env=rex_env)
+    assert given.returncode == 65 and f"{loop}: a symbolic link loop, not a backup" in given.err
+
+
+# --- the decision, on random sets, corruptions and spellings ---------------------------------------
+
+SET = st.lists(st.tuples(st.booleans(), st.sampled_from(SPELLINGS), st.booleans()), min_size=1, max_size=6)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sets=st.lists(SET, min_size=1, max_size=3),
+       policy=st.fixed_dictionaries({"keep_last": st.integers(0, 3), "keep_daily": st.integers(0, 2)}),
+       allow=st.booleans(), prune_as=st.sampled_from(SPELLINGS))
+def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, policy, allow, prune_as):
+    """Each backup: (corrupt?, how rex-verify spells it, verified at all?). After prune, a set
+    that had a backup verified good still has one, and a set that had none lost nothing
+    (unless allowed)."""
+    from rex import backupset
+    from rex.prune import prune_set
+    from rex.retention import Policy
+    from rex.verification import Checker, Ledger
+
+    policy = Policy(**policy)
+    if policy.empty:
+        policy = Policy(keep_last=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = os.path.realpath(tmp)
+        os.makedirs(os.path.join(tmp, "backups"))
+        os.symlink("backups", os.path.join(tmp, "alias"))
+        ledger, checker = Ledger(tmp), Checker()
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            had_good, before = {}, {}
+            for s, backups in enumerate(sets):
+                d = os.path.join(tmp, "backups", f"s{s}")
+                for i, (bad, how, checked) in enumerate(backups):
+                    path = put(d, "lib", stamp(i, 7 * i), b"%d" % i)
+                    if bad:
+                        corrupt(path)
+                    if checked:
+                        outcome = checker.check(spell(path, how, tmp))
+                        assert outcome.ok == (not bad)
+                        ledger.record(outcome)
+                        had_good[d] = had_good.get(d) or outcome.ok
+                before[d] = set(os.listdir(d))
+            for d in before:
+                members = backupset.members(spell(d, prune_as, tmp), "lib", ".sql")
+                result = prune_set(members, policy, ledger, **({"allow_unverified": True} if allow else {}))
+                assert not result.failed
+                left = backupset.members(d, "lib", ".sql")
+                if had_good.get(d):
+                    assert any(ledger.last_ok(b.path) and checker.check(b.path).ok for b in left), d
+                elif not allow:
+                    assert set(os.listdir(d)) == before[d]
+        finally:
+            os.chdir(cwd)
             ledger.close()

@@ -266,6 +266,25 @@ def test_list_projects_of_a_corrupt_dump_is_65(run, env, tmp_path):
     assert result.returncode == 65 and result.out == ""
 
 
+def test_list_projects_names_what_is_no_dump(run, rex_env, dump, tmp_path):
+    """A directory under a dump's name holds no dump: named, 66 (it printed nothing, exit 0);
+    a link loop or a FIFO as a dump is named (65); the real dump is still listed."""
+    directory = tmp_path / "Films_20260101T000000Z.backup"
+    directory.mkdir()
+    result = run("rex-restore", "--list-projects", directory, env=rex_env)
+    assert result.returncode == 66, result.err
+    assert f"{directory}: a directory with no dump" in result.err
+    loop = tmp_path / "Films_20260102T000000Z.backup"
+    os.symlink(loop.name, loop)
+    fifo = tmp_path / "Films_20260103T000000Z.backup"
+    os.mkfifo(fifo)
+    result = run("rex-restore", "--list-projects", loop, fifo, dump, env=rex_env, timeout=60)
+    assert result.returncode == 65, result.err
+    assert f"{loop}: a symbolic link loop, not a dump" in result.err
+    assert f"{fifo}: a FIFO, not a dump" in result.err
+    assert "Project 1" in result.out.splitlines()
+
+
 def test_find_prints_the_newest_dump_holding_the_project(run, env, cluster, dump, tmp_path):
     library = tmp_path / "lib"
     older = copy_dump(dump, library, "Films_20260101T000000Z.backup")

@@ -192,3 +192,28 @@ def test_results_stream_before_the_input_ends(rex_env, tmp_path):
         proc.stdin.close()
         proc.wait(timeout=20)
     assert proc.returncode == 0
+
+
+def test_recursive_walk_names_what_is_no_backup_and_goes_on(run, rex_env, tmp_path):
+    """Under a backup's name: a directory and a FIFO are named and skipped (a warning, the
+    walk goes on; a FIFO was read forever), a link that loops is a lost backup (65)."""
+    d = tmp_path / "db"
+    d.mkdir()
+    good = str(d / "lib_20260101T000000Z.sql")
+    with open(good, "wb") as f:
+        f.write(b"good")
+    write_sidecar(good, md5_file(good))
+    directory = d / "lib_20260102T000000Z.backup"
+    directory.mkdir()
+    fifo = d / "lib_20260103T000000Z.backup"
+    os.mkfifo(fifo)
+    result = run("rex-verify", "-r", d, env=rex_env, timeout=30)
+    assert result.returncode == 0, result.err
+    assert result.out.splitlines() == [good]
+    assert f"{directory}: a directory under a backup's name; skipped" in result.err
+    assert f"{fifo}: a FIFO under a backup's name; skipped" in result.err
+    loop = d / "lib_20260104T000000Z.backup"
+    os.symlink(loop.name, loop)
+    result = run("rex-verify", "-r", d, env=rex_env, timeout=30)
+    assert result.returncode == 65 and str(loop) in result.err
+    assert result.out.splitlines() == [good]

@@ -206,6 +206,21 @@ def test_newest_and_newest_verified_are_always_kept(case):
 
 
 @settings(max_examples=300, deadline=None)
+@given(cases())
+def test_a_set_with_no_verified_backup_keeps_everything_unless_allowed(case):
+    from rex.retention import HELD
+
+    stamps, policy, verified = case
+    held = decide(stamps, policy, verified, unverified_ok=False)
+    if verified is None:
+        assert all(d.keep for d in held)
+        free = decide(stamps, policy, verified)
+        assert [d.stamp for d in held if HELD in d.reasons] == [d.stamp for d in free if not d.keep]
+    else:
+        assert held == decide(stamps, policy, verified)
+
+
+@settings(max_examples=300, deadline=None)
 @given(cases(), st.sampled_from(["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
                                  "keep_yearly", "keep_within"]), st.integers(1, 5))
 def test_keeping_is_monotonic_in_every_count(case, key, more):

@@ -1,6 +1,7 @@
 """rex-prune: remove old backups by a retention policy, never breaking a link."""
 
 import os
+import shlex
 
 import click
 
@@ -15,7 +16,8 @@ def _count(name, text):
     return click.option(f"--{name.replace('_', '-')}", name, type=click.IntRange(min=0), metavar="N", help=text)
 
 
-@rex_command("rex-prune", config_keys={"lock_wait": "lock_wait", "backup_root": "backup_root"})
+@rex_command("rex-prune", config_keys={"lock_wait": "lock_wait", "backup_root": "backup_root",
+                                       "allow_unverified": "prune.allow_unverified"})
 @click.argument("paths", nargs=-1)
 @click.option("--tree", "trees", multiple=True, metavar="DIR", help="Prune every backup set under DIR.")
 @click.option("-a", "--all", "whole_root", is_flag=True, help="Prune every backup set under the backup root.")
@@ -29,12 +31,14 @@ def _count(name, text):
 @_count("keep_monthly", "Keep the newest backup of each of the N latest months.")
 @_count("keep_yearly", "Keep the newest backup of each of the N latest years.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
+@click.option("--allow-unverified", is_flag=True,
+              help="Prune a set none of whose backups rex-verify found good (default: leave it whole).")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be removed and why; change nothing.")
-def command(rex, paths, trees, whole_root, backup_root, lock_wait, dry_run, **keep):
+def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverified, dry_run, **keep):
     """Remove the backups of each set (directories, backup PATHs whose sets are
     taken, stdin, --tree DIR, or --all under the backup root) that no retention
-    rule keeps; never the newest, nor the newest verified. Removed paths are
-    printed on stdout."""
+    rule keeps; never the newest, nor the newest verified, and nothing of a set
+    with no verified backup. Removed paths are printed on stdout."""
     from ..retention import Policy
 
     given = {k: v for k, v in keep.items() if v is not None}
@@ -58,7 +62,7 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, dry_run, **ke
                 "--keep-weekly, --keep-monthly or --keep-yearly above 0 (or prune.keep_* / prune.policies in "
                 "the configuration); without one nothing but the newest backup would be kept")
         default = None
-    run = _Run(rex, default, rules, config.get("lock_wait"), dry_run)
+    run = _Run(rex, default, rules, config.get("lock_wait"), dry_run, config.get("prune.allow_unverified"))
     if whole_root:
         trees = (*trees, config.backup_root)
     try:
@@ -74,9 +78,9 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, dry_run, **ke
 
 
 class _Run:
-    def __init__(self, rex, default, rules, lock_wait, dry_run):
+    def __init__(self, rex, default, rules, lock_wait, dry_run, allow_unverified):
         self.rex, self.default, self.rules = rex, default, rules
-        self.lock_wait, self.dry_run = lock_wait, dry_run
+        self.lock_wait, self.dry_run, self.allow_unverified = lock_wait, dry_run, allow_unverified
         self.codes, self.sets, self._ledger = [], {}, None
         self.removed = 0
 
@@ -108,12 +112,16 @@ class _Run:
                 self.sets.setdefault(backup.set_key, None)
             self.codes.append(errors.OK)
             return
-        if not os.path.lexists(path):
+        why = backupset.unusable(path)
+        if why == backupset.MISSING:
             self.error(f"{path}: no such file or directory", errors.NOINPUT)
             return
         backup = backupset.parse(path)
         if backup is None:
             self.error(f"{path}: not a backup name (NAME_YYYYMMDDTHHMMSSZ.EXT) nor a directory", errors.DATAERR)
+            return
+        if why:
+            self.error(f"{path}: {why}, not a backup; its set is not taken", errors.DATAERR)
             return
         self.sets.setdefault(backup.set_key, None)
         self.codes.append(errors.OK)
@@ -148,10 +156,16 @@ class _Run:
             backups = backupset.members(*key)
             if not backups:
                 return
-            result, verified = prune.plan_set(backups, policy, self.ledger)
+            result, verified = prune.plan_set(backups, policy, self.ledger, self.allow_unverified)
             self.report(result, verified, policy)
+            if result.held:
+                self.error(f"{label}: no backup of this set is known to be verified good, so none "
+                           f"{'would be' if self.dry_run else 'was'} removed; verify them first "
+                           f"(rex-verify -r {shlex.quote(key[0])}) or give --allow-unverified", errors.PARTIAL)
+                return
             if not self.dry_run:
-                reasons = {b.path: d.reason for b, d in result.decisions}   # not a scan per removal
+                # Not a scan per removal; by normalised path, as the plan names them.
+                reasons = {os.path.normpath(b.path): d.reason for b, d in result.decisions}
                 prune.execute(result, on_removed=lambda path: self.emit(path, result.label, reasons[path]))
         for path, message in result.failed:
             self.error(f"{path}: {message}", errors.PARTIAL)
@@ -170,8 +184,8 @@ class _Run:
             f"{os.path.basename(verified.path) if verified else 'none'}; "
             f"{kept} kept, {gone} {'would go' if self.dry_run else 'to remove'}")
         if verified is None and gone:
-            log.warning(f"{result.label}: no backup of this set was ever verified good (rex-verify); "
-                        "only the newest is protected beyond the policy")
+            log.warning(f"{result.label}: no backup of this set is known to be verified good (rex-verify); "
+                        "pruned by its policy alone, as --allow-unverified says")
         for backup, decision in reversed(result.decisions):
             if decision.keep:
                 say(f"keep {backup.path}: {decision.reason}")

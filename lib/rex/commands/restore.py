@@ -53,8 +53,9 @@ def command(rex, sources, as_name, drop_name, force, list_projects, find_pattern
     if list_projects or find_pattern:
         from ..pg.search import dumps_in
 
-        dumps = dumps_in(r.path for r in rex.records(sources))
-        return _find(rex, dumps, find_pattern) if find_pattern else _list(rex, dumps)
+        codes = []
+        dumps = dumps_in((r.path for r in rex.records(sources)), codes)
+        return _find(rex, dumps, find_pattern, codes) if find_pattern else _list(rex, dumps, codes)
     path = _one_source(rex, sources)
     if as_name:
         return _restore(rex, path, as_name, verify, dry_run)
@@ -138,20 +139,18 @@ def _drop(rex, drop_name, force, dry_run):
     return errors.OK
 
 
-def _list(rex, dumps):
+def _list(rex, dumps, codes):
     from ..pg.search import project_facts, projects_of_each
 
-    codes = []
     for path, projects in projects_of_each(dumps, codes):
         for project in projects:
             rex.out.named([*project.folder, project.name], **project_facts(project, path))
     return errors.worst(codes)
 
 
-def _find(rex, dumps, pattern):
+def _find(rex, dumps, pattern, codes):
     from ..pg.search import newest_holding, project_facts
 
-    codes = []
     found = newest_holding(dumps, pattern, codes)
     if found:
         path, hits = found

@@ -14,11 +14,15 @@ from .. import backupset, errors, log
 SUFFIX = ".backup"
 
 
-def dumps_in(operands):
-    """The dumps named: files as given, and every .backup below a directory, oldest first."""
+def dumps_in(operands, codes):
+    """The dumps named: files as given, and every .backup below a directory, oldest first.
+    A directory with none (such as a directory under a dump's name) is named, 66 in `codes`."""
     for path in operands:
         if os.path.isdir(path):
             found = [b for members in backupset.sets_under(path).values() for b in members if b.ext == SUFFIX]
+            if not found:
+                log.error(f"{path}: a directory with no dump (NAME_YYYYMMDDTHHMMSSZ{SUFFIX}) under it")
+                codes.append(errors.NOINPUT)
             yield from (b.path for b in sorted(found))
         else:
             yield path
@@ -58,9 +62,10 @@ def projects_of_each(dumps, codes):
 
     program = newest("pg_restore")
     for path in dumps:
-        if not os.path.lexists(path):
-            log.error(f"{path}: no such file")
-            codes.append(errors.NOINPUT)
+        why = backupset.unusable(path)
+        if why:
+            log.error(f"{path}: {why}" + ("" if why == backupset.MISSING else ", not a dump"))
+            codes.append(errors.NOINPUT if why == backupset.MISSING else errors.DATAERR)
             continue
         try:
             projects = list_projects(program, path)
