@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import DataError
+from ..runner import operand
 from .archive import stream_sql
 
 PROJECT_TABLE = "SM_Project"
@@ -139,7 +140,7 @@ def projects_of(tables):
 
 
 def list_argv(pg_restore, path):
-    return [pg_restore, "--data-only", "--table", PROJECT_TABLE, "--table", FOLDER_TABLE, "--file", "-", path]
+    return [pg_restore, "--data-only", "--table", PROJECT_TABLE, "--table", FOLDER_TABLE, "--file", "-", operand(path)]
 
 
 def list_projects(pg_restore, path, timeout=3600):
