@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, dump_once
 from rex.checksum import md5_file, write_sidecar
 
 MALFORMED = ['{"nopath":1}', '{"path":5}', '{"path":null}', '{not json']
@@ -41,15 +41,7 @@ def closed_stdout(name, *args, env, input=None, cwd=None):
 @pytest.fixture(scope="module")
 def films_dump(tmp_path_factory, pg_cluster):
     """One rex-pgdump dump of the session cluster's sample library."""
-    from conftest import run_cmd
-
-    home = tmp_path_factory.mktemp("contract")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_"))}
-    env.update(pg_cluster.env(), XDG_STATE_HOME=str(home / "state"), REX_BACKUP_ROOT=str(home / "backups"),
-               LC_ALL="C.UTF-8")
-    result = run_cmd("rex-pgdump", "-Z", "0", "Resolve Projects", env=env)
-    assert result.returncode == 0, result.err
-    return result.out.strip()
+    return dump_once(pg_cluster, "Resolve Projects", tmp_path_factory.mktemp("contract"))
 
 
 def dashed_copy(dump, directory):
@@ -113,14 +105,18 @@ def test_dedupe_and_prune_name_malformed_records_and_handle_the_rest(run, rex_en
     assert not os.path.exists(paths[0]) and os.path.exists(paths[2])
 
 
-def test_upload_names_malformed_records_and_uploads_the_rest(run, rex_env, tmp_path):
-    root = rex_env["REX_BACKUP_ROOT"]
-    good = backup(os.path.join(root, "pg", "db_5432"), "Lib_20260101T000000Z.sql")
-    remote_dir = tmp_path / "remote"
+def local_remote(rex_env, tmp_path):
+    """An environment whose rclone config has a local remote `loc`, and its directory."""
     conf = tmp_path / "rclone.conf"
     conf.write_text("[loc]\ntype = local\n")
     (tmp_path / "rex.yaml").write_text(f"upload:\n  rclone_config: {conf}\n")
-    env = dict(rex_env, REX_CONFIG=str(tmp_path / "rex.yaml"))
+    return dict(rex_env, REX_CONFIG=str(tmp_path / "rex.yaml")), tmp_path / "remote"
+
+
+def test_upload_names_malformed_records_and_uploads_the_rest(run, rex_env, tmp_path):
+    root = rex_env["REX_BACKUP_ROOT"]
+    good = backup(os.path.join(root, "pg", "db_5432"), "Lib_20260101T000000Z.sql")
+    env, remote_dir = local_remote(rex_env, tmp_path)
     text = "\n".join([*MALFORMED, good]) + "\n"
     result = run("rex-upload", "--remote", f"loc:{remote_dir}", env=env, input=text)
     _assert_named_and_rest_handled(result, lambda out: len(out.splitlines()) == 1)
@@ -206,6 +202,15 @@ def test_filters_into_a_closed_pipe_end_quietly(rex_env, tmp_path):
         assert result.stderr == b"" and result.returncode == 141, args
 
 
+def test_upload_into_a_closed_pipe_ends_quietly(rex_env, tmp_path):
+    root = rex_env["REX_BACKUP_ROOT"]
+    for i in (1, 2, 3):
+        backup(os.path.join(root, "pg", "db_5432"), f"Lib_2026010{i}T000000Z.sql")
+    env, remote_dir = local_remote(rex_env, tmp_path)
+    result = closed_stdout("rex-upload", "--remote", f"loc:{remote_dir}", "--sync", root, env=env)
+    assert result.stderr == b"" and result.returncode == 141
+
+
 def test_pg_commands_into_a_closed_pipe_end_quietly(pg_env, films_dump):
     for args in (["rex-pgdump", "--all"], ["rex-restore", "--list-projects", films_dump]):
         result = closed_stdout(*args, env=pg_env)
@@ -218,3 +223,20 @@ def test_proxy_encode_into_a_closed_pipe_ends_quietly(rex_env, tmp_path):
                         "-c:v", "mpeg4", name], cwd=tmp_path, check=True, stdin=subprocess.DEVNULL)
     result = closed_stdout("proxy-encode", "-j", "1", "a.mov", "b.mov", env=rex_env, cwd=tmp_path)
     assert result.stderr == b"" and result.returncode == 141
+
+
+# --- a path named once -------------------------------------------------------------------------
+
+def test_errors_name_the_path_once(run, rex_env, tmp_path):
+    bad_dump = backup(tmp_path, "g_20260101T000000Z.backup", b"not a dump")
+    bad_drp = backup(tmp_path, "j_20260101T000000Z.drp", b"PK not a zip")
+    result = run("rex-verify", "-j", "1", bad_dump, bad_drp, env=rex_env)
+    assert result.returncode == 65
+    lines = result.err.splitlines()
+    assert len(lines) == 2
+    for path, line in zip((bad_dump, bad_drp), lines):
+        assert line.startswith(f"rex-verify: error: {path}: not a") and line.count(path) == 1, line
+    restore = run("rex-restore", "--as", "Never", bad_dump, env=rex_env)
+    assert restore.returncode == 65
+    assert restore.err.startswith(f"rex-restore: error: {bad_dump}: not a readable")
+    assert restore.err.count(bad_dump) == 1, restore.err

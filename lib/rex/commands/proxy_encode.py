@@ -86,8 +86,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     def finish(outcome):
         codes.append(outcome.code)
         if not outcome.ok:
-            _say_error(display, outcome.message if outcome.message.startswith(outcome.source)
-                       else f"{outcome.source}: {outcome.message}", source=outcome.source)
+            _say_error(display, errors.about(outcome.source, outcome.message), source=outcome.source)
             return
         if dry_run and not outcome.skipped:
             display.finish(outcome.source)

@@ -10,7 +10,7 @@ chain. Names are untrusted: any text survives, including tabs, newlines and `/`.
 import re
 from dataclasses import dataclass
 
-from ..errors import DataError
+from ..errors import DataError, about
 from ..runner import operand
 from .archive import stream_sql
 
@@ -150,4 +150,4 @@ def list_projects(pg_restore, path, timeout=3600):
     try:
         return projects_of(tables)
     except DataError as exc:
-        raise DataError(f"{path}: {exc}") from None
+        raise DataError(about(path, exc.message)) from None
