@@ -40,6 +40,16 @@ def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
     return result
 
 
+def dump_once(cluster, library, home):
+    """One rex-pgdump dump of `library` on `cluster`, made in its own state under `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_"))}
+    env.update(cluster.env(), XDG_STATE_HOME=str(home / "state"), REX_BACKUP_ROOT=str(home / "backups"),
+               LC_ALL="C.UTF-8")
+    result = run_cmd("rex-pgdump", "-Z", "0", library, env=env)
+    assert result.returncode == 0, result.err
+    return result.out.strip()
+
+
 @pytest.fixture(scope="session")
 def pg_cluster(tmp_path_factory):
     """A real PostgreSQL cluster holding two Resolve-shaped project libraries."""

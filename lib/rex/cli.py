@@ -4,6 +4,9 @@
 maps options onto configuration keys (option > environment > file > default),
 and `run` turns every ending into one stderr line and a sysexits code: click's
 usage errors exit 64 (not 2), a broken pipe ends quietly, a bug exits 70.
+A record the reader or the writer cannot handle is named on stderr, the others are
+handled, and the run's exit status says so (65 for malformed input, 1 for an output
+line that cannot hold a name).
 """
 
 import functools
@@ -13,6 +16,7 @@ import sys
 import click
 
 from . import __version__, errors, log
+from .records import PipeClosed
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -29,6 +33,12 @@ class Rex:
         self._options = options
         self._config = None
         self._writer = None
+        self.failed = []    # exit codes of the records the reader or the writer could not handle
+
+    def fail_record(self, problem):
+        """Name a record that could not be read or written, and count it for the exit status."""
+        log.error(problem.message)
+        self.failed.append(problem.code)
 
     @property
     def config(self):
@@ -43,13 +53,19 @@ class Rex:
         if self._writer is None:
             from .records import Writer
 
-            self._writer = Writer(json_lines=self.json, null=self.null)
+            self._writer = Writer(json_lines=self.json, null=self.null, on_error=self.fail_record)
         return self._writer
 
-    def records(self, operands, require=True):
+    def records(self, operands, require=True, on_error=None):
+        """The input records; a malformed one goes to `on_error` (default: `fail_record`)."""
         from .records import read
 
-        return read(operands, null=self.null, require=require)
+        return read(operands, null=self.null, require=require, on_error=on_error or self.fail_record)
+
+    def status(self, code):
+        """The exit status of a command that ended with `code`, counting the failed records."""
+        code = code if isinstance(code, int) else errors.OK
+        return errors.worst([code, *self.failed]) if self.failed else code
 
 
 def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
@@ -75,10 +91,9 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
                     options[key] = (list(value) if isinstance(value, tuple) else value, f"option {flag}")
             rex = Rex(name, config, null, json_lines, verbosity, options)
             try:
-                return func(rex, **params)
+                return rex.status(func(rex, **params))
             except BrokenPipeError:
-                # click's main() swallows EPIPE and exits 1; carry it past click to `run`.
-                raise _PipeClosed() from None
+                raise PipeClosed() from None
 
         params = [
             click.Option(["-c", "--config"], metavar="FILE", help="Read this configuration file."),
@@ -97,16 +112,14 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
     return decorate
 
 
-class _PipeClosed(Exception):
-    """The reader of stdout went away (a BrokenPipeError that click must not see)."""
-
-
 def run(cmd, name, argv=None):
     """Run a click command as a Unix tool and return its exit status."""
     log.setup(name)
     args = sys.argv[1:] if argv is None else argv
     try:
-        result = cmd.main(args=args, prog_name=name, standalone_mode=False)
+        # Not cmd.main(): it turns EPIPE (from any command or group) into exit 1.
+        with cmd.make_context(name, list(args)) as ctx:
+            result = cmd.invoke(ctx)
         code = result if isinstance(result, int) else errors.OK
     except click.exceptions.Exit as exc:
         code = exc.exit_code
@@ -124,7 +137,7 @@ def run(cmd, name, argv=None):
     except errors.RexError as exc:
         log.error(exc.message)
         code = exc.code
-    except (BrokenPipeError, _PipeClosed):
+    except (BrokenPipeError, PipeClosed):
         code = _broken_pipe()
     except click.ClickException as exc:
         log.error(exc.format_message())

@@ -9,7 +9,7 @@ import zipfile
 import zlib
 import xml.parsers.expat
 
-from .errors import DataError
+from .errors import DataError, describe
 
 PROJECT_XML = "project.xml"
 
@@ -40,7 +40,7 @@ def check(path):
     except DataError:
         raise
     except (zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError, zlib.error, OSError) as exc:
-        raise DataError(f"{path}: unreadable ZIP: {exc}") from None
+        raise DataError(f"{path}: unreadable ZIP: {describe(exc)}") from None
 
 
 def project_name(path):
@@ -167,7 +167,7 @@ def canonical_digest(path):
     except zipfile.BadZipFile as exc:
         raise DataError(f"{path}: not a valid ZIP: {exc}") from None
     except (EOFError, zlib.error, NotImplementedError, ValueError) as exc:
-        raise DataError(f"{path}: unreadable ZIP: {exc}") from None
+        raise DataError(f"{path}: unreadable ZIP: {describe(exc)}") from None
     labels = _Labels()
     out = hashlib.sha256(b"rex-drp-canonical-2\0")
 

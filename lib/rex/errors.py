@@ -84,11 +84,28 @@ class ConfigError(RexError):
     code = CONFIG
 
 
+def about(subject, detail):
+    """`SUBJECT: DETAIL`, the subject named once: a detail that already starts with it (the
+    message of an error raised with its path) is not prefixed again."""
+    subject, detail = str(subject), str(detail)
+    return detail if detail.startswith(subject + ": ") else f"{subject}: {detail}"
+
+
+def describe(exc):
+    """What went wrong, without the file name an OSError's str() adds (the message that
+    quotes it names the file already); a RexError's message; else str(exc)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, RexError):
+        return exc.message
+    return str(exc)
+
+
 def from_oserror(exc, what):
     """Map an OSError met while doing `what` to the RexError a user should see."""
     import errno
 
-    text = f"{what}: {exc.strerror or exc}"
+    text = f"{what}: {describe(exc)}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
         return IOFailure(text)
     if exc.errno == errno.ENOENT:

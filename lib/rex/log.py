@@ -40,11 +40,31 @@ def _journal():
     return _state["journal"]
 
 
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text):
+    """TEXT with control characters and undecodable bytes (surrogateescape) escaped, so
+    that a hostile name never sends raw control bytes to a terminal or splits a line."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(c) for c in text)
+
+
+def _escape(char):
+    code = ord(char)
+    if code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029):
+        return _NAMED.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return char
+
+
 def emit(priority, message):
     if priority > _state["threshold"]:
         return
     label = _LEVELS.get(priority)
-    text = " ".join(str(message).splitlines()) or "(no message)"
+    text = printable(" ".join(str(message).splitlines())) or "(no message)"
     line = f"{_state['prog']}: {label}: {text}" if label else f"{_state['prog']}: {text}"
     if _journal():
         line = f"<{priority}>{line}"

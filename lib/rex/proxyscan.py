@@ -107,7 +107,7 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
             except errors.Unavailable:
                 raise
             except errors.RexError as exc:
-                log.warning(f"{path}: {exc.message}")
+                log.warning(errors.about(path, exc.message))
         yield "clip", record
 
 
@@ -154,7 +154,7 @@ def scan_files(operands, filters, want_facts=False, probe=None):
                 log.notice(f"{path}: left out: {exc.message}")
                 continue
             except errors.RexError as exc:
-                yield "error", (exc.code, f"{path}: {exc.message}")
+                yield "error", (exc.code, errors.about(path, exc.message))
                 continue
             fps = float(facts.fps) if facts.fps else None
             resolution = f"{facts.width}x{facts.height}"

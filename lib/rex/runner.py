@@ -31,6 +31,13 @@ class Result:
         return stderr_tail(self.stderr, lines)
 
 
+def operand(path):
+    """PATH as a program's operand: `./`-prefixed when it starts with `-`, so that no
+    program (pg_restore, psql, ...) takes a file named `-x_...` for an option."""
+    path = os.fspath(path)
+    return "./" + path if path.startswith("-") else path
+
+
 def stderr_tail(text, lines=TAIL_LINES):
     kept = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
     return " / ".join(kept[-lines:])

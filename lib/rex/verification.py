@@ -116,7 +116,7 @@ def require_good(path, verify=True):
         return
     outcome = checker.check(path)
     if not outcome.ok:
-        raise RexError(f"{path}: {outcome.reason}; nothing restored", code=outcome.code)
+        raise RexError(errors.about(path, outcome.reason) + "; nothing restored", code=outcome.code)
     log.info(f"{path}: verified ({outcome.reason})")
 
 

@@ -42,15 +42,9 @@ def env(rex_env, cluster):
 @pytest.fixture(scope="module")
 def dump(cluster, tmp_path_factory):
     """One rex-pgdump dump of Films (made once; tests copy it before changing it)."""
-    from conftest import run_cmd
+    from conftest import dump_once
 
-    home = tmp_path_factory.mktemp("dumphome")
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_"))}
-    e.update(cluster.env(), XDG_STATE_HOME=str(home / "state"), REX_BACKUP_ROOT=str(home / "backups"),
-             LC_ALL="C.UTF-8")
-    result = run_cmd("rex-pgdump", "-Z", "0", "Films", env=e)
-    assert result.returncode == 0, result.err
-    return result.out.strip()
+    return dump_once(cluster, "Films", tmp_path_factory.mktemp("dumphome"))
 
 
 def databases(cluster):

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from rex.errors import DataError, UsageError
-from rex.records import Record, Writer, parse, path_text, read, split_stream
+from rex.errors import DataError, RexError, UsageError
+from rex.records import PipeClosed, Record, Writer, parse, path_text, read, shown, split_stream
 
 
 class Stdin(io.BytesIO):
@@ -83,9 +83,29 @@ def test_malformed_json_is_a_data_error(line):
     assert "malformed JSON" in info.value.message
 
 
-def test_json_without_a_path_has_none():
-    rec = parse('{"size": 1, "source": 5}')
-    assert rec.path is None and rec["size"] == 1
+@pytest.mark.parametrize("line", ['{"size": 1, "source": 5}', '{"nopath": 1}', '{"path": 5}', '{"path": null}',
+                                  '{"path": ""}', '{"path": ["/a"]}', '{"path": "/a\\u0000b"}'])
+def test_json_without_a_path_string_is_a_data_error(line):
+    with pytest.raises(DataError) as info:
+        parse(line)
+    assert info.value.code == 65 and line[:12] in info.value.message
+
+
+def test_a_path_longer_than_any_system_takes_is_malformed_and_quoted_short():
+    with pytest.raises(DataError) as info:
+        parse("/x" * 500_000)
+    assert "longer than 4096 bytes" in info.value.message
+    assert len(info.value.message) < 400 and info.value.message.endswith("...")
+
+
+@given(st.text(min_size=1))
+@example("\x1b[2J\x07\r\n\x9b" + os.fsdecode(b"\xff") + "\u2028")
+def test_shown_is_short_and_never_holds_a_control_character(text):
+    quoted = shown(text)
+    assert len(quoted) <= 200 * 6 + 3
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xDC80 <= ord(c) <= 0xDCFF for c in quoted)
+    if text.isprintable() and len(text) <= 200:
+        assert quoted == text
 
 
 # --- split_stream and read -----------------------------------------------------------------
@@ -169,6 +189,15 @@ def test_malformed_json_on_stdin_is_a_data_error():
         list(read([], stdin=Stdin(b'/ok\n{"path": \n')))
 
 
+def test_malformed_records_go_to_on_error_and_the_rest_are_read():
+    problems = []
+    data = b'/a\n{"nopath":1}\n{"path":5}\n{"path":null}\n{not json\n/b\n' + b"z" * 5000 + b"\n/c\n"
+    got = paths_of(read([], stdin=Stdin(data), on_error=problems.append))
+    assert got == ["/a", "/b", "/c"]
+    assert [p.code for p in problems] == [65] * 5
+    assert [p.message.split(":")[0] for p in problems] == [f"input record {n}" for n in (2, 3, 4, 5, 7)]
+
+
 # --- Writer ---------------------------------------------------------------------------------
 
 def test_writer_plain_paths_and_pairs():
@@ -220,18 +249,40 @@ def test_relative_path_starting_with_brace_is_written_dot_slash():
 
 def test_plain_mode_refuses_a_newline():
     sink = Sink()
-    with pytest.raises(DataError) as info:
+    with pytest.raises(RexError) as info:
         Writer(stream=sink).path("/a\nb")
-    assert info.value.code == 65
-    with pytest.raises(DataError):
+    assert info.value.code == 1
+    with pytest.raises(RexError):
         Writer(stream=sink).pair("/ok", "/b\nad")
     assert sink.getvalue() == b""
 
 
 def test_plain_mode_refuses_a_name_the_reader_would_change():
     # A trailing CR would be eaten by the reader's CRLF handling.
-    with pytest.raises(DataError):
+    with pytest.raises(RexError):
         Writer(stream=Sink()).path("/a\r")
+
+
+def test_a_name_a_line_cannot_hold_fails_that_record_and_the_next_are_written():
+    sink, problems = Sink(), []
+    out = Writer(stream=sink, on_error=problems.append)
+    out.path("/a")
+    out.path("/new\nline")
+    out.obj({"path": "/cr\r"})
+    out.path("/b")
+    assert sink.getvalue() == b"/a\n/b\n"
+    assert [p.code for p in problems] == [1, 1]
+    assert problems[0].message.startswith("/new\\nline: cannot be written as a line")
+
+
+def test_a_closed_reader_is_not_an_oserror():
+    class Closed(Sink):
+        def write(self, data):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(PipeClosed) as info:
+        Writer(stream=Closed()).path("/a")
+    assert not isinstance(info.value, OSError)
 
 
 def test_writer_accepts_pathlike(tmp_path):

@@ -86,8 +86,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     def finish(outcome):
         codes.append(outcome.code)
         if not outcome.ok:
-            _say_error(display, outcome.message if outcome.message.startswith(outcome.source)
-                       else f"{outcome.source}: {outcome.message}", source=outcome.source)
+            _say_error(display, errors.about(outcome.source, outcome.message), source=outcome.source)
             return
         if dry_run and not outcome.skipped:
             display.finish(outcome.source)
@@ -125,29 +124,15 @@ def _say_error(display, message, source=None):
 
 
 def _records(rex, operands):
-    """(Record, None) per input record, or (None, RexError) for a malformed one; the rest go on."""
-    import sys
-
-    from ..records import Record, _isatty, parse, split_stream
-
-    if not operands:
-        if _isatty(sys.stdin):
-            raise errors.UsageError("no input: give source paths as operands or on stdin")
-        operands = ["-"]
-    for operand in operands:
-        if operand != "-":
-            yield Record(path=operand), None
-            continue
-        for text in split_stream(sys.stdin.buffer, rex.null):
-            try:
-                record = parse(text)
-            except errors.DataError as exc:
-                yield None, exc
-                continue
-            if not isinstance(record.get("path"), str) or not record["path"]:
-                yield None, errors.DataError(f"malformed JSON record: no \"path\": {text[:80]}")
-                continue
-            yield record, None
+    """(Record, None) per input record, or (None, DataError) for a malformed one, in input
+    order (the reader goes on after it), so the main thread reports it beside the encodes."""
+    problems = []
+    for record in rex.records(operands, on_error=problems.append):
+        while problems:
+            yield None, problems.pop(0)
+        yield record, None
+    while problems:
+        yield None, problems.pop(0)
 
 
 def _parallel(encoder, jobs, workers, finish):

@@ -77,12 +77,12 @@ def _finish(rex, ledger, outcome, report):
     if outcome.ok:
         if report:
             sys.stderr.write(f"{outcome.path}: OK\n")
-        log.info(f"{outcome.path}: {outcome.reason}")
+        log.info(errors.about(outcome.path, outcome.reason))
         rex.out.path(outcome.path, md5=outcome.md5, size=outcome.size, verified=not outcome.skipped)
     else:
         if report:
             sys.stderr.write(f"{outcome.path}: FAILED\n")
-        log.error(f"{outcome.path}: {outcome.reason}")
+        log.error(errors.about(outcome.path, outcome.reason))
     return outcome.code
 
 

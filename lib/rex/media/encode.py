@@ -133,7 +133,7 @@ class Encoder:
         try:
             src = probe.probe(job.source, self.ffprobe)
         except errors.DataError as exc:
-            raise errors.RexError(f"{job.source}: {exc.message}", errors.PARTIAL) from None
+            raise errors.RexError(errors.about(job.source, exc.message), errors.PARTIAL) from None
         preset = presets.choose_preset(job.source, src.width, src.height, self.rules, self.default_preset,
                                        job.preset)
         try:

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import DataError
-from ..runner import run
+from ..runner import operand, run
 
 # "215; 1259 16385 TABLE public SM_Project postgres" -> desc is the words before schema.
 _TOC_LINE = re.compile(r"^\s*\d+;\s+\d+\s+\d+\s+(.*)$")
@@ -46,9 +46,18 @@ def parse_toc(text):
     return toc
 
 
+def toc_argv(pg_restore, path):
+    return [pg_restore, "--list", operand(path)]
+
+
+def data_argv(pg_restore, path):
+    """The dump's data as SQL on stdout."""
+    return [pg_restore, "--data-only", "-f", "-", operand(path)]
+
+
 def read_toc(pg_restore, path, timeout=600):
     """The archive's table of contents; DataError (65) when pg_restore cannot read it."""
-    result = run([pg_restore, "--list", path], timeout=timeout)
+    result = run(toc_argv(pg_restore, path), timeout=timeout)
     if not result.ok:
         raise DataError(f"{path}: not a readable custom-format dump: {result.tail()}")
     return parse_toc(result.stdout.decode("utf-8", "replace"))
@@ -93,7 +102,7 @@ def stream_sql(argv, path, consume, what, timeout=3600):
 
 def row_counts(pg_restore, path, timeout=3600):
     """{(schema, table): rows} counted from the COPY blocks of the dump's data."""
-    return stream_sql([pg_restore, "--data-only", "-f", "-", path], path, _count_rows, "the data", timeout)
+    return stream_sql(data_argv(pg_restore, path), path, _count_rows, "the data", timeout)
 
 
 def _count_rows(lines):

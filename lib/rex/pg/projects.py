@@ -10,7 +10,8 @@ chain. Names are untrusted: any text survives, including tabs, newlines and `/`.
 import re
 from dataclasses import dataclass
 
-from ..errors import DataError
+from ..errors import DataError, about
+from ..runner import operand
 from .archive import stream_sql
 
 PROJECT_TABLE = "SM_Project"
@@ -139,7 +140,7 @@ def projects_of(tables):
 
 
 def list_argv(pg_restore, path):
-    return [pg_restore, "--data-only", "--table", PROJECT_TABLE, "--table", FOLDER_TABLE, "--file", "-", path]
+    return [pg_restore, "--data-only", "--table", PROJECT_TABLE, "--table", FOLDER_TABLE, "--file", "-", operand(path)]
 
 
 def list_projects(pg_restore, path, timeout=3600):
@@ -149,4 +150,4 @@ def list_projects(pg_restore, path, timeout=3600):
     try:
         return projects_of(tables)
     except DataError as exc:
-        raise DataError(f"{path}: {exc}") from None
+        raise DataError(about(path, exc.message)) from None

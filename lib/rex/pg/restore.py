@@ -9,7 +9,7 @@ import contextlib
 import secrets
 
 from ..errors import DataError
-from ..runner import run
+from ..runner import operand, run
 from .archive import read_toc, row_counts
 from .server import conninfo_dbname, query
 
@@ -22,7 +22,7 @@ def pg_restore_argv(pg_restore, database, path, jobs=None):
     argv = [pg_restore, "--no-owner", "--no-acl", "--exit-on-error", "--no-password",
             f"--dbname={conninfo_dbname(database)}"]
     argv += [f"--jobs={jobs}"] if jobs and jobs > 1 else ["--single-transaction"]
-    return argv + [path]
+    return argv + [operand(path)]
 
 
 @contextlib.contextmanager
