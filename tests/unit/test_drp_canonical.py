@@ -64,6 +64,7 @@ class Member:
             blocked_insert[s:e + 1] = b"\1" * (e - s + 1)
         self.free = [i for i in range(len(data)) if not blocked[i]]
         self.free_insert = [i for i in range(len(data) + 1) if not blocked_insert[i]]
+        self.free_set, self.free_insert_set = set(self.free), set(self.free_insert)
         # Free positions right beside a UUID or volatile text, where a digest would slip first.
         edges = {i for s, e in uuids + volatile for b in (s, e) for i in range(b - 2, b + 3)}
         self.near = [i for i in self.free if i in edges]
@@ -71,6 +72,17 @@ class Member:
         self.plain = [(m.start(), m.end(), m.group().decode().lower()) for m in _PLAIN.finditer(data)]
         self.wide = [(m.start(), m.end(), bytes.fromhex(m.group().decode()).decode("utf-16-be").lower())
                      for m in _WIDE.finditer(data)]
+
+
+def _run(data, pos, byte, end):
+    """The positions pos..end widened over the run of `byte` around them: the places where
+    one insert or delete of `byte` gives the same bytes."""
+    start = pos
+    while start > 0 and data[start - 1] == byte:
+        start -= 1
+    while end < len(data) and data[end] == byte:
+        end += 1
+    return range(start, end + 1)
 
 
 def _base(fixture, seed):
@@ -129,11 +141,15 @@ def edits(draw):
             where = m.near_insert if edge and m.near_insert else m.free_insert
             pos = where[draw(st.integers(0, len(where) - 1))]
             byte = draw(st.one_of(st.integers(0, 255), st.sampled_from(b"0123456789abcdefABCDEF-<>/")))
+            # Inserting b before a run of b is the same edit as inserting it anywhere in the run.
+            assume(all(i in m.free_insert_set for i in _run(data, pos, byte, pos)))
             new = data[:pos] + bytes([byte]) + data[pos:]
         else:
             where = m.near if edge and m.near else m.free
             pos = where[draw(st.integers(0, len(where) - 1))]
             if kind == "delete":
+                # Deleting one byte of a run is the same edit whichever byte of the run it is.
+                assume(all(i in m.free_set for i in _run(data, pos, data[pos], pos + 1)))
                 new = data[:pos] + data[pos + 1:]
             else:
                 byte = draw(st.one_of(st.integers(0, 255), st.sampled_from(b"0123456789abcdefABCDEF-<>/"))
