@@ -190,6 +190,14 @@ def test_resolve_unreachable_and_no_project(run, sim):
     assert result.returncode == 75 and "Resolve" in result.err
 
 
+def test_native_library_that_does_not_load_is_69_naming_it(run, sim, scene, tmp_path):
+    lib = str(tmp_path / "nowhere" / "fusionscript.so")
+    result = run("proxy-scan", env=dict(sim, RESOLVE_SCRIPT_LIB=lib))
+    assert result.returncode == 69, result.err
+    assert lib in result.err and "/opt/resolve/libs/Fusion/fusionscript.so" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and result.out == ""
+
+
 def test_usage_errors(run, sim, media):
     assert run("proxy-scan", "--fps", "fast", env=sim).returncode == 64
     assert run("proxy-scan", "--min-resolution", "big", env=sim).returncode == 64

@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 SIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resolve_sim")
+SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")
 sys.path.insert(0, os.path.join(SIM, "Modules"))
 
 from _rexsim import state  # noqa: E402
@@ -21,7 +22,9 @@ import importlib.util, json, os, sys
 _p = os.path.join(os.environ["RESOLVE_SCRIPT_API"], "Modules", "DaVinciResolveScript.py")
 _s = importlib.util.spec_from_file_location("DaVinciResolveScript", _p)
 dvr = importlib.util.module_from_spec(_s)
+sys.modules["DaVinciResolveScript"] = dvr
 _s.loader.exec_module(dvr)
+dvr = sys.modules["DaVinciResolveScript"]  # the loader put the native module in its place
 resolve = dvr.scriptapp("Resolve")
 pm = resolve and resolve.GetProjectManager()
 """
@@ -32,6 +35,7 @@ DB = "Local Database"
 def sim(tmp_path, monkeypatch):
     monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "state.json"))
     monkeypatch.setenv("RESOLVE_SCRIPT_API", SIM)
+    monkeypatch.setenv("RESOLVE_SCRIPT_LIB", SIM_LIB)
     state.empty()
     return tmp_path
 
