@@ -307,6 +307,39 @@ def test_stills_option_and_bad_durations(run, sim):
         assert result.returncode == 64 and option in result.err, result.err
 
 
+def test_current_folder_is_a_bare_name_so_the_user_stays_in_the_right_one(run, sim):
+    # GetCurrentFolder() answers "Jobs" in Jobs and in Jobs/Jobs alike: the path is Rex's to track.
+    for folder in ((), ("Jobs",), ("Jobs", "Jobs"), ("Jobs", "Jobs", "Jobs")):
+        state.add_project(DB, folder, "Demo")
+    state.add_database("facility")
+    state.add_project("facility", ("Jobs",), "Demo")
+    state.set_current(DB, ("Jobs", "Jobs"))
+    result = run("rex-export", "--all-databases", "--no-stills", env=sim)
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 5
+    assert current() == (DB, ["Jobs", "Jobs"], None)
+    result = run("rex-export", "--folder", "Jobs/Jobs", "--force", env=sim)
+    assert result.returncode == 0, result.err
+    assert sorted(os.path.relpath(os.path.dirname(p), root_of(sim)) for p in lines(result)) == \
+        [f"{DB}/Jobs/Jobs/Demo", f"{DB}/Jobs/Jobs/Jobs/Demo"]
+    assert current() == (DB, ["Jobs", "Jobs"], None)
+
+
+@pytest.mark.parametrize("version", [(21, 0, 2), (21, 0, 4)])
+def test_only_calls_this_resolve_has_positional_and_not_deprecated(run, sim, version):
+    # hasattr() is true for every name, a keyword or wrong-count call answers None/False,
+    # and the deprecated dict calls key by floats: the simulator notes each such use.
+    state.set_version(*version)
+    state.add_project(DB, (), "Demo")
+    state.add_project(DB, ("Jobs",), "Demo")
+    result = run("rex-export", "--no-stills", env=sim)
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 2
+    for path in lines(result):
+        assert "Gallery.xml" not in zipfile.ZipFile(path).namelist()
+    assert state.misuse() == []
+
+
 # --- exports that lie -----------------------------------------------------------------------------
 
 WRAPPER = '''\
