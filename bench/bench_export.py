@@ -56,7 +56,8 @@ def overhead(args, work, h):
     plain_out = os.path.join(data, "plain")
     root = os.path.join(data, "backups")
     home = os.path.join(data, "home")
-    sim_env = {"RESOLVE_SCRIPT_API": SIM, "REX_SIM_STATE": sim_state}
+    sim_env = {"RESOLVE_SCRIPT_API": SIM, "RESOLVE_SCRIPT_LIB": os.path.join(SIM, "lib", "fusionscript.py"),
+               "REX_SIM_STATE": sim_state}
     env = h.isolated_env(home, dict(sim_env, REX_BACKUP_ROOT=root))
     script = os.path.join(data, "baseline.py")
     with open(script, "w") as f:

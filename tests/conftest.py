@@ -13,6 +13,7 @@ SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 SIM = os.path.join(ROOT, "tests", "resolve_sim")   # RESOLVE_SCRIPT_API of the simulator
+SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")   # its "native library": RESOLVE_SCRIPT_LIB
 sys.path.insert(0, os.path.join(SIM, "Modules"))    # its state helpers, for the tests
 
 
@@ -88,15 +89,23 @@ def run():
     return run_cmd
 
 
+def sim_env(env, state_file):
+    """ENV reaching the simulator whose state is STATE_FILE, as Resolve's scripts are set up."""
+    return dict(env, RESOLVE_SCRIPT_API=SIM, RESOLVE_SCRIPT_LIB=SIM_LIB, REX_SIM_STATE=str(state_file))
+
+
 @pytest.fixture
 def sim(rex_env, tmp_path, monkeypatch):
     """An empty running Resolve (the simulator); returns the environment that reaches it.
 
     The simulator's state helpers (`from _rexsim import state`) act on the same state
-    file in this process.
+    file in this process. Afterwards, no script may have misused Resolve's API (keyword
+    or wrong-count arguments, calls Resolve does not have, deprecated calls): those fail
+    silently with the real product.
     """
     from _rexsim import state
 
     monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
     state.empty()
-    return dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
+    yield sim_env(rex_env, tmp_path / "sim.json")
+    assert state.misuse() == [], "Resolve's API misused (fails silently with the real product)"

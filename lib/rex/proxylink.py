@@ -53,34 +53,69 @@ def wrong_project(request, name, project_id):
 
 
 class Linker:
-    """The open project's media pool, indexed once, and the linking of proxies to it."""
+    """The open project's media pool, indexed by media id, and the linking of proxies to it.
 
-    def __init__(self, project, prober):
+    Handles go stale when the user reloads the project; the index is then built again
+    from the project open now, if it is the same one (else TempFail).
+    """
+
+    def __init__(self, pm, project, prober):
         from .resolve import media
 
+        self.pm = pm
         self.project = project
         self.name, self.project_id = media.project_identity(project)
-        self.by_id, self.by_path = media.index_pool(project.GetMediaPool())
         self.prober = prober
+        self._index()
+
+    def _index(self):
+        from .resolve import media
+
+        for _attempt in range(3):
+            self.by_id, self.by_path = media.index_pool(self.project.GetMediaPool())
+            if media.still_open(self.project):
+                return
+            self.project = media.reopened(self.pm, self.name, self.project_id)
+        raise errors.TempFail(f"project {self.name!r} kept being reloaded in DaVinci Resolve; run again")
+
+    def _fresh(self):
+        """Index again when the handles went stale; True when they had."""
+        from .resolve import media
+
+        if media.still_open(self.project):
+            return False
+        self.project = media.reopened(self.pm, self.name, self.project_id)
+        self._index()
+        return True
 
     def items_for(self, request):
-        """The media pool items of REQUEST's source: [] when the project has none."""
+        """The media ids of REQUEST's source in the media pool: [] when the project has none."""
         if request.media_id and request.media_id in self.by_id:
-            return [self.by_id[request.media_id]]
+            return [request.media_id]
         return list(self.by_path.get(os.path.normpath(request.source), []))
 
-    def link(self, item, request):
+    def link(self, media_id, request):
         """(status, detail): ('linked'|'relinked'|'already', proxy resolution) or ('refused', [reasons])."""
         from .proxymatch import why_refused
         from .resolve import media
 
-        proxy = os.path.abspath(request.proxy)
-        props = item.GetClipProperty() or {}
-        facts = media.clip_facts(props)
-        state = media.proxy_state(facts["proxy"])
-        if state == "online" and os.path.normpath(facts["proxy_path"]) == os.path.normpath(proxy):
-            return "already", facts["proxy"]
-        linked, unlinked = media.link_proxy(item, proxy)
-        if linked:
-            return ("relinked" if unlinked else "linked"), item.GetClipProperty("Proxy")
-        return "refused", why_refused(facts["path"] or request.source, facts, proxy, self.prober)
+        for _attempt in range(3):
+            self._fresh()
+            item = self.by_id.get(media_id)
+            if item is None:
+                return "refused", ["the clip is no longer in the media pool"]
+            props = item.GetClipProperty()
+            if props is None:
+                continue                  # stale between the check and the call
+            facts = media.clip_facts(props)
+            proxy = os.path.abspath(request.proxy)
+            state = media.proxy_state(facts["proxy"])
+            if state == "online" and os.path.normpath(facts["proxy_path"]) == os.path.normpath(proxy):
+                return "already", facts["proxy"]
+            linked, unlinked = media.link_proxy(item, proxy)
+            if linked:
+                return ("relinked" if unlinked else "linked"), item.GetClipProperty("Proxy")
+            if self._fresh():
+                continue                  # refused by a stale handle, not by Resolve: again
+            return "refused", why_refused(facts["path"] or request.source, facts, proxy, self.prober)
+        raise errors.TempFail(f"project {self.name!r} kept being reloaded in DaVinci Resolve; run again")

@@ -38,7 +38,12 @@ def choose_timelines(names, current, patterns, all_timelines):
 
 def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=None, relink=False,
                  want_facts=False, probe=None):
-    """Clips of the current project that need a proxy, de-duplicated by media id."""
+    """Clips of the current project that need a proxy, de-duplicated by media id.
+
+    A pass during which the project's handles went stale (the user reloaded it) may
+    have seen None for some clips; the scan then goes over it again with fresh handles,
+    skipping what it already wrote. Another project opened meanwhile is a TempFail.
+    """
     from .resolve import api, media
     from .resolve.connect import connect
 
@@ -48,37 +53,60 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
         raise errors.TempFail("no project is open in DaVinci Resolve")
     name, project_id = media.project_identity(project)
     database = api.database_name(pm.GetCurrentDatabase())
-    if media_pool is not None:
-        root = project.GetMediaPool().GetRootFolder()
-        folder = media.bin_at(root, [p for p in media_pool.split("/") if p])
-        if folder is None:
-            raise errors.UsageError(f"no media pool folder {media_pool!r} in project {name!r}")
-        sources = ((None, item) for item in media.pool_items(folder))
-    else:
-        tls = media.timelines(project)
-        names = [tl.GetName() for tl in tls]
-        current_tl = project.GetCurrentTimeline()
-        current_name = current_tl.GetName() if current_tl is not None else None
-        current = names.index(current_name) if current_name in names else None
-        chosen, unmatched = choose_timelines(names, current, timeline_patterns, all_timelines)
-        if unmatched:
-            raise errors.UsageError(f"no timeline matches {', '.join(map(repr, unmatched))} in project {name!r}")
-        if not chosen:
-            log.notice(f"project {name!r} has no {'timeline' if all_timelines else 'current timeline'}")
-        sources = ((names[i], ti.GetMediaPoolItem()) for i in chosen for ti in media.video_items(tls[i]))
     probe = probe or prober()
     seen = set()
+    for _attempt in range(3):
+        sources = _sources(project, name, timeline_patterns, all_timelines, media_pool)
+        yield from _needing_proxies(sources, filters, relink, want_facts, probe, seen,
+                                    dict(database=database, project=name, project_id=project_id))
+        if media.still_open(project):
+            return
+        project = media.reopened(pm, name, project_id)
+    raise errors.TempFail(f"project {name!r} kept being reloaded in DaVinci Resolve; run again")
+
+
+def _sources(project, name, timeline_patterns, all_timelines, media_pool):
+    """(timeline name or None, media pool item) for every clip the scan looks at."""
+    from .resolve import media
+
+    if media_pool is not None:
+        root = project.GetMediaPool().GetRootFolder()
+        folder = media.bin_at(root, [p for p in media_pool.split("/") if p]) if root is not None else None
+        if folder is None:
+            if not media.still_open(project):
+                return ()
+            raise errors.UsageError(f"no media pool folder {media_pool!r} in project {name!r}")
+        return ((None, item) for item in media.pool_items(folder))
+    tls = media.timelines(project)
+    names = [tl.GetName() for tl in tls]
+    current_tl = project.GetCurrentTimeline()
+    current_name = current_tl.GetName() if current_tl is not None else None
+    current = names.index(current_name) if current_name in names else None
+    chosen, unmatched = choose_timelines(names, current, timeline_patterns, all_timelines)
+    if unmatched:
+        raise errors.UsageError(f"no timeline matches {', '.join(map(repr, unmatched))} in project {name!r}")
+    if not chosen:
+        log.notice(f"project {name!r} has no {'timeline' if all_timelines else 'current timeline'}")
+    return ((names[i], ti.GetMediaPoolItem()) for i in chosen for ti in media.video_items(tls[i]))
+
+
+def _needing_proxies(sources, filters, relink, want_facts, probe, seen, where):
+    from .resolve import media
+
     for timeline, item in sources:
         if item is None:
-            continue                      # titles, generators: no media pool item
+            continue                      # titles, generators (or a handle gone stale)
         media_id = item.GetMediaId()
-        if media_id in seen:
+        if media_id is None or media_id in seen:
+            continue                      # None: the handle went stale; the next pass sees it
+        props = item.GetClipProperty()
+        if props is None:
             continue
         seen.add(media_id)
-        facts = media.clip_facts(item.GetClipProperty())
+        facts = media.clip_facts(props)
         path = facts["path"]
         if not path:
-            log.debug(f"{facts['name']}: generated media, no file")
+            log.debug(f"{facts['name']}: generated media or a timeline, no file")
             continue
         if not facts["resolution"]:
             log.debug(f"{path}: no video")
@@ -95,12 +123,12 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
             yield "error", (errors.PARTIAL, f"{path}: source file missing (clip {facts['name']!r}"
                                             + (f" on timeline {timeline!r})" if timeline else ")"))
             continue
-        record = {"path": path, "media_id": media_id, "database": database, "project": name,
-                  "project_id": project_id, "timeline": timeline, "fps": facts["fps"],
-                  "frames": facts["frames"], "start_tc": facts["start_tc"], "resolution": facts["resolution"],
-                  "hflip": facts["hflip"], "vflip": facts["vflip"], "data_level": facts["data_level"],
-                  "audio_ch": facts["audio_ch"], "audio_tracks": None, "proxy": state,
-                  "proxy_path": facts["proxy_path"] or None}
+        record = {"path": path, "media_id": media_id, "database": where["database"],
+                  "project": where["project"], "project_id": where["project_id"], "timeline": timeline,
+                  "fps": facts["fps"], "frames": facts["frames"], "start_tc": facts["start_tc"],
+                  "resolution": facts["resolution"], "hflip": facts["hflip"], "vflip": facts["vflip"],
+                  "data_level": facts["data_level"], "audio_ch": facts["audio_ch"], "audio_tracks": None,
+                  "proxy": state, "proxy_path": facts["proxy_path"] or None}
         if want_facts:
             try:
                 record["audio_tracks"] = probe(path).audio_streams

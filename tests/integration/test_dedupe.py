@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import BIN, SIM
+from conftest import BIN, sim_env
 from drpfiles import FIXTURES, read_members, reexport, write_members
 from rex.checksum import md5_file, read_sidecar, write_sidecar
 
@@ -112,7 +112,7 @@ def test_dedupe_of_rex_export_output(run, rex_env, tmp_path, monkeypatch):
 
     monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "sim.json"))
     state.reset()
-    env = dict(rex_env, RESOLVE_SCRIPT_API=SIM, REX_SIM_STATE=str(tmp_path / "sim.json"))
+    env = sim_env(rex_env, tmp_path / "sim.json")
     first = run("rex-export", env=env)
     assert first.returncode == 0, first.err
     time.sleep(1.05)

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from conftest import BIN, SIM
+from conftest import BIN, SIM, SIM_LIB
 
 from _rexsim import state  # noqa: E402
 
@@ -168,6 +168,44 @@ def test_scripting_disabled_is_75_naming_the_preference(run, sim):
     assert result.out == ""
 
 
+# --- finding Resolve's module (a loader that swaps in the native library) ----------------------
+
+
+def test_module_found_both_ways_resolves_scripts_find_it(run, sim):
+    state.add_project(DB, (), "Demo")
+    result = run("rex-export", env=sim)       # $RESOLVE_SCRIPT_API/Modules, $RESOLVE_SCRIPT_LIB
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 1
+    on_path = {k: v for k, v in sim.items() if k != "RESOLVE_SCRIPT_API"}
+    result = run("rex-export", "--force", env=dict(on_path, PYTHONPATH=os.path.join(SIM, "Modules")))
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 1
+    # The loader's first choice: fusionscript itself importable, no RESOLVE_SCRIPT_LIB needed.
+    native = {k: v for k, v in sim.items() if k != "RESOLVE_SCRIPT_LIB"}
+    result = run("rex-export", "--force", env=dict(native, PYTHONPATH=os.path.dirname(SIM_LIB)))
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 1
+
+
+@pytest.mark.parametrize("where", ["nowhere", "unset", "nowhere on PYTHONPATH"])
+def test_native_library_that_does_not_load_is_69_naming_it(run, sim, tmp_path, where):
+    state.add_project(DB, (), "Demo")
+    env = {k: v for k, v in sim.items() if k != "RESOLVE_SCRIPT_LIB"}
+    lib = str(tmp_path / "nowhere" / "fusionscript.so")
+    if where != "unset":
+        env["RESOLVE_SCRIPT_LIB"] = lib
+    if where.endswith("PYTHONPATH"):
+        del env["RESOLVE_SCRIPT_API"]
+        env["PYTHONPATH"] = os.path.join(SIM, "Modules")
+    result = run("rex-export", env=env)
+    assert result.returncode == 69, result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "/opt/resolve/libs/Fusion/fusionscript.so" in result.err
+    assert (lib in result.err) == (where != "unset"), result.err
+    assert "RESOLVE_SCRIPT_LIB" in result.err
+    assert result.out == "" and not os.path.exists(root_of(sim))
+
+
 # --- the user's session -------------------------------------------------------------------------
 
 
@@ -279,17 +317,47 @@ def test_stills_option_and_bad_durations(run, sim):
         assert result.returncode == 64 and option in result.err, result.err
 
 
+def test_current_folder_is_a_bare_name_so_the_user_stays_in_the_right_one(run, sim):
+    # GetCurrentFolder() answers "Jobs" in Jobs and in Jobs/Jobs alike: the path is Rex's to track.
+    for folder in ((), ("Jobs",), ("Jobs", "Jobs"), ("Jobs", "Jobs", "Jobs")):
+        state.add_project(DB, folder, "Demo")
+    state.add_database("facility")
+    state.add_project("facility", ("Jobs",), "Demo")
+    state.set_current(DB, ("Jobs", "Jobs"))
+    result = run("rex-export", "--all-databases", "--no-stills", env=sim)
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 5
+    assert current() == (DB, ["Jobs", "Jobs"], None)
+    result = run("rex-export", "--folder", "Jobs/Jobs", "--force", env=sim)
+    assert result.returncode == 0, result.err
+    assert sorted(os.path.relpath(os.path.dirname(p), root_of(sim)) for p in lines(result)) == \
+        [f"{DB}/Jobs/Jobs/Demo", f"{DB}/Jobs/Jobs/Jobs/Demo"]
+    assert current() == (DB, ["Jobs", "Jobs"], None)
+
+
+@pytest.mark.parametrize("version", [(21, 0, 2), (21, 0, 4)])
+def test_only_calls_this_resolve_has_positional_and_not_deprecated(run, sim, version):
+    # hasattr() is true for every name, a keyword or wrong-count call answers None/False,
+    # and the deprecated dict calls key by floats: the simulator notes each such use.
+    state.set_version(*version)
+    state.add_project(DB, (), "Demo")
+    state.add_project(DB, ("Jobs",), "Demo")
+    result = run("rex-export", "--no-stills", env=sim)
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 2
+    for path in lines(result):
+        assert "Gallery.xml" not in zipfile.ZipFile(path).namelist()
+    assert state.misuse() == []
+
+
 # --- exports that lie -----------------------------------------------------------------------------
 
 WRAPPER = '''\
-"""A DaVinciResolveScript that makes the simulator's export fail for some projects only."""
-import importlib.util, os, sys
-_real = os.path.join({sim!r}, "Modules")
-sys.path.insert(0, _real)
-_spec = importlib.util.spec_from_file_location("_real_dvr", os.path.join(_real, "DaVinciResolveScript.py"))
-_dvr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_dvr)
+"""A native library for the simulator that makes its export fail for some projects only."""
+import os, sys
+sys.path.insert(0, os.path.join({sim!r}, "Modules"))
 from _rexsim import app, state
+from _rexsim.app import scriptapp
 FAIL = {fail!r}
 _export = app.ProjectManager.ExportProject
 
@@ -304,15 +372,14 @@ def ExportProject(self, projectName, filePath, withStillsAndLUTs=True):
         state.set_export_fails(None)
 
 app.ProjectManager.ExportProject = ExportProject
-scriptapp = _dvr.scriptapp
 '''
 
 
-def failing_api(tmp_path, fail):
-    api = tmp_path / "api"
-    (api / "Modules").mkdir(parents=True, exist_ok=True)
-    (api / "Modules" / "DaVinciResolveScript.py").write_text(WRAPPER.format(sim=SIM, fail=fail))
-    return str(api)
+def failing_lib(tmp_path, fail):
+    lib = tmp_path / "lib" / "fusionscript.py"
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    lib.write_text(WRAPPER.format(sim=SIM, fail=fail))
+    return str(lib)
 
 
 @pytest.mark.parametrize("mode", ["false", "nothing", "empty", "notzip", "truncated"])
@@ -320,7 +387,7 @@ def test_export_that_fails_or_lies_fails_only_that_project(run, sim, tmp_path, m
     for name in ("A first", "B broken", "C last"):
         state.add_project(DB, (), name)
         edited_ago(60, ((), name))
-    env = dict(sim, RESOLVE_SCRIPT_API=failing_api(tmp_path, {"B broken": mode}))
+    env = dict(sim, RESOLVE_SCRIPT_LIB=failing_lib(tmp_path, {"B broken": mode}))
     result = run("rex-export", env=env)
     assert result.returncode == 1, result.err
     assert "B broken" in result.err

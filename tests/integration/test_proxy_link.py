@@ -183,3 +183,48 @@ def test_asks_once_on_a_terminal_over_the_limit(sim, scene, media, tmp_path, ans
                           encoding="utf-8", timeout=60)
     child.expect(pexpect.EOF)
     assert "[y/N]" not in child.before
+
+
+# --- Resolve's awkward parts (reference/resolve.md), each through the command ------------------
+
+def test_project_reloaded_before_linking_links_with_fresh_handles(run, sim, scene, media):
+    # The user closes and reopens the project just before the first link: Rex's handles
+    # go stale and answer False, which is not Resolve refusing the proxy.
+    state.on_call("MediaPoolItem.LinkProxyMedia", "reload", nth=1)
+    state.on_call("MediaPoolItem.GetClipProperty", "reload", nth=5)
+    result = run("proxy-link", env=sim, input=pairs(media, "a2398", "b25", "c2997"))
+    assert result.returncode == 0, result.err
+    assert len(lines(result)) == 3
+    assert [proxy_of(scene[k]) for k in ("a2398", "b25", "c2997")] == ["160x90"] * 3
+
+
+@pytest.mark.parametrize("action", ["open:Other", "close", "database:facility"])
+def test_project_closed_while_linking_is_75_and_links_nothing_elsewhere(run, sim, scene, media, action):
+    state.add_database("facility")
+    state.on_call("MediaPoolItem.LinkProxyMedia", action, nth=2)
+    result = run("proxy-link", env=sim, input=pairs(media, "a2398", "b25", "c2997"))
+    assert result.returncode == 75, result.err
+    assert "'Cut'" in result.err and "closed" in result.err
+    assert lines(result) == [f"{media['a2398']}\t{media['proxies']['a2398']}"]   # linked before
+    state.set_current(DB, (), "Cut")
+    assert [proxy_of(scene[k]) for k in ("a2398", "b25", "c2997")] == ["160x90", "None", "None"]
+
+
+def test_timelines_in_the_media_pool_are_left_alone(run, sim, scene, media):
+    # A timeline named like the source file, in the same bin: it has no file path and no
+    # proxy, so only the clip is linked.
+    name = os.path.basename(media["b25"])
+    tl = state.add_timeline(DB, (), "Cut", name, video=[scene["b25"]])
+    state.add_timeline(DB, (), "Cut", "Selects", video=[scene["a2398"]], bin_path=("Day 1", "Cam A"))
+    result = run("proxy-link", "--json", env=sim, input=pairs(media, "a2398", "b25"))
+    assert result.returncode == 0, result.err
+    assert [json.loads(x)["media_id"] for x in lines(result)] == [scene["a2398"], scene["b25"]]
+    assert proxy_of(tl) is None and proxy_of(scene["b25"]) == "160x90"
+
+
+def test_localized_type_changes_nothing(run, sim, scene, media):
+    state.set_language("ja")
+    result = run("proxy-link", env=sim, input=pairs(media, "a2398", "b25", "c2997"))
+    assert result.returncode == 0, result.err
+    assert [proxy_of(scene[k]) for k in ("a2398", "b25", "c2997")] == ["160x90"] * 3
+    assert state.misuse() == []

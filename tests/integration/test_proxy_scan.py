@@ -217,8 +217,70 @@ def test_resolve_unreachable_and_no_project(run, sim):
     assert result.returncode == 75 and "Resolve" in result.err
 
 
+def test_native_library_that_does_not_load_is_69_naming_it(run, sim, scene, tmp_path):
+    lib = str(tmp_path / "nowhere" / "fusionscript.so")
+    result = run("proxy-scan", env=dict(sim, RESOLVE_SCRIPT_LIB=lib))
+    assert result.returncode == 69, result.err
+    assert lib in result.err and "/opt/resolve/libs/Fusion/fusionscript.so" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and result.out == ""
+
+
 def test_usage_errors(run, sim, media):
     assert run("proxy-scan", "--fps", "fast", env=sim).returncode == 64
     assert run("proxy-scan", "--min-resolution", "big", env=sim).returncode == 64
     assert run("proxy-scan", "--all-timelines", media["b25"], env=sim).returncode == 64
     assert run("proxy-scan", "--all-timelines", "--media-pool", env=sim).returncode == 64
+
+
+# --- Resolve's awkward parts (reference/resolve.md), each through the command ------------------
+
+def test_project_reloaded_mid_scan_is_scanned_again_with_fresh_handles(run, sim, scene, media):
+    # Before the second clip is read, the user closes the project and opens it again:
+    # every handle Rex holds answers None from then on.
+    state.on_call("MediaPoolItem.GetClipProperty", "reload", nth=2)
+    result = run("proxy-scan", "--all-timelines", env=sim)
+    assert result.returncode == 1, result.err          # the clip whose file is gone, as always
+    assert sorted(lines(result)) == sorted([media["a2398"], media["b25"], media["c2997"], media["d"]])
+    state.on_call("MediaPoolItem.GetClipProperty", "reload", nth=3)
+    result = run("proxy-scan", "--media-pool", "Day 1", "--json", env=sim)
+    assert result.returncode == 0, result.err
+    assert [r["path"] for r in records(result)] == [media["a2398"], media["b25"]]
+
+
+@pytest.mark.parametrize("action", ["open:Other", "close", "database:facility"])
+def test_project_closed_mid_scan_is_75_not_a_short_list(run, sim, scene, media, action):
+    state.add_project(DB, (), "Other", sample=False)
+    state.add_database("facility")
+    state.on_call("MediaPoolItem.GetClipProperty", action, nth=2)
+    result = run("proxy-scan", "--all-timelines", env=sim)
+    assert result.returncode == 75, result.err
+    assert "'Cut'" in result.err and "closed" in result.err
+
+
+def test_timelines_in_the_media_pool_are_not_clips(run, sim, scene, media):
+    # Timelines are media pool items too: no file path, no proxy, a "Type" of Timeline.
+    state.add_timeline(DB, (), "Cut", "Day 1 selects", video=[scene["a"]], bin_path=("Day 1",))
+    state.add_timeline(DB, (), "Cut", os.path.basename(media["d"]), video=[scene["d"]], bin_path=("Day 2",))
+    for args in (["--media-pool"], ["--media-pool", "--json"], ["--media-pool", "Day 2", "--json"]):
+        result = run("proxy-scan", *args, env=sim)
+        assert result.returncode in (0, 1), result.err
+        paths = lines(result) if "--json" not in args else [r["path"] for r in records(result)]
+        assert sorted(paths) == ([media["d"]] if "Day 2" in args else
+                                 sorted([media["a2398"], media["b25"], media["c2997"], media["d"]]))
+        assert all(os.path.isfile(p) for p in paths)
+
+
+def test_localized_type_changes_nothing(run, sim, scene, media):
+    english = [run("proxy-scan", *args, env=sim).out for args in ([], ["--media-pool", "--json"])]
+    state.set_language("ja")            # "Type" reads ビデオ, タイムライン, ...
+    japanese = [run("proxy-scan", *args, env=sim).out for args in ([], ["--media-pool", "--json"])]
+    assert japanese == english and english[0]
+
+
+def test_only_positional_documented_list_calls_are_made(run, sim, scene, media):
+    # Keyword or wrong-count arguments fail silently (None/False) with the real product,
+    # the deprecated dict calls key by floats, and hasattr() is true for every name: the
+    # simulator notes each such use (and the sim fixture checks for none after every test).
+    for args in ([], ["--all-timelines", "--json"], ["--media-pool"], ["--timeline", "Edit*"]):
+        run("proxy-scan", *args, env=sim)
+    assert state.misuse() == []

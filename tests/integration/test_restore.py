@@ -358,6 +358,22 @@ def test_import_default_name_and_folder_keeps_the_user_where_they_were(run, sim,
     assert missing.returncode == 66
 
 
+def test_import_into_the_current_folder_tracked_by_path_not_by_its_bare_name(run, sim, drp):
+    # GetCurrentFolder() names "Jobs" in Jobs and in Jobs/Jobs alike; ImportProject takes
+    # its arguments by position (a keyword call would answer a bare False).
+    from _rexsim import state
+
+    state.add_folder("Local Database", ("Jobs", "Jobs"))
+    state.set_current(folder=("Jobs", "Jobs"))
+    result = run("rex-restore", drp, "--name", "Spot (restored)", "--json", env=sim)
+    assert result.returncode == 0, result.err
+    assert json.loads(result.out)["folder"] == ["Jobs", "Jobs"]
+    assert projects_in(folder=("Jobs", "Jobs")) == ["Spot (restored)"]
+    assert projects_in(folder=("Jobs",)) == [] and projects_in() == []
+    assert state.snapshot()["current_folder"] == ["Jobs", "Jobs"]
+    assert state.misuse() == []
+
+
 def test_import_when_resolve_is_not_running_is_75(run, sim, drp):
     from _rexsim import state
 

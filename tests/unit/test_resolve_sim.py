@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 SIM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resolve_sim")
+SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")
 sys.path.insert(0, os.path.join(SIM, "Modules"))
 
 from _rexsim import state  # noqa: E402
@@ -21,7 +22,9 @@ import importlib.util, json, os, sys
 _p = os.path.join(os.environ["RESOLVE_SCRIPT_API"], "Modules", "DaVinciResolveScript.py")
 _s = importlib.util.spec_from_file_location("DaVinciResolveScript", _p)
 dvr = importlib.util.module_from_spec(_s)
+sys.modules["DaVinciResolveScript"] = dvr
 _s.loader.exec_module(dvr)
+dvr = sys.modules["DaVinciResolveScript"]  # the loader put the native module in its place
 resolve = dvr.scriptapp("Resolve")
 pm = resolve and resolve.GetProjectManager()
 """
@@ -32,6 +35,7 @@ DB = "Local Database"
 def sim(tmp_path, monkeypatch):
     monkeypatch.setenv("REX_SIM_STATE", str(tmp_path / "state.json"))
     monkeypatch.setenv("RESOLVE_SCRIPT_API", SIM)
+    monkeypatch.setenv("RESOLVE_SCRIPT_LIB", SIM_LIB)
     state.empty()
     return tmp_path
 
@@ -275,3 +279,86 @@ def test_strict_proxy_linking_with_real_media(sim):
         clip = pm.GetCurrentProject().GetCurrentTimeline().GetItemListInTrack("video", 1)[0].GetMediaPoolItem()
         out = [clip.UnlinkProxyMedia(), clip.LinkProxyMedia({good!r}), clip.GetClipProperty("Proxy")]
     """) == [True, False, "None"]
+
+
+def test_the_module_file_is_only_a_loader_that_swaps_in_the_native_library(sim):
+    out = run("""
+        import DaVinciResolveScript as imported
+        out = [imported is dvr, "scriptapp" in vars(sys.modules["DaVinciResolveScript"]),
+               os.path.basename(dvr.__file__)]
+    """)
+    assert out == [True, True, "fusionscript.py"]
+    src = open(os.path.join(SIM, "Modules", "DaVinciResolveScript.py")).read()
+    assert "def scriptapp" not in src
+    env = dict(os.environ, RESOLVE_SCRIPT_LIB="/nowhere/fusionscript.so")
+    res = subprocess.run([sys.executable, "-c", PRELUDE], capture_output=True, text=True, env=env)
+    assert res.returncode == 1 and "ImportError: Could not locate module dependencies" in res.stderr
+
+
+def test_keyword_and_wrong_count_calls_fail_silently_and_are_noted(sim):
+    state.add_project(DB, (), "Cut")
+    out = run("""
+        out = [pm.LoadProject(projectName="Cut"), pm.OpenFolder(), pm.OpenFolder("a", "b"),
+               pm.ExportProject("Cut", "/tmp/x.drp", withStillsAndLUTs=False),
+               pm.GetProjectListInCurrentFolder(1)]
+    """)
+    assert out == [None, False, False, False, None]
+    assert len(state.misuse()) == 5
+
+
+def test_handles_go_stale_after_load_close_and_database_switch(sim):
+    state.add_project(DB, (), "Cut")
+    state.add_project(DB, (), "Other")
+    state.add_database("facility")
+    out = run("""
+        def grab():
+            p = pm.LoadProject("Cut")
+            pool = p.GetMediaPool()
+            folder = pool.GetRootFolder()
+            clip = folder.GetClipList()[0]
+            tl = p.GetTimelineByIndex(1)
+            item = tl.GetItemListInTrack("video", 1)[0]
+            return [p, pool, folder, clip, tl, item]
+        def alive(hs):
+            p, pool, folder, clip, tl, item = hs
+            return [p.GetName(), pool.GetRootFolder() is not None, folder.GetName(),
+                    clip.GetClipProperty("Clip Name"), tl.GetName(), item.GetName(),
+                    clip.LinkProxyMedia("/x.mov")]
+        out = []
+        hs = grab(); out.append(alive(hs))
+        pm.LoadProject("Cut"); out.append(alive(hs))       # the same project loaded again
+        hs = grab(); pm.CloseProject(hs[0]); out.append(alive(hs))
+        hs = grab(); pm.SetCurrentDatabase({"DbType": "PostgreSQL", "DbName": "facility"})
+        out.append(alive(hs))
+    """)
+    dead = [None, False, None, None, None, None, False]
+    assert out == [["Cut", True, "Master", "A001_C001.mov", "Edit 1", "A001_C001.mov", False], dead, dead, dead]
+
+
+def test_timelines_are_media_pool_items_and_type_is_localized(sim):
+    state.add_project(DB, (), "Cut")
+    state.set_current(DB, (), "Cut")
+    code = """
+        root = pm.GetCurrentProject().GetMediaPool().GetRootFolder()
+        tl = root.GetClipList()[-1]
+        props = tl.GetClipProperty()
+        out = [tl.GetName(), props["Type"], "File Path" in props, "Proxy" in props,
+               root.GetClipList()[0].GetClipProperty("Type"), tl.LinkProxyMedia("/x.mov")]
+    """
+    assert run(code) == ["Edit 1", "Timeline", False, False, "Video + Audio", False]
+    state.set_language("ja")
+    assert run(code) == ["Edit 1", "タイムライン", False, False, "ビデオ + オーディオ", False]
+
+
+def test_deprecated_calls_key_by_floats(sim):
+    state.add_project(DB, (), "Cut")
+    state.set_current(DB, (), "Cut")
+    out = run("""
+        p = pm.GetCurrentProject()
+        root = p.GetMediaPool().GetRootFolder()
+        d = [pm.GetProjectsInCurrentFolder(), pm.GetFoldersInCurrentFolder(), root.GetClips(),
+             root.GetSubFolders(), p.GetTimelineByIndex(1).GetItemsInTrack("video", 1)]
+        out = [[type(k).__name__ for k in x] for x in d] + [d[0][1.0]]
+    """)
+    assert out == [["float"], [], ["float"] * 3, ["float"], ["float"] * 2, "Cut"]  # 2 clips, 1 timeline
+    assert len(state.misuse()) == 5

@@ -32,10 +32,11 @@ def command(rex, dry_run, yes, confirm_over, operands):
             codes.append(exc.code)
     if not requests:
         return errors.worst(codes)
-    project = connect().GetProjectManager().GetCurrentProject()
+    pm = connect().GetProjectManager()
+    project = pm.GetCurrentProject()
     if project is None:
         raise errors.TempFail("no project is open in DaVinci Resolve")
-    linker = Linker(project, prober(rex.config))
+    linker = Linker(pm, project, prober(rex.config))
     plan = []
     for request in requests:
         refusal = wrong_project(request, linker.name, linker.project_id)
@@ -43,12 +44,12 @@ def command(rex, dry_run, yes, confirm_over, operands):
             log.error(f"{request.source}: not linked: {refusal}")
             codes.append(errors.PARTIAL)
             continue
-        items = linker.items_for(request)
-        if not items:
+        media_ids = linker.items_for(request)
+        if not media_ids:
             log.error(f"{request.source}: no clip of this file in the media pool of {linker.name!r}")
             codes.append(errors.PARTIAL)
             continue
-        plan.extend((request, item) for item in items)
+        plan.extend((request, media_id) for media_id in media_ids)
     if dry_run:
         for request, _item in plan:
             log.notice(f"would link {request.proxy} to {request.source}")
@@ -57,8 +58,8 @@ def command(rex, dry_run, yes, confirm_over, operands):
         if not _confirm(f"Link {len(plan)} proxies into project {linker.name!r}? [y/N] "):
             log.notice("nothing linked")
             return errors.worst(codes)
-    for request, item in plan:
-        status, detail = linker.link(item, request)
+    for request, media_id in plan:
+        status, detail = linker.link(media_id, request)
         if status == "refused":
             reasons = detail or ["no difference found in frame rate, frame count, start timecode or "
                                  "audio streams"]
@@ -73,7 +74,7 @@ def command(rex, dry_run, yes, confirm_over, operands):
             log.info(f"{request.source}: {request.proxy} already linked")
         elif status == "relinked":
             log.info(f"{request.source}: offline proxy unlinked and {request.proxy} linked")
-        rex.out.pair(request.source, os.path.abspath(request.proxy), media_id=item.GetMediaId(),
+        rex.out.pair(request.source, os.path.abspath(request.proxy), media_id=media_id,
                      project=linker.name, proxy=detail, status=status)
     return errors.worst(codes)
 

@@ -3,11 +3,16 @@
 Timeline items and media pool items are API handles; the facts Rex needs come from
 GetClipProperty() as one dict, turned into plain values by `clip_facts` (pure).
 "Proxy" is "None", "Offline" or the proxy's resolution, and these three states
-are kept distinct (`proxy_state`).
+are kept distinct (`proxy_state`). Handles go stale once the user loads another
+project, closes this one or switches library: every call then answers None or
+False, so a None is checked against `still_open` and the handles fetched again
+(`reopened`). "Type" is localized, so it is never matched on: a timeline in the
+media pool is told by having no file path.
 """
 
 import os
 
+from ..errors import TempFail
 from .api import has_call
 
 
@@ -61,6 +66,23 @@ def project_identity(project):
     return name, pid
 
 
+def still_open(project):
+    """False once the handle has gone stale (its project closed, reloaded or replaced)."""
+    return project.GetName() is not None
+
+
+def reopened(pm, name, project_id):
+    """The open project when it is the one whose handles went stale (same unique id, else
+    same name); TempFail (75) when the user opened another one or closed it."""
+    project = pm.GetCurrentProject()
+    if project is not None:
+        now_name, now_id = project_identity(project)
+        if (now_id == project_id) if (now_id and project_id) else (now_name is not None and now_name == name):
+            return project
+    raise TempFail(f"project {name!r} was closed in DaVinci Resolve during the run (another project or "
+                   "library was opened); run again when it is open")
+
+
 def timelines(project):
     """Every timeline of the project, in Resolve's order."""
     found = []
@@ -92,7 +114,7 @@ def bin_at(root, path):
 
 def pool_items(folder):
     """Every media pool item in `folder` and the folders below it, depth first."""
-    stack = [folder]
+    stack = [folder] if folder is not None else []
     while stack:
         f = stack.pop()
         yield from f.GetClipList() or []
@@ -100,15 +122,17 @@ def pool_items(folder):
 
 
 def index_pool(media_pool):
-    """({media id: item}, {normalised file path: [items]}) over the whole media pool."""
+    """({media id: item}, {normalised file path: [media ids]}) over the whole media pool
+    (timelines, which are media pool items without a file, are only in the first)."""
     by_id, by_path = {}, {}
     for item in pool_items(media_pool.GetRootFolder()):
         mid = item.GetMediaId()
-        if mid:
-            by_id[mid] = item
+        if not mid:
+            continue
+        by_id[mid] = item
         path = item.GetClipProperty("File Path")
         if path:
-            by_path.setdefault(os.path.normpath(path), []).append(item)
+            by_path.setdefault(os.path.normpath(path), []).append(mid)
     return by_id, by_path
 
 

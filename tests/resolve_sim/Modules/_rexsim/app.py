@@ -8,8 +8,21 @@ import time
 from datetime import datetime
 
 from . import drp, library, store
-from .base import SimObject
+from .base import SimObject, float_keyed
 from .project import Project
+
+
+def scriptapp(app="Resolve", *args, **kwargs):
+    """Like the native call: None unless Resolve runs with external scripting on."""
+    if app != "Resolve":
+        return None  # no simulated Fusion
+    with store.transaction() as st:
+        if not st.get("running", True) or st.get("scripting", "Local") == "None":
+            return None
+        # Resolve 21.1 made all external scripting a Studio feature.
+        if st.get("product") != "DaVinci Resolve Studio" and store.version(st) >= (21, 1, 0):
+            return None
+    return Resolve()
 
 
 class Resolve(SimObject):
@@ -35,15 +48,15 @@ class ProjectManager(SimObject):
     def GetCurrentProject(self):
         with store.transaction() as st:
             pid = st["current_project"]
-            return Project(pid) if pid and library.find_project(st, pid) else None
+            return Project(pid, st.get("generation", 0)) if pid and library.find_project(st, pid) else None
 
     def LoadProject(self, projectName):
         with store.transaction(write=True) as st:
             p = library.project_named(library.cwd(st), projectName)
             if p is None:
                 return None
-            st["current_project"] = p["id"]  # the open project, if any, is closed
-            return Project(p["id"])
+            library.open_project(st, p["id"])  # the open project, if any, is closed
+            return Project(p["id"], st["generation"])
 
     def CreateProject(self, projectName):
         with store.transaction(write=True) as st:
@@ -52,14 +65,14 @@ class ProjectManager(SimObject):
                 return None
             p = library.new_project(projectName)
             folder["projects"].append(p)
-            st["current_project"] = p["id"]  # a new project opens at once
-            return Project(p["id"])
+            library.open_project(st, p["id"])  # a new project opens at once
+            return Project(p["id"], st["generation"])
 
     def CloseProject(self, project):
         with store.transaction(write=True) as st:
-            if not isinstance(project, Project) or st["current_project"] != project._pid:
+            if not isinstance(project, Project) or not project._live(st):
                 return False
-            st["current_project"] = None
+            library.open_project(st, None)
             return True
 
     def DeleteProject(self, projectName):
@@ -78,6 +91,16 @@ class ProjectManager(SimObject):
     def GetFolderListInCurrentFolder(self):
         with store.transaction() as st:
             return list(library.cwd(st)["folders"])
+
+    def GetProjectsInCurrentFolder(self):
+        """Deprecated: {1.0: name, ...}."""
+        with store.transaction() as st:
+            return float_keyed([p["name"] for p in library.cwd(st)["projects"]])
+
+    def GetFoldersInCurrentFolder(self):
+        """Deprecated: {1.0: name, ...}."""
+        with store.transaction() as st:
+            return float_keyed(list(library.cwd(st)["folders"]))
 
     def GotoRootFolder(self):
         with store.transaction(write=True) as st:
@@ -164,7 +187,7 @@ class ProjectManager(SimObject):
                 if (db["DbType"], db["DbName"]) == (dbInfo.get("DbType"), dbInfo.get("DbName")) \
                         and dbInfo.get("IpAddress", db.get("IpAddress")) == db.get("IpAddress"):
                     st["current_db"], st["current_folder"] = i, []
-                    st["current_project"] = None  # switching libraries closes the project
+                    library.open_project(st, None)  # switching libraries closes the project
                     return True
             return False
 

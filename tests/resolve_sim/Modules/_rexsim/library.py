@@ -3,14 +3,17 @@
 Pure functions only, so the API objects, the test helpers and the .drp reader all
 build and search the same shapes.
   state:    running, scripting, product, version, databases, current_db (index),
-            current_folder (names), current_project (id), export_fails, export_delay,
-            project_manager_open
+            current_folder (names), current_project (id), generation (bumped
+            whenever the open project is closed or replaced: older handles go stale),
+            language (of the UI: "Type" values are localized), export_fails,
+            export_delay, project_manager_open, misuse (see base)
   database: DbType, DbName, [IpAddress], root (folder)
   folder:   folders {name: folder}, projects [project]
   project:  id, name, created, modified, settings, media (bin), timelines, current_timeline
   bin:      name, clips [clip], folders [bin]
   clip:     id, props, proxy_offline, [proxy_resolution], [source: probed facts of real media]
-  timeline: id, name, created, modified, tracks {video|audio|subtitle: [[item]]}
+  timeline: id, name, created, modified, tracks {video|audio|subtitle: [[item]]},
+            [bin: names of the media pool folder holding it; the root when absent]
   item:     name, media (clip id or None for generated items), start, duration
 """
 import os
@@ -84,10 +87,11 @@ def _tracks(spec):
     return [spec]
 
 
-def add_timeline(project, name, video=(), audio=(), titles=()):
+def add_timeline(project, name, video=(), audio=(), titles=(), bin_path=()):
     """Append a timeline: clips (by clip name or media id) on V1/A1 in order, or on
     V1, V2, ... when VIDEO (AUDIO) is a list of lists; titles on a video track of their own."""
     tl = new_timeline(name)
+    tl["bin"] = list(bin_path)
     clips = {}
     for c in iter_clips(project["media"]):
         clips.setdefault(c["props"]["Clip Name"], c)
@@ -136,6 +140,7 @@ def default_state():
                 {"DbType": "PostgreSQL", "DbName": "facility", "IpAddress": "127.0.0.1",
                  "root": facility}],
             "current_db": 0, "current_folder": [], "current_project": None,
+            "generation": 0, "language": "en", "misuse": [],
             "export_fails": None, "export_delay": 0, "project_manager_open": False}
 
 
@@ -192,3 +197,40 @@ def find_clip(project, mid):
 
 def find_timeline(project, tid):
     return next((t for t in project["timelines"] if t["id"] == tid), None)
+
+
+def open_project(st, pid):
+    """The open project becomes PID (None: none); every older handle goes stale."""
+    st["current_project"] = pid
+    st["generation"] = st.get("generation", 0) + 1
+
+
+def timelines_in_bin(project, path):
+    return [t for t in project["timelines"] if tuple(t.get("bin") or ()) == tuple(path)]
+
+
+def timeline_props(project, tl):
+    """A timeline seen as a media pool item: no file, no proxy."""
+    s = project["settings"]
+    fps = float(s.get("timelineFrameRate") or 24)
+    fps = int(fps) if fps == int(fps) else fps
+    frames = max((it["start"] + it["duration"] for tr in tl["tracks"].values() for track in tr
+                  for it in track), default=86400) - 86400
+    return {"Clip Name": tl["name"], "Type": "Timeline", "FPS": fps, "Frames": str(frames),
+            "Resolution": "%sx%s" % (s.get("timelineResolutionWidth"), s.get("timelineResolutionHeight")),
+            "Start TC": "01:00:00:00", "End TC": timecode(86400 + frames, fps),
+            "Duration": timecode(frames, fps), "Format": "", "Video Codec": "", "Audio Ch": "2"}
+
+
+# "Type" as Resolve shows it in other UI languages (the other properties keep their keys).
+TYPE_NAMES = {
+    "ja": {"Video + Audio": "ビデオ + オーディオ", "Video": "ビデオ", "Audio": "オーディオ",
+           "Timeline": "タイムライン", "Generator": "ジェネレーター", "Still": "静止画"},
+}
+
+
+def localized(st, props):
+    names = TYPE_NAMES.get(st.get("language", "en"), {})
+    if "Type" in props:
+        props["Type"] = names.get(props["Type"], props["Type"])
+    return props

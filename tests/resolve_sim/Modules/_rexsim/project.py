@@ -1,25 +1,31 @@
 """Project and what hangs off it: media pool, bins, clips, timelines, timeline items.
 
-Objects hold ids, not data, and look them up on each call; like Resolve's handles they
-go dead (every call returns None) once their project is no longer the open one.
+Objects hold ids, not data, and look them up on each call. Like Resolve's handles they
+go stale (every call answers None or False) once their project is closed or another
+is loaded, even when the same project is opened again: each handle carries the
+state's "generation" at the time its project was reached, and must still match it.
+Timelines are media pool items too: a folder's clip list holds them beside the clips.
 """
 import contextlib
 import time
 
 from . import library, proxy, store
-from .base import SimObject
+from .base import SimObject, float_keyed
 
 
 class _InProject(SimObject):
-    def __init__(self, pid):
+    def __init__(self, pid, generation):
         self._pid = pid
+        self._gen = generation
+
+    def _live(self, st):
+        return st["current_project"] == self._pid and st.get("generation", 0) == self._gen
 
     @contextlib.contextmanager
     def _project(self, write=False):
-        """Yield the open project (None when this handle's project is closed)."""
+        """Yield the open project (None when this handle has gone stale)."""
         with store.transaction(write) as st:
-            live = st["current_project"] == self._pid
-            yield library.find_project(st, self._pid) if live else None
+            yield library.find_project(st, self._pid) if self._live(st) else None
 
 
 class Project(_InProject):
@@ -53,13 +59,13 @@ class Project(_InProject):
         with self._project() as p:
             if p is None or not isinstance(idx, int) or not 1 <= idx <= len(p["timelines"]):
                 return None
-            return Timeline(self._pid, p["timelines"][idx - 1]["id"])
+            return Timeline(self._pid, self._gen, p["timelines"][idx - 1]["id"])
 
     def GetCurrentTimeline(self):
         with self._project() as p:
             if p is None or not library.find_timeline(p, p["current_timeline"]):
                 return None
-            return Timeline(self._pid, p["current_timeline"])
+            return Timeline(self._pid, self._gen, p["current_timeline"])
 
     def SetCurrentTimeline(self, timeline):
         with self._project(write=True) as p:
@@ -71,18 +77,18 @@ class Project(_InProject):
 
     def GetMediaPool(self):
         with self._project() as p:
-            return p and MediaPool(self._pid)
+            return p and MediaPool(self._pid, self._gen)
 
 
 class MediaPool(_InProject):
     def GetRootFolder(self):
         with self._project() as p:
-            return p and Folder(self._pid, ())
+            return p and Folder(self._pid, self._gen, ())
 
 
 class Folder(_InProject):
-    def __init__(self, pid, path):
-        super().__init__(pid)
+    def __init__(self, pid, generation, path):
+        super().__init__(pid, generation)
         self._path = tuple(path)
 
     def _bin(self, p):
@@ -96,17 +102,30 @@ class Folder(_InProject):
     def GetClipList(self):
         with self._project() as p:
             b = self._bin(p)
-            return b and [MediaPoolItem(self._pid, c["id"]) for c in b["clips"]]
+            if b is None:
+                return None
+            ids = [c["id"] for c in b["clips"]] + [t["id"] for t in library.timelines_in_bin(p, self._path)]
+            return [MediaPoolItem(self._pid, self._gen, i) for i in ids]
 
     def GetSubFolderList(self):
         with self._project() as p:
             b = self._bin(p)
-            return b and [Folder(self._pid, self._path + (s["name"],)) for s in b["folders"]]
+            return b and [Folder(self._pid, self._gen, self._path + (s["name"],)) for s in b["folders"]]
+
+    def GetClips(self):
+        """Deprecated: {1.0: item, ...}."""
+        return float_keyed(self.GetClipList())
+
+    def GetSubFolders(self):
+        """Deprecated: {1.0: folder, ...}."""
+        return float_keyed(self.GetSubFolderList())
 
 
 class MediaPoolItem(_InProject):
-    def __init__(self, pid, mid):
-        super().__init__(pid)
+    """A clip, or a timeline (its media id is the timeline's id)."""
+
+    def __init__(self, pid, generation, mid):
+        super().__init__(pid, generation)
         self._mid = mid
 
     def GetName(self):
@@ -114,19 +133,25 @@ class MediaPoolItem(_InProject):
 
     def GetMediaId(self):
         with self._project() as p:
-            return p and library.find_clip(p, self._mid) and self._mid
+            return p and (library.find_clip(p, self._mid) or library.find_timeline(p, self._mid)) \
+                and self._mid
 
     def GetClipProperty(self, propertyName=None):
-        with self._project(write=True) as p:  # reading can latch a proxy offline
+        with store.transaction(write=True) as st:  # reading can latch a proxy offline
+            p = library.find_project(st, self._pid) if self._live(st) else None
             clip = p and library.find_clip(p, self._mid)
-            if clip is None:
+            if clip is not None:
+                props = dict(clip["props"], Proxy=proxy.status(clip))
+            elif p and library.find_timeline(p, self._mid):
+                props = library.timeline_props(p, library.find_timeline(p, self._mid))
+            else:
                 return None
-            props = dict(clip["props"], Proxy=proxy.status(clip))
+            library.localized(st, props)
             return props if not propertyName else props.get(propertyName)
 
     def LinkProxyMedia(self, proxyMediaFilePath):
         with store.transaction(write=True) as st:
-            if st["current_project"] != self._pid or st.get("project_manager_open"):
+            if not self._live(st) or st.get("project_manager_open"):
                 return False  # an open Project Manager window makes Resolve refuse
             p = library.find_project(st, self._pid)
             clip = p and library.find_clip(p, self._mid)
@@ -145,8 +170,8 @@ class MediaPoolItem(_InProject):
 
 
 class Timeline(_InProject):
-    def __init__(self, pid, tid):
-        super().__init__(pid)
+    def __init__(self, pid, generation, tid):
+        super().__init__(pid, generation)
         self._tid = tid
 
     @contextlib.contextmanager
@@ -171,28 +196,37 @@ class Timeline(_InProject):
             tracks = t["tracks"].get(trackType, []) if t else []
             if not isinstance(index, int) or not 1 <= index <= len(tracks):
                 return None
-            return [TimelineItem(self._pid, it) for it in tracks[index - 1]]
+            return [TimelineItem(self._pid, self._gen, it) for it in tracks[index - 1]]
+
+    def GetItemsInTrack(self, trackType, index):
+        """Deprecated: {1.0: item, ...}."""
+        return float_keyed(self.GetItemListInTrack(trackType, index))
 
 
 class TimelineItem(_InProject):
-    def __init__(self, pid, item):
-        super().__init__(pid)
+    def __init__(self, pid, generation, item):
+        super().__init__(pid, generation)
         self._item = dict(item)  # items have no ids of their own; keep a copy
 
+    def _get(self, key):
+        with self._project() as p:
+            return p and self._item[key]
+
     def GetName(self):
-        return self._item["name"]
+        return self._get("name")
 
     def GetStart(self):
-        return self._item["start"]
+        return self._get("start")
 
     def GetDuration(self):
-        return self._item["duration"]
+        return self._get("duration")
 
     def GetEnd(self):
-        return self._item["start"] + self._item["duration"]
+        start, duration = self._get("start"), self._get("duration")
+        return None if start is None else start + duration
 
     def GetMediaPoolItem(self):
         with self._project() as p:
             if p is None or self._item["media"] is None:
                 return None  # generated items (titles, generators) have none
-            return MediaPoolItem(self._pid, self._item["media"])
+            return MediaPoolItem(self._pid, self._gen, self._item["media"])

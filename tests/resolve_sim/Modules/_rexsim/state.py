@@ -41,6 +41,7 @@ def reset(state=None):
     with _edit() as st:
         st.clear()
         st.update(state or library.default_state())
+        store.clear_hooks()
 
 
 def empty():
@@ -219,12 +220,15 @@ def clip_props(db, folder, name, media_id):
         return dict(library.find_clip(_project(st, db, folder, name), media_id)["props"])
 
 
-def add_timeline(db, folder, name, timeline_name, video=(), audio=(), titles=()):
+def add_timeline(db, folder, name, timeline_name, video=(), audio=(), titles=(), bin_path=()):
     """Add a timeline cutting clips (names or media ids) on V1/A1, or on several tracks
-    when given lists of lists, and titles on a video track of their own; its id."""
+    when given lists of lists, and titles on a video track of their own, into the media
+    pool folder BIN_PATH (names below Master, which must exist); its id."""
     with _edit() as st:
-        return library.add_timeline(_project(st, db, folder, name), timeline_name,
-                                    video, audio, titles)["id"]
+        p = _project(st, db, folder, name)
+        if library.bin_at(p, tuple(bin_path)) is None:
+            raise KeyError("no media pool folder %r" % (tuple(bin_path),))
+        return library.add_timeline(p, timeline_name, video, audio, titles, bin_path)["id"]
 
 
 def set_current(db=None, folder=None, project=None):
@@ -236,6 +240,31 @@ def set_current(db=None, folder=None, project=None):
         if folder is not None:
             _folder(st, st["databases"][st["current_db"]]["DbName"], folder)
             st["current_folder"] = list(folder)
-        if project is not None:
-            st["current_project"] = project and library.project_named(
-                library.cwd(st), project)["id"]
+        if project is not None:  # opening (or closing) in the UI makes older handles stale
+            library.open_project(st, project and library.project_named(library.cwd(st), project)["id"])
+
+
+def set_language(language="en"):
+    """The UI language: "Type" properties are localized ("ja" shows Japanese names)."""
+    assert language == "en" or language in library.TYPE_NAMES, language
+    with _edit() as st:
+        st["language"] = language
+
+
+def on_call(call, action, nth=1):
+    """Just before the NTH call of CALL ("Class.Method", e.g. "MediaPoolItem.LinkProxyMedia")
+    by any script, the user does ACTION in the UI: "reload", "close", "open:NAME" or
+    "database:NAME" (see ui.py)."""
+    store.add_hook(call, nth, action)
+
+
+def misuse():
+    """Every misuse of the API noted so far (keyword or wrong-count arguments, calls this
+    version does not have, deprecated calls), oldest first."""
+    with store.transaction() as st:
+        return list(st.get("misuse", []))
+
+
+def clear_misuse():
+    with _edit() as st:
+        st["misuse"] = []

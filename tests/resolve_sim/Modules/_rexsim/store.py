@@ -50,3 +50,51 @@ def transaction(write=False):
 
 def version(st):
     return tuple(int(v) for v in st["version"][:3])
+
+
+def _hooks_path():
+    return os.path.abspath(path()) + ".hooks"
+
+
+def has_hooks():
+    return os.path.exists(_hooks_path())
+
+
+def add_hook(call, nth, action):
+    """Before the NTH call of CALL ("Class.Method"), ACTION happens in the UI (ui.act)."""
+    with transaction():  # under the state's lock
+        hooks = _read_hooks()
+        hooks.append({"call": call, "nth": int(nth), "seen": 0, "action": action})
+        _write_hooks(hooks)
+
+
+def due_hooks(call):
+    """Count a call of CALL; the actions due now. Call inside a transaction."""
+    hooks = _read_hooks()
+    due = []
+    for hook in hooks:
+        if hook["call"] == call:
+            hook["seen"] += 1
+            if hook["seen"] == hook["nth"]:
+                due.append(hook["action"])
+    if any(h["call"] == call for h in hooks):
+        _write_hooks(hooks)
+    return due
+
+
+def _read_hooks():
+    try:
+        with open(_hooks_path(), encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return []
+
+
+def _write_hooks(hooks):
+    with open(_hooks_path(), "w", encoding="utf-8") as f:
+        json.dump(hooks, f)
+
+
+def clear_hooks():
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_hooks_path())
