@@ -115,6 +115,13 @@ def members(directory, name=None, ext=None):
     return sorted(_backups(_scan(directory), wanted), key=_order)
 
 
+def named(directory, name, ext):
+    """Everything in `directory` named like a backup of one set, usable or not, oldest
+    first: for a caller to whom a lost backup (a dangling link) is news, not noise."""
+    found = (parse(entry.path) for entry in _scan(directory))
+    return sorted((b for b in found if b is not None and b.name == name and b.ext == ext), key=_order)
+
+
 def previous(backup):
     """The newest backup of the same set older than `backup`, or None."""
     older = [b for b in members(backup.directory, backup.name, backup.ext) if b.stamp < backup.stamp]

@@ -83,9 +83,10 @@ def _stamp_seconds(path):
 
 
 def newest_backup(ref, root):
-    """The newest backup of `ref` under `root` by the stamp in its name (a directory named
-    like one is no backup), or None."""
-    found = [b for b in backupset.members(target_dir(root, ref), paths.safe_name(ref.name), SUFFIX)
+    """The newest backup of `ref` under `root` by the stamp in its name, or None. A directory
+    named like one is no backup; a dangling link is a lost backup, so it counts (and fails
+    its check, and the project is exported again)."""
+    found = [b for b in backupset.named(target_dir(root, ref), paths.safe_name(ref.name), SUFFIX)
              if not os.path.isdir(b.path)]
     return found[-1] if found else None
 
