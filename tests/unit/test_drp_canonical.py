@@ -189,18 +189,22 @@ def write(path, members):
 
 
 @pytest.mark.parametrize("fixture", sources())
-@SETTINGS
-@given(seeds=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3))
-def test_reexports_of_an_unchanged_project_have_the_same_digest(fixture, seeds):
-    fixture = source(fixture)
+def test_reexports_of_an_unchanged_project_have_the_same_digest(fixture):
+    fixture = source(fixture)       # before hypothesis runs: a missing fixture skips, or fails in CI
     expected = canonical_digest(fixture)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = fixture
-        for n, seed in enumerate(seeds):       # a re-export of a re-export ... as well
-            dst = reexport(src, os.path.join(tmp, f"{n}.drp"), seed)
-            assert md5_file(dst) != md5_file(src)
-            assert canonical_digest(dst) == expected
-            src = dst
+
+    @SETTINGS
+    @given(seeds=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3))
+    def reexports(seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = fixture
+            for n, seed in enumerate(seeds):       # a re-export of a re-export ... as well
+                dst = reexport(src, os.path.join(tmp, f"{n}.drp"), seed)
+                assert md5_file(dst) != md5_file(src)
+                assert canonical_digest(dst) == expected
+                src = dst
+
+    reexports()
 
 
 def test_the_generated_bases_are_reexport_invariant_too():
@@ -211,10 +215,6 @@ def test_the_generated_bases_are_reexport_invariant_too():
                 members, _ = base(index, seed)
                 digests.add(canonical_digest(write(os.path.join(tmp, f"{seed}.drp"), members)))
         assert len(digests) == 1
-
-
-def test_the_samples_differ():
-    assert len({canonical_digest(f) for f in samples()}) == len(samples()) == 2
 
 
 def test_the_real_fixtures_differ():
