@@ -1,5 +1,5 @@
-"""rex-dedupe on real Resolve project files re-exported as Resolve does, and on
-rex-export's own output: links, sidecars, ordering by stamp, bad input, corrupt
+"""rex-dedupe on project files re-exported as Resolve does (the simulator's, and the
+real Resolve exports where ../shared is), and on rex-export's own output: links, sidecars, ordering by stamp, bad input, corrupt
 earlier backups, and kill -9 in the middle of a replacement."""
 
 import os
@@ -13,9 +13,10 @@ import time
 import pytest
 
 from conftest import BIN, sim_env
-from drpfiles import FIXTURES, read_members, reexport, write_members
+from drpfiles import read_members, reexport, samples, source, sources, write_members
 from rex.checksum import md5_file, read_sidecar, write_sidecar
 
+SAMPLES = samples()    # two different projects, exported by the simulator
 
 
 def stamp(i):
@@ -76,8 +77,9 @@ def root(rex_env):
     return rex_env["REX_BACKUP_ROOT"]
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=os.path.basename)
+@pytest.mark.parametrize("fixture", sources())
 def test_unchanged_reexports_become_relative_links_to_the_earliest(run, rex_env, root, fixture):
+    fixture = source(fixture)
     d = os.path.join(root, "Local Database", "P")
     first = put(d, "P", 0, fixture)
     later = [put(d, "P", i, fixture, seed=i) for i in (1, 2, 3)]
@@ -128,11 +130,11 @@ def test_dedupe_of_rex_export_output(run, rex_env, tmp_path, monkeypatch):
 
 def test_changed_exports_are_all_kept(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    fixture = FIXTURES[0]
+    fixture = SAMPLES[0]
     paths = [put(d, "P", 0, fixture),
              put(d, "P", 1, fixture, seed=1, edit=rename_project),
              put(d, "P", 2, fixture, seed=2, edit=lambda p: rename_project(p, "Third")),
-             put(d, "P", 3, FIXTURES[1], seed=3)]
+             put(d, "P", 3, SAMPLES[1], seed=3)]
     digests = [md5_file(p) for p in paths]
     result = run("rex-dedupe", *paths, env=rex_env)
     assert result.returncode == 0, result.err
@@ -144,9 +146,9 @@ def test_changed_exports_are_all_kept(run, rex_env, root):
 
 def test_hardlink(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    first = put(d, "P", 0, FIXTURES[1])
-    second = put(d, "P", 1, FIXTURES[1], seed=5)
-    third = put(d, "P", 2, FIXTURES[1], seed=6)
+    first = put(d, "P", 0, SAMPLES[1])
+    second = put(d, "P", 1, SAMPLES[1], seed=5)
+    third = put(d, "P", 2, SAMPLES[1], seed=6)
     result = run("rex-dedupe", "--link", "hardlink", second, third, env=rex_env)
     assert result.returncode == 0, result.err
     for path in (second, third):
@@ -159,15 +161,15 @@ def test_hardlink(run, rex_env, root):
 def test_tree(run, rex_env, root):
     a = os.path.join(root, "db", "A")
     b = os.path.join(root, "db", "Jobs", "B")
-    a0 = put(a, "A", 0, FIXTURES[0])
-    a1 = put(a, "A", 1, FIXTURES[0], seed=1)
-    a2 = put(a, "A", 2, FIXTURES[0], seed=2, edit=rename_project)
-    a3 = put(a, "A", 3, FIXTURES[0], seed=3, edit=rename_project)
-    a4 = put(a, "A", 4, FIXTURES[0], seed=4)              # back to the first content
-    b0 = put(b, "B", 0, FIXTURES[1])
-    b1 = put(b, "B", 1, FIXTURES[1], seed=7)
+    a0 = put(a, "A", 0, SAMPLES[0])
+    a1 = put(a, "A", 1, SAMPLES[0], seed=1)
+    a2 = put(a, "A", 2, SAMPLES[0], seed=2, edit=rename_project)
+    a3 = put(a, "A", 3, SAMPLES[0], seed=3, edit=rename_project)
+    a4 = put(a, "A", 4, SAMPLES[0], seed=4)              # back to the first content
+    b0 = put(b, "B", 0, SAMPLES[1])
+    b1 = put(b, "B", 1, SAMPLES[1], seed=7)
     # Another set in the same directory (another name) is not compared with B.
-    c0 = put(b, "C", 2, FIXTURES[1], seed=8)
+    c0 = put(b, "C", 2, SAMPLES[1], seed=8)
     result = run("rex-dedupe", "--tree", root, env=rex_env)
     assert result.returncode == 0, result.err
     assert result.out == ""
@@ -186,9 +188,9 @@ def test_tree(run, rex_env, root):
 
 def test_previous_is_found_by_stamp_never_mtime(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    s0 = put(d, "P", 0, FIXTURES[0])                                 # content X
-    s1 = put(d, "P", 1, FIXTURES[0], seed=1, edit=rename_project)    # content Y
-    s2 = put(d, "P", 2, FIXTURES[0], seed=2)                         # content X again
+    s0 = put(d, "P", 0, SAMPLES[0])                                 # content X
+    s1 = put(d, "P", 1, SAMPLES[0], seed=1, edit=rename_project)    # content Y
+    s2 = put(d, "P", 2, SAMPLES[0], seed=2)                         # content X again
     now = time.time()
     os.utime(s1, (now - 3000, now - 3000))
     os.utime(s0, (now - 1000, now - 1000))       # by mtime s0 would be just before s2
@@ -199,8 +201,8 @@ def test_previous_is_found_by_stamp_never_mtime(run, rex_env, root):
     assert not os.path.islink(s2) and not os.path.islink(s0) and not os.path.islink(s1)
     # Equal neighbours by stamp are linked, the later stamp to the earlier, whatever mtime says.
     e = os.path.join(root, "db", "E")
-    e0 = put(e, "E", 0, FIXTURES[1])
-    e1 = put(e, "E", 1, FIXTURES[1], seed=3)
+    e0 = put(e, "E", 0, SAMPLES[1])
+    e1 = put(e, "E", 1, SAMPLES[1], seed=3)
     os.utime(e0, (now, now))
     os.utime(e1, (now - 86400, now - 86400))
     result = run("rex-dedupe", e0, e1, env=rex_env)
@@ -210,13 +212,13 @@ def test_previous_is_found_by_stamp_never_mtime(run, rex_env, root):
 
 def test_non_zip_drp_is_65_and_good_paths_still_pass(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    first = put(d, "P", 0, FIXTURES[0])
-    linked = put(d, "P", 1, FIXTURES[0], seed=1)
+    first = put(d, "P", 0, SAMPLES[0])
+    linked = put(d, "P", 1, SAMPLES[0], seed=1)
     bad = os.path.join(d, f"P_{stamp(2)}.drp")
     with open(bad, "wb") as f:
         f.write(b"DaVinci Resolve project\n")
     write_sidecar(bad, md5_file(bad))
-    kept = put(d, "P", 3, FIXTURES[0], seed=3, edit=rename_project)
+    kept = put(d, "P", 3, SAMPLES[0], seed=3, edit=rename_project)
     result = run("rex-dedupe", linked, bad, kept, env=rex_env)
     assert result.returncode == 65
     assert bad in result.err
@@ -227,8 +229,8 @@ def test_non_zip_drp_is_65_and_good_paths_still_pass(run, rex_env, root):
 
 def test_missing_input_is_66_and_good_paths_still_pass(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    first = put(d, "P", 0, FIXTURES[1])
-    linked = put(d, "P", 1, FIXTURES[1], seed=1)
+    first = put(d, "P", 0, SAMPLES[1])
+    linked = put(d, "P", 1, SAMPLES[1], seed=1)
     gone = os.path.join(d, f"P_{stamp(2)}.drp")
     result = run("rex-dedupe", gone, linked, env=rex_env)
     assert result.returncode == 66
@@ -237,7 +239,7 @@ def test_missing_input_is_66_and_good_paths_still_pass(run, rex_env, root):
     assert links_are_relative_to(linked, first)
     # A file that is not a backup name passes through untouched but is reported.
     other = os.path.join(d, "notes.drp")
-    shutil.copyfile(FIXTURES[1], other)
+    shutil.copyfile(SAMPLES[1], other)
     result = run("rex-dedupe", other, env=rex_env)
     assert result.returncode == 65 and not os.path.islink(other)
 
@@ -245,7 +247,7 @@ def test_missing_input_is_66_and_good_paths_still_pass(run, rex_env, root):
 @pytest.mark.parametrize("corrupt", ["retimed", "flipped"])
 def test_corrupt_earlier_backup_is_never_linked_to(run, rex_env, root, corrupt):
     d = os.path.join(root, "db", "P")
-    first = put(d, "P", 0, FIXTURES[0])
+    first = put(d, "P", 0, SAMPLES[0])
     if corrupt == "retimed":
         retime(first)          # same canonical content, but no longer what its sidecar says
     else:
@@ -255,7 +257,7 @@ def test_corrupt_earlier_backup_is_never_linked_to(run, rex_env, root, corrupt):
             f.seek(-1, os.SEEK_CUR)
             f.write(bytes([byte[0] ^ 0x20]))
     assert not md5sum_ok(first)
-    new = put(d, "P", 1, FIXTURES[0], seed=1)
+    new = put(d, "P", 1, SAMPLES[0], seed=1)
     digest = md5_file(new)
     result = run("rex-dedupe", new, env=rex_env)
     assert result.returncode == 65
@@ -268,8 +270,8 @@ def test_corrupt_earlier_backup_is_never_linked_to(run, rex_env, root, corrupt):
 
 def test_dry_run_changes_nothing(run, rex_env, root):
     d = os.path.join(root, "db", "P")
-    put(d, "P", 0, FIXTURES[0])
-    second = put(d, "P", 1, FIXTURES[0], seed=1)
+    put(d, "P", 0, SAMPLES[0])
+    second = put(d, "P", 1, SAMPLES[0], seed=1)
     result = run("rex-dedupe", "-n", second, env=rex_env)
     assert result.returncode == 0, result.err
     assert "would link" in result.err
@@ -284,7 +286,7 @@ def make_sets(root, sets=6, per_set=6, seed=0):
     paths = []
     for s in range(sets):
         d = os.path.join(root, "db", f"Job {s}", f"P{s}")
-        fixture = FIXTURES[s % len(FIXTURES)]
+        fixture = SAMPLES[s % len(SAMPLES)]
         for i in range(per_set):
             edit = rename_project if rng.random() < 0.2 else None
             paths.append(put(d, f"P{s}", i, fixture, seed=None if i == 0 else rng.randrange(10**6), edit=edit))
@@ -331,8 +333,8 @@ def test_kill_9_during_dedupe_never_leaves_a_broken_backup(run, rex_env, tmp_pat
 def test_an_interrupted_replacement_is_finished_by_the_next_run(run, rex_env, root):
     """The state a kill between the link and its sidecar leaves: the next run repairs it."""
     d = os.path.join(root, "db", "P")
-    first = put(d, "P", 0, FIXTURES[0])
-    second = put(d, "P", 1, FIXTURES[0], seed=1)
+    first = put(d, "P", 0, SAMPLES[0])
+    second = put(d, "P", 1, SAMPLES[0], seed=1)
     old_sidecar = open(second + ".md5").read()
     assert run("rex-dedupe", second, env=rex_env).returncode == 0
     assert links_are_relative_to(second, first)
@@ -357,7 +359,6 @@ def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
     """rex-dedupe and rex-prune never change one set at once: the set's lock is shared."""
     import fcntl
 
-    from drpfiles import FIXTURES, reexport
     from rex import backupset
     from rex.checksum import md5_file, write_sidecar
 
@@ -365,8 +366,8 @@ def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
     directory.mkdir()
     first = directory / "Cut_20260101T000000Z.drp"
     second = directory / "Cut_20260102T000000Z.drp"
-    reexport(FIXTURES[0], str(first), seed=1)
-    reexport(FIXTURES[0], str(second), seed=2)
+    reexport(SAMPLES[0], str(first), seed=1)
+    reexport(SAMPLES[0], str(second), seed=2)
     for path in (first, second):
         write_sidecar(str(path), md5_file(str(path)))
     key = backupset.parse(str(second)).set_key

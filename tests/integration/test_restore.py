@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from drpfiles import FIXTURES
+from drpfiles import samples
 from rex.checksum import md5_file, write_sidecar
 from rex.pg.cluster import Cluster, free_port
 from rex.pg.sample import create_library
@@ -315,7 +315,7 @@ def test_find_prints_the_newest_dump_holding_the_project(run, env, cluster, dump
 
 @pytest.fixture
 def drp(tmp_path):
-    path = copy_dump(FIXTURES[0], tmp_path / "drp", "Spot_20260101T000000Z.drp")
+    path = copy_dump(samples()[0], tmp_path / "drp", "Spot_20260101T000000Z.drp")
     return path
 
 
@@ -350,8 +350,7 @@ def test_import_default_name_and_folder_keeps_the_user_where_they_were(run, sim,
     assert result.returncode == 0, result.err
     record = json.loads(result.out)
     assert record["folder"] == ["Clients", "Acme"]
-    assert record["name"].startswith("sample-capture-project (restored 20") or \
-        record["name"].startswith("ZZ_COMPOUND_RE (restored 20")
+    assert record["name"].startswith("Spot (restored 20")
     assert projects_in(folder=("Clients", "Acme")) == [record["name"]]
     assert state.snapshot()["current_folder"] == ["Elsewhere"]
     missing = run("rex-restore", drp, "--folder", "No/Such", env=sim)

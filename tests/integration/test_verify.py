@@ -1,6 +1,6 @@
-"""rex-verify on real dumps and real Resolve project files."""
+"""rex-verify on real dumps and on Resolve project files (the simulator's exports, and
+the real Resolve exports where ../shared is)."""
 
-import glob
 import os
 import shutil
 import subprocess
@@ -8,11 +8,8 @@ import sys
 
 import pytest
 
+from drpfiles import samples, source, sources
 from rex.checksum import md5_file, write_sidecar
-
-SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
-                      "shared")
-FIXTURES = sorted(glob.glob(os.path.join(SHARED, "fixtures", "drp", "*.drp")))
 
 
 @pytest.fixture
@@ -118,25 +115,37 @@ def test_deep_without_server_uses_a_scratch_cluster(run, rex_env, pg_env, dumps)
     assert "scratch" in result.err
 
 
-@pytest.mark.skipif(not FIXTURES, reason="shared fixtures not present")
-def test_real_resolve_exports_verify_and_damage_is_caught(run, rex_env, tmp_path):
-    for fixture in FIXTURES:
-        copy = tmp_path / os.path.basename(fixture)
-        shutil.copy(fixture, copy)
-        write_sidecar(str(copy), md5_file(str(copy)))
-        result = run("rex-verify", copy, env=rex_env)
-        assert result.returncode == 0, result.err
-        data = bytearray(copy.read_bytes())
-        data[len(data) // 3] ^= 0xFF     # inside a compressed member
-        copy.write_bytes(bytes(data))
-        write_sidecar(str(copy), md5_file(str(copy)))
-        result = run("rex-verify", copy, env=rex_env)
-        assert result.returncode == 65, (fixture, result.err)
+def middle_of_largest_member(path):
+    """The offset of a byte in the middle of the largest member's compressed data."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        info = max(z.infolist(), key=lambda i: i.compress_size)
+    with open(path, "rb") as f:
+        f.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+    return info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+
+
+@pytest.mark.parametrize("fixture", sources())
+def test_resolve_exports_verify_and_damage_is_caught(run, rex_env, tmp_path, fixture):
+    fixture = source(fixture)
+    copy = tmp_path / os.path.basename(fixture)
+    shutil.copy(fixture, copy)
+    write_sidecar(str(copy), md5_file(str(copy)))
+    result = run("rex-verify", copy, env=rex_env)
+    assert result.returncode == 0, result.err
+    data = bytearray(copy.read_bytes())
+    data[middle_of_largest_member(copy)] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    write_sidecar(str(copy), md5_file(str(copy)))
+    result = run("rex-verify", copy, env=rex_env)
+    assert result.returncode == 65, (fixture, result.err)
 
 
 def test_symlinked_backup_verifies_through_its_target(run, rex_env, tmp_path):
     real = tmp_path / "a_20260101T000000Z.drp"
-    shutil.copy(FIXTURES[0], real)
+    shutil.copy(samples()[0], real)
     write_sidecar(str(real), md5_file(str(real)))
     link = tmp_path / "a_20260102T000000Z.drp"
     os.symlink(real.name, link)

@@ -229,10 +229,9 @@ def test_concurrent_processes_do_not_lose_updates(sim):
 
 
 def test_imports_real_resolve_exports(sim):
-    fixtures = os.environ.get("REX_DRP_FIXTURES", "/work/shared/fixtures/drp")
-    if not os.path.isdir(fixtures):
-        pytest.skip("no real .drp fixtures (set REX_DRP_FIXTURES)")
-    files = sorted(os.path.join(fixtures, f) for f in os.listdir(fixtures) if f.endswith(".drp"))
+    from drpfiles import real_fixtures
+
+    files = real_fixtures()
     out = run(f"""
         out = []
         for f in {files!r}:

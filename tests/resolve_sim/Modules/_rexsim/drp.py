@@ -174,13 +174,18 @@ class _Export:
         return "SeqContainer/%s.xml" % sid, _el("Sm2SequenceContainer", [_el("FieldsBlob")] + vecs, sid)
 
     def gallery(self):
+        """The gallery: one (empty) album view and the memory stills, one per letter A-Z."""
         view = _el("Gallery::GyView", [_el("FieldsBlob"), _el("Stills"), _el("OneStillPerScene", "false"),
-                                      _el("ViewName"), _el("LockSysId"), _el("DbSavedTime", self.saved)],
-                   self.id())
-        return _el("Gallery::GyGallery", [_el("FieldsBlob"), _el("Views", [_el("Element", [view])]),
-                                          _el("MemoryView", [_el("Gallery::GyMemView", [
-                                              _el("FieldsBlob"), _el("Memories")], self.id())])],
-                   self.id())
+                                      _el("TraceTimeline", "false"), _el("SortType", "0"), _el("ViewName"),
+                                      _el("LockSysId"), _el("DbSavedTime", self.saved)], self.id())
+        memories = _elements(_el("Gallery::GyStillRef", [
+            _el("FieldsBlob"), _el("Label"), _el("TrackIdx", "0"), _el("SceneIdx", "0"), _el("CreateTime"),
+            _el("Type", "0"), _el("MasterHint"), _el("Ref0"), _el("Ref1")], self.id()) for _ in range(26))
+        return _el("Gallery::GyGallery", [
+            _el("FieldsBlob"), _el("Views", [_el("Element", [view])]),
+            _el("MemoryView", [_el("Gallery::GyMemView", [_el("FieldsBlob"), _el("Memories", memories)],
+                                   self.id())]),
+            _el("LockSysId"), _el("DbSavedTime", self.saved)], self.id())
 
 
 def build(project, version, stills=True, now=None):
