@@ -4,13 +4,18 @@
 dedupe link (a symlink, or a hard link to an earlier name of the same inode),
 which is stored on the remote as rclone stores symlinks with `--links`: a small
 `NAME.rclonelink` object holding the relative target, so the remote keeps one
-copy of the bytes and `rclone copy -l` restores the link. `Uploader` copies
-everything in one batched `rclone copy`, then checks every expected object with
-one listing: present, the right size, and the md5 of its sidecar (from the
-remote's hashes, or by downloading when the remote has none). rclone may exit 0
-having copied nothing; only this check decides what counts as uploaded. An object
-whose md5 was proved within `recheck_after` (rex.upload_ledger) and that nothing
-has changed since is listed for its size only.
+copy of the bytes and `rclone copy -l` restores the link.
+
+`Uploader` first checks every expected object with one listing: present, the right
+size, and the md5 of its sidecar (from the remote's hashes, or by downloading when
+the remote has none); an object whose md5 was proved within `recheck_after`
+(rex.upload_ledger) and that nothing has changed since is listed for its size only.
+`triage` then decides what goes: nothing that matches; a new object as it is; a
+copy that is wrong, cut short, or proved once and now gone is a repair, sent
+(forced: damage in place keeps size and time, all rclone compares) only from a
+local file that still matches its sidecar, since the remote copy may be the last
+good one. What was sent is checked again: rclone may exit 0 having copied nothing,
+and only the check decides what counts as uploaded.
 """
 
 import hashlib
@@ -230,7 +235,7 @@ class Outcome:
     code: int = errors.OK
     checked: str = None       # md5, or size (md5 proved at `verified`, or no md5 to be had)
     verified: float = None    # checked by size: when the md5 was last proved (seconds since the epoch)
-    repaired: tuple = ()      # the objects of this item found damaged or missing and sent again
+    repaired: tuple = ()      # (rel, what was wrong) of the objects of this item sent again and now good
 
 
 @dataclass
@@ -251,6 +256,7 @@ NEW = "new"             # not on the remote and never proved there: sent
 REPAIR = "repair"       # on the remote but wrong, or proved there once and now gone: sent again only
 #                         from a local file that still matches its sidecar, never over it from a bad one
 UNCHECKED = "unchecked"  # of the right size, its md5 not to be had: rclone decides by size and time
+ABSENT = "absent"       # --check: never sent (or never proved) there, so nothing to repair: only named
 
 
 def triage(want, found, rows, trust, check_only):
@@ -259,8 +265,8 @@ def triage(want, found, rows, trust, check_only):
     `found` is the listing before the copy ({rel: (size, md5 or None)}), `rows` the
     ledger's ({rel: (size, md5, ...)}), `trust` the objects listed by size on the
     ledger's word. An object proved once with this content (a ledger row of the same
-    size and md5) and now missing is a repair, not a new upload; under `check_only`
-    every backup given should be there, so any object missing is a repair too.
+    size and md5) and now missing is a repair, not a new upload; `check_only` sends
+    nothing new, so there an object never proved and not there is only named.
     """
     out = {}
     for rel, expected in want.items():
@@ -268,8 +274,8 @@ def triage(want, found, rows, trust, check_only):
         if _mismatch(rel, expected, got) is None:
             unchecked = got[1] is None and rel not in trust and not check_only
             out[rel] = UNCHECKED if unchecked else GOOD
-        elif got is None and not check_only and not _proved(rows.get(rel), expected):
-            out[rel] = NEW
+        elif got is None and not _proved(rows.get(rel), expected):
+            out[rel] = ABSENT if check_only else NEW
         else:
             out[rel] = REPAIR
     return out
@@ -310,9 +316,9 @@ class Uploader:
         return want
 
     def run(self, items, check_only=False):
-        """Check what the remote holds, send what is missing or damaged (`check_only`: only what
-        is damaged or missing, nothing rclone would merely bring up to date), check what was sent;
-        returns an Outcome per Item. `check_only` checks every object by md5, whatever the ledger says."""
+        """Check what the remote holds, send what is new, missing or damaged (`check_only`: nothing
+        new), check what was sent; returns an Outcome per Item. `check_only` checks every object by
+        md5, whatever the ledger says."""
         want = self.expected(items)
         rows = self.ledger.rows(self.remote) if self.ledger is not None else {}
         use_ledger = self.recheck_after and not check_only
@@ -324,6 +330,7 @@ class Uploader:
         try:
             found = self._verify(want, work, trust, before=True)
             fate = triage(want, found, rows, trust, check_only)
+            wrong = {rel: _mismatch(rel, want[rel], found.get(rel)) for rel, f in fate.items() if f == REPAIR}
             bad_locals = self._check_locals(want, [rel for rel, f in fate.items() if f == REPAIR])
             forced = [rel for rel, f in fate.items() if f == NEW or (f == REPAIR and rel not in bad_locals)]
             lenient = [rel for rel, f in fate.items() if f == UNCHECKED]
@@ -337,7 +344,8 @@ class Uploader:
                 bad_locals.update(self._check_locals(want, failed))      # say whether the local copy is to blame
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        repaired = {rel for rel in forced if fate[rel] == REPAIR and (check_only or _proved(rows.get(rel), want[rel]))}
+        repaired = {rel: wrong[rel] for rel in forced
+                    if fate[rel] == REPAIR and (check_only or _proved(rows.get(rel), want[rel]))}
         outcomes = [self._outcome(item, want, found, sent, repaired, bad_locals, check_only, trust)
                     for item in items]
         if self.ledger is not None:
@@ -345,8 +353,8 @@ class Uploader:
         return outcomes
 
     def _check_locals(self, want, rels):
-        """{rel: why} of the objects to repair whose local file no longer matches its sidecar
-        (or cannot be read): never sent over the remote copy, which may be the last good one."""
+        """{rel: why} of the objects `rels` whose local file does not match its sidecar (or cannot
+        be read): a repair from one would overwrite a remote copy that may be the last good one."""
         bad = {}
         for rel in rels:
             source = want[rel].source
@@ -356,10 +364,10 @@ class Uploader:
             try:
                 md5 = checksum.md5_file(path)
             except OSError as exc:
-                bad[rel] = f"the local copy {path} cannot be read ({exc.strerror or exc})"
+                bad[rel] = f"cannot be read ({exc.strerror or exc})"
                 continue
             if md5 != want[rel].md5:
-                bad[rel] = f"the local copy {path} does not match its sidecar either (md5 {md5})"
+                bad[rel] = f"does not match its sidecar either (md5 {md5})"
         return bad
 
     def _remember(self, want, found, trust):
@@ -468,19 +476,19 @@ class Uploader:
         for rel in needed:
             problem = _mismatch(rel, want.get(rel), found.get(rel))
             if problem:
-                where = rclone.join(self.remote, rel)
+                if rel in sent or rel in bad_locals:     # named in full: the remote copy and the local one
+                    problem = rclone.join(self.remote, problem)
+                local = "the local copy" if rel == item.rel else f"the local copy {os.path.join(self.root, rel)}"
                 if rel in sent:
-                    problem = f"{problem} after it was sent ({where})"
-                    if rel in bad_locals:
-                        problem += f"; {bad_locals[rel]}"
+                    problem += " after it was sent" + (f"; {local} {bad_locals[rel]}" if rel in bad_locals else "")
                 elif rel in bad_locals:
-                    problem = f"{problem}; {bad_locals[rel]}: neither is good, the remote copy is left as it is ({where})"
+                    problem += f"; {local} {bad_locals[rel]}: neither is good, the remote copy is left as it is"
                 return Outcome(item, False, message=problem, code=errors.DATAERR)
         by_size = [rel for rel in needed if found[rel][1] is None]
         checked = "size" if by_size else "md5"
         verified = min((trust[rel] for rel in by_size if rel in trust), default=None)
         own = needed[:-1] if item.kind == "link" else needed      # a link's target is its own record
-        fixed = tuple(rel for rel in own if rel in repaired)
+        fixed = tuple((rel, repaired[rel]) for rel in own if rel in repaired)
         if fixed:
             action = "repaired"
         elif check_only:

@@ -189,6 +189,19 @@ def test_a_damaged_remote_copy_is_repaired(run, env, target, how, mode):
                                                                             "already-there"}
 
 
+def test_check_sends_nothing_new(run, env, target):
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    sent = put(root, "pg/s/Lib_20260101T000000Z.backup", os.urandom(4000))
+    assert run("rex-upload", "-r", remote, sent, env=env).returncode == 0
+    never = put(root, "pg/s/Lib_20260102T000000Z.backup", os.urandom(4000))
+    result = run("rex-upload", "-r", remote, "--check", "--sync", root, env=env)
+    assert result.returncode == 65 and "not on the remote" in result.err, result.err
+    assert f"{never}: " in result.err and "Lib_20260101" not in result.err
+    assert lines(result.out) == [f"{remote}/pg/s/Lib_20260101T000000Z.backup"]
+    assert not os.path.exists(os.path.join(served, "pg", "s", os.path.basename(never)))
+
+
 @pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_bad_local_copy_never_replaces_the_remote_one(run, env, target, how, mode):

@@ -215,7 +215,7 @@ _objects = st.dictionaries(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclon
        check_only=st.booleans())
 def test_triage_sends_only_what_is_wrong_and_never_over_a_copy_unchecked(want, remote, proved, trusted,
                                                                           check_only):
-    from rex.upload import GOOD, NEW, REPAIR, UNCHECKED, _Expected, _mismatch, triage
+    from rex.upload import ABSENT, GOOD, NEW, REPAIR, UNCHECKED, _Expected, _mismatch, triage
 
     want = {rel: _Expected(size, md5, rel) for rel, (size, md5) in want.items()}
     rows = {rel: (e.size, e.md5, None, None) for rel, e in want.items() if rel in proved}
@@ -229,10 +229,12 @@ def test_triage_sends_only_what_is_wrong_and_never_over_a_copy_unchecked(want, r
         assert (f in (GOOD, UNCHECKED)) == (wrong is None)      # what matches is never sent again
         if f == NEW:                                            # sent without a look at the local copy:
             assert rel not in found and rel not in proved and not check_only    # only into an empty place
+        if rel in proved and wrong:
+            assert f == REPAIR                                  # what was good there once is repaired
         if rel in found and wrong:
             assert f == REPAIR                                  # over a copy: only from a good local one
-        if check_only:
-            assert f in (GOOD, REPAIR)                          # --check sends nothing merely new
+        if check_only:                                          # --check sends nothing new
+            assert f in (GOOD, REPAIR, ABSENT) and (f == ABSENT) == (rel not in found and rel not in proved)
         if f == UNCHECKED:
             assert found[rel][1] is None and rel not in trust and not check_only
 
