@@ -42,9 +42,10 @@ class Remote:
         return dict(os.environ, HOME=self.home, RCLONE_CONFIG=self.conf)
 
     def start(self):
-        # No directory cache: a test that changes the served files sees them as they are.
+        # No directory cache, no file cache, no polling: a test that changes the served files behind
+        # the server's back (a byte flipped in place, size and time kept) sees them as they are.
         argv = ["rclone", "serve", self.kind, "--addr", f"127.0.0.1:{self.port}", "--dir-cache-time", "1ms",
-                self.dir]
+                "--vfs-cache-mode", "off", "--poll-interval", "0", self.dir]
         if self.kind == "sftp":
             argv[3:3] = ["--user", "rex", "--pass", self.password] if self.password else ["--no-auth"]
         self.log = open(os.path.join(self.base, f"serve-{self.kind}.log"), "ab")

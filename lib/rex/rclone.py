@@ -73,21 +73,24 @@ def _common(transfers=None, bwlimit=None):
     return argv
 
 
-def copy_argv(program, source_root, remote, files_from, transfers=None, bwlimit=None):
+def copy_argv(program, source_root, remote, files_from, transfers=None, bwlimit=None, force=False):
     """`rclone copy` of the files named (one per line) in `files_from`, relative to `source_root`.
 
     rclone's own after-copy hash check is turned off (`--ignore-checksum`): Rex checks
     every file against its sidecar's md5 afterwards, which is stronger and costs the
     remote one hash instead of two. `--use-json-log -v` tells which files were copied.
+    `force` sends every file whatever the remote holds (`--ignore-times`): a copy damaged
+    in place keeps its size and time, which is all rclone compares.
     """
     return [program, "copy", "--files-from-raw", files_from, "--no-traverse", "--ignore-checksum",
-            "--use-json-log", "-v", "--stats", "0", *_common(transfers, bwlimit), "--", source_root, remote]
+            *(["--ignore-times"] if force else []), "--use-json-log", "-v", "--stats", "0",
+            *_common(transfers, bwlimit), "--", source_root, remote]
 
 
-def copy_tree_argv(program, source_dir, remote, transfers=None, bwlimit=None):
-    """`rclone copy` of a whole (small, staged) directory tree."""
-    return [program, "copy", "--use-json-log", "-v", "--stats", "0", *_common(transfers, bwlimit),
-            "--", source_dir, remote]
+def copy_tree_argv(program, source_dir, remote, transfers=None, bwlimit=None, force=False):
+    """`rclone copy` of a whole (small, staged) directory tree (`force`: as in copy_argv)."""
+    return [program, "copy", *(["--ignore-times"] if force else []), "--use-json-log", "-v", "--stats", "0",
+            *_common(transfers, bwlimit), "--", source_dir, remote]
 
 
 def lsjson_argv(program, remote, files_from, hashes=True):

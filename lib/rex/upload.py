@@ -4,13 +4,18 @@
 dedupe link (a symlink, or a hard link to an earlier name of the same inode),
 which is stored on the remote as rclone stores symlinks with `--links`: a small
 `NAME.rclonelink` object holding the relative target, so the remote keeps one
-copy of the bytes and `rclone copy -l` restores the link. `Uploader` copies
-everything in one batched `rclone copy`, then checks every expected object with
-one listing: present, the right size, and the md5 of its sidecar (from the
-remote's hashes, or by downloading when the remote has none). rclone may exit 0
-having copied nothing; only this check decides what counts as uploaded. An object
-whose md5 was proved within `recheck_after` (rex.upload_ledger) and that nothing
-has changed since is listed for its size only.
+copy of the bytes and `rclone copy -l` restores the link.
+
+`Uploader` first checks every expected object with one listing: present, the right
+size, and the md5 of its sidecar (from the remote's hashes, or by downloading when
+the remote has none); an object whose md5 was proved within `recheck_after`
+(rex.upload_ledger) and that nothing has changed since is listed for its size only.
+`triage` then decides what goes: nothing that matches; a new object as it is; a
+copy that is wrong, cut short, or proved once and now gone is a repair, sent
+(forced: damage in place keeps size and time, all rclone compares) only from a
+local file that still matches its sidecar, since the remote copy may be the last
+good one. What was sent is checked again: rclone may exit 0 having copied nothing,
+and only the check decides what counts as uploaded.
 """
 
 import hashlib
@@ -215,11 +220,12 @@ class Planner:
 class Outcome:
     item: Item
     ok: bool
-    action: str = None        # uploaded, linked, already-there, verified
+    action: str = None        # uploaded, repaired, linked, already-there, verified
     message: str = None
     code: int = errors.OK
     checked: str = None       # md5, or size (md5 proved at `verified`, or no md5 to be had)
     verified: float = None    # checked by size: when the md5 was last proved (seconds since the epoch)
+    repaired: tuple = ()      # (rel, what was wrong) of the objects of this item sent again and now good
 
 
 @dataclass
@@ -234,8 +240,44 @@ def _md5_bytes(data):
     return hashlib.md5(data).hexdigest()
 
 
+# What a run does with each wanted object, decided from the listing made before anything is sent.
+GOOD = "good"           # on the remote and matching (or trusted by the ledger): nothing to send
+NEW = "new"             # not on the remote and never proved there: sent
+REPAIR = "repair"       # on the remote but wrong, or proved there once and now gone: sent again only
+#                         from a local file that still matches its sidecar, never over it from a bad one
+UNCHECKED = "unchecked"  # of the right size, its md5 not to be had: rclone decides by size and time
+ABSENT = "absent"       # --check: never sent (or never proved) there, so nothing to repair: only named
+
+
+def triage(want, found, rows, trust, check_only):
+    """{rel: GOOD, NEW, REPAIR or UNCHECKED} of every wanted object.
+
+    `found` is the listing before the copy ({rel: (size, md5 or None)}), `rows` the
+    ledger's ({rel: (size, md5, ...)}), `trust` the objects listed by size on the
+    ledger's word. An object proved once with this content (a ledger row of the same
+    size and md5) and now missing is a repair, not a new upload; `check_only` sends
+    nothing new, so there an object never proved and not there is only named.
+    """
+    out = {}
+    for rel, expected in want.items():
+        got = found.get(rel)
+        if _mismatch(rel, expected, got) is None:
+            unchecked = got[1] is None and rel not in trust and not check_only
+            out[rel] = UNCHECKED if unchecked else GOOD
+        elif got is None and not _proved(rows.get(rel), expected):
+            out[rel] = ABSENT if check_only else NEW
+        else:
+            out[rel] = REPAIR
+    return out
+
+
+def _proved(row, expected):
+    """Whether a ledger row says this very content (size and md5) was once proved on the remote."""
+    return row is not None and tuple(row[:2]) == (expected.size, expected.md5)
+
+
 class Uploader:
-    """Copies planned Items to `remote` in one batch and checks what arrived."""
+    """Copies planned Items to `remote` and checks what arrived; repairs damaged copies."""
 
     def __init__(self, rclone_, remote, root, transfers=None, bwlimit=None, download_check=True, ledger=None,
                  recheck_after=None):
@@ -243,6 +285,7 @@ class Uploader:
         self.remote, self.root = remote, os.path.realpath(root)
         self.transfers, self.bwlimit, self.download_check = transfers, bwlimit, download_check
         self.ledger, self.recheck_after = ledger, recheck_after    # an UploadLedger, seconds
+        self._warned = False      # that only sizes can be checked
 
     def expected(self, items):
         """{remote object rel: _Expected} for every object the items need, sidecars included."""
@@ -263,30 +306,62 @@ class Uploader:
         return want
 
     def run(self, items, check_only=False):
-        """Upload (unless `check_only`) and verify; returns an Outcome per Item.
-        `check_only` always checks by md5, whatever the ledger says."""
+        """Check what the remote holds, send what is new, missing or damaged (`check_only`: nothing
+        new), check what was sent; returns an Outcome per Item. `check_only` checks every object by
+        md5, whatever the ledger says."""
         want = self.expected(items)
-        use_ledger = self.ledger is not None and self.recheck_after and not check_only
-        rows = self.ledger.rows(self.remote) if use_ledger else {}
+        rows = self.ledger.rows(self.remote) if self.ledger is not None else {}
+        use_ledger = self.recheck_after and not check_only
+        trust = upload_ledger.trusted(want, rows, set(), self.recheck_after, time.time()) if use_ledger else {}
+        if trust:
+            log.info(f"{len(trust)} object(s) matched their md5 within "
+                     f"{format_duration(self.recheck_after)}: checking their sizes only")
         work = tempfile.mkdtemp(prefix="rex-upload-")
         try:
-            copied, complete = (set(), True) if check_only else self._copy(items, want, work)
-            # A copy run with failures may have touched more than it logged: trust nothing then.
-            trust = upload_ledger.trusted(want, rows, copied if complete else set(want), self.recheck_after,
-                                          time.time()) if use_ledger else {}
-            if trust:
-                log.info(f"{len(trust)} object(s) matched their md5 within "
-                         f"{format_duration(self.recheck_after)}: checking their sizes only")
-            found = self._verify(want, work, trust)
+            found = self._verify(want, work, trust, before=True)
+            fate = triage(want, found, rows, trust, check_only)
+            wrong = {rel: _mismatch(rel, want[rel], found.get(rel)) for rel, f in fate.items() if f == REPAIR}
+            bad_locals = self._check_locals(want, [rel for rel, f in fate.items() if f == REPAIR])
+            forced = [rel for rel, f in fate.items() if f == NEW or (f == REPAIR and rel not in bad_locals)]
+            lenient = [rel for rel, f in fate.items() if f == UNCHECKED]
+            copied = self._copy(items, want, forced, lenient, work)
+            sent = set(forced) | copied
+            for rel in sent:
+                found.pop(rel, None)
+            if sent:
+                found.update(self._verify({rel: want[rel] for rel in sent}, work))
+                failed = [rel for rel in sent if _mismatch(rel, want[rel], found.get(rel))]
+                bad_locals.update(self._check_locals(want, failed))      # say whether the local copy is to blame
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        outcomes = [self._outcome(item, want, found, copied, check_only, trust) for item in items]
+        repaired = {rel: wrong[rel] for rel in forced
+                    if fate[rel] == REPAIR and (check_only or _proved(rows.get(rel), want[rel]))}
+        outcomes = [self._outcome(item, want, found, sent, repaired, bad_locals, check_only, trust)
+                    for item in items]
         if self.ledger is not None:
             self._remember(want, found, trust)
         return outcomes
 
+    def _check_locals(self, want, rels):
+        """{rel: why} of the objects `rels` whose local file does not match its sidecar (or cannot
+        be read): a repair from one would overwrite a remote copy that may be the last good one."""
+        bad = {}
+        for rel in rels:
+            source = want[rel].source
+            if source is None:
+                continue          # a staged link object: made from what the link says now
+            path = os.path.join(self.root, *source.split("/"))
+            try:
+                md5 = checksum.md5_file(path)
+            except OSError as exc:
+                bad[rel] = f"cannot be read ({exc.strerror or exc})"
+                continue
+            if md5 != want[rel].md5:
+                bad[rel] = f"does not match its sidecar either (md5 {md5})"
+        return bad
+
     def _remember(self, want, found, trust):
-        """Ledger: objects proved by md5 now are recorded, any object that failed is forgotten."""
+        """Ledger: objects proved by md5 now are recorded, any object that failed is no longer trusted."""
         proved, failed = {}, []
         for rel, expected in want.items():
             got = found.get(rel)
@@ -296,18 +371,22 @@ class Uploader:
                 proved[rel] = expected
         self.ledger.update(self.remote, proved, failed)
 
-    def _copy(self, items, want, work):
-        """(objects rclone says it copied, whether every copy run succeeded)."""
-        files = [rel for rel, e in want.items() if e.source is not None]
-        copied, complete = set(), True
-        if files:
-            listing = rclone.write_list(work, "files", files)
-            result = self.rclone.run(rclone.copy_argv(self.program, self.root, self.remote, listing, self.transfers,
-                                                      self.bwlimit), "copy")
-            self._raise_if_run_wide(result, "rclone copy")
-            copied |= rclone.copied_objects(result.stderr)
-            complete = complete and result.ok
-        links = [item for item in items if item.kind == "link"]
+    def _copy(self, items, want, forced, lenient, work):
+        """Send the `forced` objects whatever the remote holds (rclone --ignore-times: a copy damaged
+        in place keeps its size and time), and the `lenient` ones as rclone's size-and-time
+        comparison decides; returns the lenient objects rclone says it copied."""
+        copied = set()
+        forced_files = [rel for rel in forced if want[rel].source is not None]
+        for rels, force in ((forced_files, True), ([rel for rel in lenient if want[rel].source], False)):
+            if rels:
+                listing = rclone.write_list(work, "force" if force else "files", rels)
+                result = self.rclone.run(rclone.copy_argv(self.program, self.root, self.remote, listing,
+                                                          self.transfers, self.bwlimit, force=force), "copy")
+                self._raise_if_run_wide(result, "rclone copy")
+                if not force:
+                    copied |= rclone.copied_objects(result.stderr) & set(rels)
+        sending = set(forced)
+        links = [item for item in items if item.kind == "link" and item.rel + LINK_SUFFIX in sending]
         if links:
             stage = os.path.join(work, "links")
             for item in links:
@@ -316,11 +395,9 @@ class Uploader:
                 with open(dest, "wb") as f:
                     f.write(item.target.encode("utf-8", "surrogateescape"))
             result = self.rclone.run(rclone.copy_tree_argv(self.program, stage, self.remote, self.transfers,
-                                                           self.bwlimit), "copy links")
+                                                           self.bwlimit, force=True), "copy links")
             self._raise_if_run_wide(result, "rclone copy (links)")
-            copied |= rclone.copied_objects(result.stderr)
-            complete = complete and result.ok
-        return copied, complete
+        return copied
 
     def _raise_if_run_wide(self, result, what):
         """A failure of the whole run (remote down, refused, misconfigured) ends it;
@@ -333,9 +410,10 @@ class Uploader:
         for line in rclone.messages(result.stderr)[-5:]:
             log.warning(f"rclone: {line}")
 
-    def _verify(self, want, work, trust=()):
+    def _verify(self, want, work, trust=(), before=False):
         """{rel: (size, md5 or None)} of the wanted objects found on the remote; the
-        `trust`ed ones are listed without hashes (md5 None) and never downloaded."""
+        `trust`ed ones are listed without hashes (md5 None) and never downloaded.
+        `before` anything is sent, a remote path that does not exist yet holds nothing."""
         found = {}
         full = [rel for rel in want if rel not in trust]
         results = self._listings(want, full, work, hashes=True)
@@ -343,6 +421,8 @@ class Uploader:
             results += self._listings(want, sorted(trust), work, hashes=False)
         for result in results:
             if not result.ok:
+                if before and rclone.not_found(result.stderr):
+                    continue
                 raise rclone.failure("rclone lsjson", result.returncode, result.stderr)
             found.update(rclone.parse_lsjson(result.stdout.decode("utf-8", "surrogateescape")))
         unhashed = [rel for rel, (size, md5) in found.items() if md5 is None and rel in want
@@ -356,7 +436,8 @@ class Uploader:
             sums = rclone.parse_md5sum(result.stdout.decode("utf-8", "surrogateescape"))
             for rel in unhashed:
                 found[rel] = (found[rel][0], sums.get(rel, UNREADABLE))
-        elif unhashed:
+        elif unhashed and not self._warned:
+            self._warned = True
             log.warning("the remote has no md5 and upload.download_check is off: only sizes are checked")
         return found
 
@@ -376,7 +457,7 @@ class Uploader:
                  for i in range(lanes)]
         return list(ordered_map(lambda argv: self.rclone.run(argv, "lsjson"), argvs, lanes))
 
-    def _outcome(self, item, want, found, copied, check_only, trust=()):
+    def _outcome(self, item, want, found, sent, repaired, bad_locals, check_only, trust=()):
         needed = [item.rel + checksum.SUFFIX]
         if item.kind == "file":
             needed.append(item.rel)
@@ -385,18 +466,28 @@ class Uploader:
         for rel in needed:
             problem = _mismatch(rel, want.get(rel), found.get(rel))
             if problem:
+                if rel in sent or rel in bad_locals:     # named in full: the remote copy and the local one
+                    problem = rclone.join(self.remote, problem)
+                local = "the local copy" if rel == item.rel else f"the local copy {os.path.join(self.root, rel)}"
+                if rel in sent:
+                    problem += " after it was sent" + (f"; {local} {bad_locals[rel]}" if rel in bad_locals else "")
+                elif rel in bad_locals:
+                    problem += f"; {local} {bad_locals[rel]}: neither is good, the remote copy is left as it is"
                 return Outcome(item, False, message=problem, code=errors.DATAERR)
         by_size = [rel for rel in needed if found[rel][1] is None]
         checked = "size" if by_size else "md5"
         verified = min((trust[rel] for rel in by_size if rel in trust), default=None)
-        if check_only:
+        own = needed[:-1] if item.kind == "link" else needed      # a link's target is its own record
+        fixed = tuple((rel, repaired[rel]) for rel in own if rel in repaired)
+        if fixed:
+            action = "repaired"
+        elif check_only:
             action = "verified"
         elif item.kind == "link":
             action = "linked"
         else:
-            action = "uploaded" if item.rel in copied else "already-there"
-        return Outcome(item, True, action, checked=checked, verified=verified)
-
+            action = "uploaded" if item.rel in sent else "already-there"
+        return Outcome(item, True, action, checked=checked, verified=verified, repaired=fixed)
 
 
 def _mismatch(rel, expected, got):

@@ -9,6 +9,11 @@ md5 it must have is the same, the check is younger than the window, and this run
 did not copy it; a trusted object is still listed, so a copy deleted or cut short
 on the remote is caught, but its bytes are not read. The trade-off: damage in
 place that keeps the size goes unseen until the window runs out (or --check).
+
+A check that fails keeps the row but clears its time (never trusted again until
+proved anew): the ledger still says that this content was once good on the remote,
+so a copy found missing later is a repair, sent only from a local file that still
+matches its sidecar, never a new upload of whatever the local disk holds.
 """
 
 import time
@@ -36,7 +41,8 @@ def trusted(want, rows, copied, window, now):
         if row is None or rel in copied:
             continue
         size, md5, local, when = row
-        if (size, md5, local) == (expected.size, expected.md5, expected.local) and 0 <= now - when < window:
+        if (size, md5, local) == (expected.size, expected.md5, expected.local) and when is not None \
+                and 0 <= now - when < window:
             out[rel] = when
     return out
 
@@ -53,7 +59,8 @@ class UploadLedger:
                           "PRIMARY KEY (remote, rel))")
 
     def rows(self, remote):
-        """{rel: (size, md5, fingerprint or None, verified-at)} of everything known of `remote`."""
+        """{rel: (size, md5, fingerprint or None, verified-at or None)} of everything known of `remote`
+        (verified-at None: a check failed since)."""
         out = {}
         for rel, size, md5, lsize, mtime_ns, ino, when in self.db.execute(
                 "SELECT rel, size, md5, local_size, mtime_ns, ino, verified FROM remote_verified "
@@ -63,7 +70,7 @@ class UploadLedger:
         return out
 
     def update(self, remote, verified, failed, when=None):
-        """Record `verified` ({rel: expected}) as checked by md5 now; forget `failed` (rels).
+        """Record `verified` ({rel: expected}) as checked by md5 now; `failed` (rels) are no longer trusted.
         One short write transaction: concurrent runs wait on the busy timeout."""
         when = time.time() if when is None else when
         rows = [(remote, rel, e.size, e.md5, *(e.local or (None, None, None)), when) for rel, e in verified.items()]
@@ -72,7 +79,7 @@ class UploadLedger:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany("INSERT OR REPLACE INTO remote_verified VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            self.db.executemany("DELETE FROM remote_verified WHERE remote = ? AND rel = ?",
+            self.db.executemany("UPDATE remote_verified SET verified = NULL WHERE remote = ? AND rel = ?",
                                 [(remote, rel) for rel in failed])
         except BaseException:
             self.db.execute("ROLLBACK")

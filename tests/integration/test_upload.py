@@ -1,6 +1,6 @@
 """rex-upload against real rclone remotes started on loopback: sftp (md5 on the remote)
 and webdav (no hashes: the download check). Pipelines from stdin, --sync, filters,
-dedupe links stored once, a corrupted remote copy, a remote that is down, rclone
+dedupe links stored once, damaged remote copies repaired (never from a bad local one), a remote that is down, rclone
 missing, bad remotes, an interrupted upload resumed, hostile names, dry runs."""
 
 import json
@@ -122,27 +122,112 @@ def test_dedupe_links_are_uploaded_once(run, env, target, how, tmp_path, remote)
     assert md5_file(str(back / "P_20260102T000000Z.sql")) == md5_file(second)
 
 
-def test_corrupted_remote_copy_is_detected(run, env, target):
+def flip(path, at=1234):
+    """Damage `path` in place as a failing disk does: one byte flipped, size and time kept."""
+    st = os.stat(path)
+    with open(path, "r+b") as f:
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def damage(copy, how):
+    if how == "flipped":
+        flip(copy)
+    elif how == "truncated":
+        with open(copy, "r+b") as f:
+            f.truncate(1000)
+    else:
+        os.unlink(copy)
+
+
+def ledger_row(env, remote, rel):
+    """(size, md5, verified-at) of the upload ledger's row for `rel`, or None."""
+    import sqlite3
+
+    db = sqlite3.connect(os.path.join(env["XDG_STATE_HOME"], "rex", "upload.sqlite"))
+    try:
+        return db.execute("SELECT size, md5, verified FROM remote_verified WHERE remote = ? AND rel = ?",
+                          (remote, rel)).fetchone()
+    finally:
+        db.close()
+
+
+# --check, or the nightly run once the recheck window is over (here: --recheck-after 0)
+MODES = {"check": ["--check"], "recheck": ["--recheck-after", "0"]}
+
+
+@pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_damaged_remote_copy_is_repaired(run, env, target, how, mode):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
-    path = put(root, "pg/s/Lib_20260101T000000Z.backup", os.urandom(40000))
-    good = put(root, "pg/s/Lib_20260102T000000Z.backup", os.urandom(40000))
-    assert run("rex-upload", "-r", remote, path, good, env=env).returncode == 0
-    copy = os.path.join(served, "pg", "s", "Lib_20260101T000000Z.backup")
-    with open(copy, "r+b") as f:
-        f.seek(1234)
-        byte = f.read(1)
-        f.seek(1234)
-        f.write(bytes([byte[0] ^ 0xFF]))
-    result = run("rex-upload", "-r", remote, "--check", path, good, env=env)
-    assert result.returncode == 65, result.err
-    assert "Lib_20260101T000000Z.backup" in result.err and "md5" in result.err
-    assert lines(result.out) == [f"{remote}/pg/s/Lib_20260102T000000Z.backup"]
-    os.unlink(copy)
-    result = run("rex-upload", "-r", remote, "--check", path, env=env)
-    assert result.returncode == 65 and "not on the remote" in result.err, result.err
-    result = run("rex-upload", "-r", remote, path, env=env)          # the next upload repairs it
+    bad, good = "pg/s/Lib_20260101T000000Z.backup", "pg/s/Lib_20260102T000000Z.backup"
+    path = put(root, bad, os.urandom(40000))
+    put(root, good, os.urandom(40000))
+    assert run("rex-upload", "-r", remote, "--sync", root, env=env).returncode == 0
+    copy = os.path.join(served, bad)
+    damage(copy, how)
+    started = time.time()
+    result = run("rex-upload", "-r", remote, "--sync", root, "--json", *MODES[mode], env=env)
     assert result.returncode == 0, result.err
+    records = {json.loads(line)["path"]: json.loads(line) for line in lines(result.out)}
+    assert records[f"{remote}/{bad}"]["action"] == "repaired"
+    assert records[f"{remote}/{bad}"]["checked"] == "md5"
+    assert records[f"{remote}/{good}"]["action"] == ("verified" if mode == "check" else "already-there")
+    assert f"{remote}/{bad}: " in result.err and "repaired" in result.err
+    assert good not in result.err
+    assert md5_file(copy) == md5_file(path)
+    size, md5, verified = ledger_row(env, remote, bad)              # the repaired copy is proved
+    assert (size, md5) == (40000, md5_file(path)) and verified >= started
+    for again in (["--check"], []):                                 # and every later run is clean
+        later = run("rex-upload", "-r", remote, "--sync", root, "--json", *again, env=env)
+        assert later.returncode == 0 and later.err == "", later.err
+        assert {json.loads(line)["action"] for line in lines(later.out)} == {"verified" if again else
+                                                                            "already-there"}
+
+
+def test_check_sends_nothing_new(run, env, target):
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    sent = put(root, "pg/s/Lib_20260101T000000Z.backup", os.urandom(4000))
+    assert run("rex-upload", "-r", remote, sent, env=env).returncode == 0
+    never = put(root, "pg/s/Lib_20260102T000000Z.backup", os.urandom(4000))
+    result = run("rex-upload", "-r", remote, "--check", "--sync", root, env=env)
+    assert result.returncode == 65 and "not on the remote" in result.err, result.err
+    assert f"{never}: " in result.err and "Lib_20260101" not in result.err
+    assert lines(result.out) == [f"{remote}/pg/s/Lib_20260101T000000Z.backup"]
+    assert not os.path.exists(os.path.join(served, "pg", "s", os.path.basename(never)))
+
+
+@pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_bad_local_copy_never_replaces_the_remote_one(run, env, target, how, mode):
+    """The remote copy may be the last good one anywhere, or hold what can still be saved."""
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    rel, good = "pg/s/Lib_20260101T000000Z.backup", "pg/s/Lib_20260102T000000Z.backup"
+    path = put(root, rel, os.urandom(40000))
+    put(root, good, os.urandom(40000))
+    assert run("rex-upload", "-r", remote, "--sync", root, env=env).returncode == 0
+    copy = os.path.join(served, rel)
+    damage(copy, how)
+    with open(path, "r+b") as f:                # the local copy goes bad too (and looks changed)
+        f.seek(99)
+        f.write(b"rot")
+    before = open(copy, "rb").read() if os.path.exists(copy) else None
+    result = run("rex-upload", "-r", remote, "--sync", root, *MODES[mode], env=env)
+    assert result.returncode == 65, result.err
+    assert (open(copy, "rb").read() if os.path.exists(copy) else None) == before
+    (line,) = [line for line in lines(result.err) if "error:" in line]
+    assert path in line and f"{remote}/{rel}" in line and "does not match its sidecar either" in line
+    assert lines(result.out) == [f"{remote}/{good}"]
+    assert ledger_row(env, remote, rel)[2] is None              # no longer trusted, still known
+    again = run("rex-upload", "-r", remote, "--sync", root, env=env)    # and so on, every run
+    assert again.returncode == 65 and "does not match its sidecar either" in again.err, again.err
+    assert (open(copy, "rb").read() if os.path.exists(copy) else None) == before
 
 
 def test_download_check_off_checks_sizes_only(run, env, target, remote):
@@ -151,11 +236,15 @@ def test_download_check_off_checks_sizes_only(run, env, target, remote):
     name, served = target
     path = put(env["REX_BACKUP_ROOT"], "a/L_20260101T000000Z.backup", b"abcdef")
     assert run("rex-upload", "-r", name, path, env=env).returncode == 0
-    with open(os.path.join(served, "a", "L_20260101T000000Z.backup"), "wb") as f:
+    copy = os.path.join(served, "a", "L_20260101T000000Z.backup")
+    with open(copy, "wb") as f:
         f.write(b"abcdeX")
     result = run("rex-upload", "-r", name, "--check", "--no-download-check", path, env=env)
     assert result.returncode == 0 and "only sizes" in result.err
-    assert run("rex-upload", "-r", name, "--check", path, env=env).returncode == 65
+    assert open(copy, "rb").read() == b"abcdeX"
+    result = run("rex-upload", "-r", name, "--check", "--json", path, env=env)
+    assert result.returncode == 0 and json.loads(result.out)["action"] == "repaired", result.err
+    assert open(copy, "rb").read() == b"abcdef"
 
 
 def test_hostile_names(run, env, target):
@@ -219,11 +308,10 @@ def test_interrupted_upload_is_resumed(run, env, target):
     out, _err = proc.communicate()
     assert out == b""
     assert not os.path.exists(copy) or os.path.getsize(copy) < os.path.getsize(big)
-    check = run("rex-upload", "-r", remote, "--check", big, env=env)
-    assert check.returncode == 65, check.err          # a partial copy never counts
-    result = run("rex-upload", "-r", remote, big, env=env)
+    result = run("rex-upload", "-r", remote, "--json", big, env=env)
     assert result.returncode == 0, result.err
-    assert lines(result.out) == [f"{remote}/big/Lib_20260101T000000Z.backup"]
+    (record,) = [json.loads(line) for line in lines(result.out)]
+    assert record["path"] == f"{remote}/big/Lib_20260101T000000Z.backup" and record["action"] == "uploaded"
     assert md5_file(copy) == md5_file(big)
 
 
@@ -394,11 +482,12 @@ def test_deleted_or_truncated_copy_is_caught_within_the_window(run, env, target,
     assert "L0_20260101T000000Z.backup: not on the remote" in result.err
     assert "L1_20260101T000000Z.backup: 1000 bytes on the remote" in result.err
     assert lines(result.out) == [f"{remote}/s/L2_20260101T000000Z.backup"]
-    assert spy.read()[0] == set()               # caught by the listing of sizes
+    # Caught by the listing of sizes; only what was sent again (not the sidecars) is read back.
+    assert spy.read()[0] == {"s/L0_20260101T000000Z.backup", "s/L1_20260101T000000Z.backup"}
     spy.nocopy(False)
     result = run("rex-upload", "-r", remote, "--json", *paths, env=env)     # repaired, and read back
     assert result.returncode == 0, result.err
-    assert [json.loads(line)["action"] for line in lines(result.out)] == ["uploaded", "uploaded", "already-there"]
+    assert [json.loads(line)["action"] for line in lines(result.out)] == ["repaired", "repaired", "already-there"]
     assert spy.read()[0] == {"s/L0_20260101T000000Z.backup", "s/L1_20260101T000000Z.backup"}   # not the sidecars
 
 
@@ -425,7 +514,7 @@ def test_same_size_damage_is_seen_only_by_md5(run, env, target, spy):
     time.sleep(max(0, 1.2 - (time.time() - started)))
     result = run("rex-upload", "-r", remote, "--recheck-after", "1s", paths[2], env=env)
     assert result.returncode == 65 and "md5" in result.err, result.err
-    # A failed check forgets the copy: the default window no longer trusts any of them.
+    # A failed check ends the trust in a copy: the default window no longer trusts any of them.
     result = run("rex-upload", "-r", remote, *paths, env=env)
     assert result.returncode == 65 and result.err.count("does not match") == 3, result.err
 

@@ -199,3 +199,48 @@ def test_trusted_only_while_nothing_changed_within_the_window():
         assert "a" not in trusted(dict(want, a=_Expected(100, "m", "a", changed)), rows, set(), 60, 1001)
     assert "a" not in trusted(dict(want, a=_Expected(100, "n", "a", local)), rows, set(), 60, 1001)   # new md5
     assert "b" not in trusted(dict(want, b=_Expected(1, "x")), rows, set(), 60, 1001)     # never checked
+    assert "a" not in trusted(want, dict(rows, a=(100, "m", local, None)), set(), 60, 1001)     # failed since
+
+
+# ------------------------------------------------------------------ what a run sends (triage)
+
+_objects = st.dictionaries(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclonelink"]),
+                           st.tuples(st.integers(1, 3), st.sampled_from("mn")), min_size=1)
+
+
+@given(want=_objects, remote=st.dictionaries(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclonelink"]),
+                                             st.tuples(st.integers(1, 3), st.sampled_from(["m", "n", None]))),
+       proved=st.sets(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclonelink"])),
+       trusted=st.sets(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclonelink"])),
+       check_only=st.booleans())
+def test_triage_sends_only_what_is_wrong_and_never_over_a_copy_unchecked(want, remote, proved, trusted,
+                                                                          check_only):
+    from rex.upload import ABSENT, GOOD, NEW, REPAIR, UNCHECKED, _Expected, _mismatch, triage
+
+    want = {rel: _Expected(size, md5, rel) for rel, (size, md5) in want.items()}
+    rows = {rel: (e.size, e.md5, None, None) for rel, e in want.items() if rel in proved}
+    trust = {rel: 1.0 for rel in trusted if rel in want and remote.get(rel, (None,))[0] == want[rel].size
+             and not check_only}
+    found = {rel: (size, None if rel in trust else md5) for rel, (size, md5) in remote.items()}
+    fate = triage(want, found, rows, trust, check_only)
+    assert set(fate) == set(want)
+    for rel, f in fate.items():
+        wrong = _mismatch(rel, want[rel], found.get(rel))
+        assert (f in (GOOD, UNCHECKED)) == (wrong is None)      # what matches is never sent again
+        if f == NEW:                                            # sent without a look at the local copy:
+            assert rel not in found and rel not in proved and not check_only    # only into an empty place
+        if rel in proved and wrong:
+            assert f == REPAIR                                  # what was good there once is repaired
+        if rel in found and wrong:
+            assert f == REPAIR                                  # over a copy: only from a good local one
+        if check_only:                                          # --check sends nothing new
+            assert f in (GOOD, REPAIR, ABSENT) and (f == ABSENT) == (rel not in found and rel not in proved)
+        if f == UNCHECKED:
+            assert found[rel][1] is None and rel not in trust and not check_only
+
+
+def test_a_forced_copy_ignores_times():
+    assert "--ignore-times" in rclone.copy_argv("rclone", "/r", "r:x", "/l", force=True)
+    assert "--ignore-times" not in rclone.copy_argv("rclone", "/r", "r:x", "/l")
+    argv = rclone.copy_tree_argv("rclone", "/stage", "r:x", force=True)
+    assert "--ignore-times" in argv and argv[-3:] == ["--", "/stage", "r:x"]

@@ -24,7 +24,8 @@ from ..cli import rex_command
 @click.option("--download-check/--no-download-check", default=None,
               help="On a remote without md5, download each file to check it (default on).")
 @click.option("--check", "check_only", is_flag=True,
-              help="Upload nothing: check the remote copies only, every one by md5.")
+              help="Upload nothing new: check the remote copies, every one by md5, and send again any "
+                   "damaged or lost one whose local backup still matches its sidecar.")
 @click.option("--recheck-after", metavar="DURATION",
               help="Re-read a remote copy's md5 only this long after its last good check (0: always; "
                    "default 30d); until then, unchanged backups are checked by size.")
@@ -133,6 +134,9 @@ def _upload(rex, config, target, root, items, check_only):
     codes, verified = [], []
     for outcome in outcomes:
         item = outcome.item
+        for _rel, wrong in outcome.repaired:
+            log.warning(f"{rclone.join(target, wrong)}; sent again from {item.path}, which matches its "
+                        "sidecar, and checked: repaired")
         if not outcome.ok:
             log.error(f"{item.path}: {outcome.message}")
             codes.append(outcome.code)
