@@ -48,6 +48,14 @@ def stderr_tail(text, lines=TAIL_LINES):
     return " / ".join(kept[-lines:])
 
 
+DISK_FULL = ("No space left on device", "Disk quota exceeded")
+
+
+def disk_full(text):
+    """True when a program's stderr says it ran out of space (its exit is then 74, not 1)."""
+    return any(marker in (text or "") for marker in DISK_FULL)
+
+
 class CommandFailed(RexError):
     """A program exited non-zero; the message quotes the end of its stderr."""
 

@@ -12,6 +12,7 @@ import pytest
 
 from rex.pg.cluster import Cluster
 from rex.pg.sample import create_library
+from smalldisk import needs_root, small_disk
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 
@@ -178,12 +179,9 @@ def test_lock_held_gives_75(run, pg_env, pg_cluster):
         assert time.monotonic() - started < 20
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@needs_root
 def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True)
-    try:
+    with small_disk(tmp_path / "small") as mount:
         env = dict(pg_env, REX_BACKUP_ROOT=str(mount))
         first = run("rex-pgdump", "Commercials 2026", env=env)
         assert first.returncode == 0, first.err
@@ -202,8 +200,6 @@ def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tm
         assert run("rex-verify", earlier, env=env).returncode == 0
         names = [n for _d, _s, files in os.walk(mount) for n in files]
         assert not any(n.startswith("Too Big") or ".rex-tmp-" in n for n in names), names
-    finally:
-        subprocess.run(["umount", "-l", str(mount)])
 
 
 def test_server_name_chooses_the_directory(run, pg_env):

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .. import errors
-from ..runner import popen, stderr_tail
+from ..runner import disk_full, popen, stderr_tail
 from . import layout, presets, probe
 
 
@@ -179,7 +179,10 @@ class Encoder:
                 raise errors.RexError("interrupted", 130)
             if code != 0:
                 err.seek(0)
-                tail = stderr_tail(err.read().decode("utf-8", "replace"), 3)
+                text = err.read().decode("utf-8", "replace")
+                tail = stderr_tail(text, 3)
+                if disk_full(text):     # the run's condition, not this clip's: 74, like a failed write
+                    raise errors.IOFailure(f"{plan.part}: disk full: {tail}")
                 raise errors.RexError(f"{job.source}: ffmpeg failed (exit {code})" + (f": {tail}" if tail else ""),
                                       errors.PARTIAL)
 
