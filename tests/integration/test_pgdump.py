@@ -73,6 +73,19 @@ def test_missing_library_fails_alone(run, pg_env):
     assert not backups(pg_env["REX_BACKUP_ROOT"], "No Such Library*")
 
 
+def test_a_library_without_tables_is_65(run, pg_env, pg_cluster):
+    pg_cluster.psql('CREATE DATABASE "No Tables";')
+    try:
+        alone = run("rex-pgdump", "No Tables", env=pg_env)
+        assert alone.returncode == 65, alone.err
+        assert "lists no table" in alone.err and alone.out == ""
+        beside = run("rex-pgdump", "No Tables", "Commercials 2026", env=pg_env)
+        assert beside.returncode == 65 and len(beside.out.splitlines()) == 1
+    finally:
+        pg_cluster.psql('DROP DATABASE "No Tables";')
+    assert not backups(pg_env["REX_BACKUP_ROOT"], "No Tables*")
+
+
 def test_globals_written_beside(run, pg_env):
     result = run("rex-pgdump", "--globals", "Commercials 2026", env=pg_env)
     assert result.returncode == 0, result.err
