@@ -86,6 +86,28 @@ def test_a_library_without_tables_is_65(run, pg_env, pg_cluster):
     assert not backups(pg_env["REX_BACKUP_ROOT"], "No Tables*")
 
 
+def test_only_sidecars_orphaned_by_a_killed_run_are_cleaned(run, pg_env, pg_cluster):
+    """A sidecar left beside a dead run's temporary file is ours to remove; one whose backup
+    is simply gone may be the only trace of a lost backup: it stays, and rex-verify -r names it."""
+    library = os.path.join(pg_env["REX_BACKUP_ROOT"], f"127.0.0.1_{pg_cluster.port}", "Commercials 2026")
+    os.makedirs(library)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = os.path.join(library, "Commercials 2026_20250102T000000Z.backup")
+    temp = os.path.join(library, f".Commercials 2026_20250102T000000Z.backup.rex-tmp-{dead.pid}-0bad")
+    lost = os.path.join(library, "Commercials 2026_20250101T000000Z.backup")
+    for path in (temp, killed + ".md5", lost + ".md5"):
+        with open(path, "w") as f:
+            f.write("0123456789abcdef0123456789abcdef  x\n")
+    result = run("rex-pgdump", "Commercials 2026", env=pg_env)
+    assert result.returncode == 0, result.err
+    assert not os.path.exists(temp) and not os.path.exists(killed + ".md5")
+    assert os.path.exists(lost + ".md5")
+    verify = run("rex-verify", "-r", pg_env["REX_BACKUP_ROOT"], env=pg_env)
+    assert verify.returncode == 66, verify.err
+    assert f"{lost}: backup missing" in verify.err and result.out.strip() in verify.out
+
+
 def test_globals_written_beside(run, pg_env):
     result = run("rex-pgdump", "--globals", "Commercials 2026", env=pg_env)
     assert result.returncode == 0, result.err
