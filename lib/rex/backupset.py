@@ -174,17 +174,19 @@ def fresh_path(directory, base, suffix):
 
 
 def clean_directory(directory):
-    """Remove leftovers of killed runs: temporary files, and sidecars whose backup is gone."""
-    from .fsutil import clean_leftovers
+    """Remove leftovers of killed runs: temporary files whose writer is gone, and the
+    sidecar such a run left beside its temporary file with nothing under the final name
+    (publish writes the sidecar before the rename; rex-prune renames a backup to a
+    temporary name before it removes the sidecar). Any other sidecar whose backup is
+    gone stays: it may be the only trace of a lost backup, and rex-verify -r names it."""
+    from .fsutil import TEMP_MARK, clean_leftovers
 
-    clean_leftovers(directory)
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.listdir(directory):
-            if entry.endswith(checksum.SUFFIX) and not entry.startswith("."):
-                target = os.path.join(directory, entry[: -len(checksum.SUFFIX)])
-                if not os.path.lexists(target) and paths.split_backup_name(os.path.basename(target)):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(os.path.join(directory, entry))
+    for temp in clean_leftovers(directory):
+        base = os.path.basename(temp)
+        final = os.path.join(directory, base[1:base.index(TEMP_MARK)])
+        if not os.path.lexists(final):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(checksum.sidecar_path(final))
 
 
 def publish(temp, final, check=None):

@@ -1,9 +1,11 @@
 """MD5 checksums and `md5sum`-compatible sidecars.
 
 A sidecar `NAME.md5` holds `<hex>  <name>\\n`, so `md5sum -c NAME.md5` run in the
-backup's directory accepts it. Hashing reads with large buffers and posix_fadvise
-sequential hints, and a large file is read ahead by a second thread while the
-first hashes; hashlib releases the GIL, so threads hash files in parallel.
+backup's directory accepts it; a sidecar is read in either form md5sum writes
+(also `md5sum --tag`'s `MD5 (<name>) = <hex>`). Hashing reads with large buffers
+and posix_fadvise sequential hints, and a large file is read ahead by a second
+thread while the first hashes; hashlib releases the GIL, so threads hash files
+in parallel.
 """
 
 import hashlib
@@ -109,13 +111,28 @@ def read_sidecar(path):
     side = sidecar_path(path)
     with open(side, "rb") as f:
         text = f.read(4096).decode("utf-8", "surrogateescape")
-    line = text.split("\n", 1)[0]
+    digest = parse_line(text.split("\n", 1)[0])
+    if digest is None:
+        raise DataError(f"malformed sidecar {side}")
+    return digest
+
+
+def parse_line(line):
+    """The lower-case hex digest of one line as `md5sum -c` reads it, or None.
+
+    Both of md5sum's forms: GNU `HEX  NAME` (or `HEX *NAME`, binary mode) and BSD
+    `MD5 (NAME) = HEX` from `md5sum --tag` or macOS `md5`; either may start with a
+    backslash when the name is escaped.
+    """
     if line.startswith("\\"):
         line = line[1:]
-    digest, sep, _name = line.partition("  ")
-    if not sep:
-        digest, sep, _name = line.partition(" *")
+    if line.startswith("MD5 (") and ") = " in line:
+        digest = line.rsplit(") = ", 1)[1]
+    else:
+        digest, sep, _name = line.partition("  ")
+        if not sep:
+            digest, sep, _name = line.partition(" *")
     digest = digest.strip().lower()
     if len(digest) != 32 or any(c not in "0123456789abcdef" for c in digest):
-        raise DataError(f"malformed sidecar {side}")
+        return None
     return digest

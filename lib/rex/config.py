@@ -432,11 +432,38 @@ def _suggest(name, candidates):
     return f" (did you mean '{near[0]}'?)" if near else ""
 
 
+MAX_BYTES = 1 << 20     # a configuration is a few kilobytes; /dev/zero is not one
+
+
+def read_bounded(path, limit=MAX_BYTES):
+    """The bytes of the configuration file `path`; ConfigError (78) for anything that is
+    not a regular file (a directory, a FIFO, a device: it is never waited on) or is
+    larger than `limit` bytes (at most limit + 1 are read)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    _require_regular(path, fd)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ConfigError(f"{path}: larger than {limit >> 20} MiB; not a configuration file")
+    return data
+
+
+def _require_regular(path, fd):
+    """Nothing for a regular file; else close `fd` and raise ConfigError naming what it is."""
+    import stat
+
+    mode = os.fstat(fd).st_mode
+    if stat.S_ISREG(mode):
+        return
+    os.close(fd)
+    what = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+    raise ConfigError(f"{path}: not a regular file ({what})")
+
+
 def parse_file(path):
     """Read and validate a file: ({key name: (value, 'file:line')}, [Problem])."""
     try:
-        with open(path, "rb") as f:
-            text = f.read().decode("utf-8")
+        text = read_bounded(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         return {}, [Problem(path, 1, 1, f"not UTF-8 text: {exc.reason}")]
     except OSError as exc:

@@ -78,10 +78,20 @@ def _relink(link, target):
 
 
 def _delete(path):
-    """Delete a backup, then its sidecar."""
-    os.unlink(path)
+    """Delete a backup, then its sidecar. The backup first goes to a temporary name: a run
+    killed before the sidecar is gone leaves that name as the proof that the sidecar is an
+    orphan of ours, which the next writer in the directory removes (clean_directory)."""
+    import stat
+
+    if stat.S_ISDIR(os.lstat(path).st_mode):    # unlink would fail: fail as it does, nothing renamed
+        import errno
+
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    temp = fsutil.temp_path(path)
+    os.replace(path, temp)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(checksum.sidecar_path(path))
+    os.unlink(temp)
 
 
 def _move(src, dst):

@@ -63,9 +63,13 @@ class Checker:
     def check(self, path):
         """Verify one backup; never raises for a bad backup, returns its Outcome."""
         if not os.path.lexists(path):
-            return Outcome(path, errors.NOINPUT, "no such file")
+            return Outcome(path, errors.NOINPUT, _missing(path))
         if not os.path.exists(path):
             return Outcome(path, errors.DATAERR, f"dangling link to {os.readlink(path)}")
+        if not os.path.isfile(path):     # 65 like every other "not a backup"; never read (a FIFO would hang)
+            if os.path.isdir(path):
+                return Outcome(path, errors.DATAERR, "is a directory, not a backup (-r DIR verifies those under it)")
+            return Outcome(path, errors.DATAERR, "is not a regular file, not a backup")
         try:
             st = os.stat(path)
             try:
@@ -101,6 +105,14 @@ class Checker:
 
             return check(path)
         return "checksum"
+
+
+def _missing(path):
+    """Why `path` is not there: a backup whose sidecar remains is a lost backup, not a typo."""
+    side = checksum.sidecar_path(path)
+    if os.path.lexists(side):
+        return f"backup missing: only its sidecar {os.path.basename(side)} remains"
+    return "no such file"
 
 
 def require_good(path, verify=True):
@@ -249,3 +261,21 @@ def walk(root):
                     yield entry.path
                 else:
                     backupset.skip(entry.path)
+
+
+def lost_under(root):
+    """The backups under `root` that are gone while their sidecar remains, by path.
+
+    Such a sidecar may be the only trace of a lost backup, so rex-verify -r reports
+    each as missing (66) and nothing deletes it; only a writer removes the sidecar a
+    killed run of its own left beside its temporary file (backupset.clean_directory).
+    """
+    from . import backupset
+    from .fsutil import is_temp
+
+    for directory, entries in backupset.directories_under(root):
+        names = {e.name for e in entries}
+        for name in sorted(names):
+            backup = name[:-len(checksum.SUFFIX)]
+            if name.endswith(checksum.SUFFIX) and not is_temp(name) and backup not in names:
+                yield os.path.join(directory, backup)

@@ -12,6 +12,7 @@ import pytest
 
 from rex.pg.cluster import Cluster
 from rex.pg.sample import create_library
+from smalldisk import needs_root, small_disk
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
 
@@ -70,6 +71,41 @@ def test_missing_library_fails_alone(run, pg_env):
     assert "No Such Library" in result.err and "does not exist" in result.err
     assert len(result.out.splitlines()) == 1 and "Resolve Projects_" in result.out
     assert not backups(pg_env["REX_BACKUP_ROOT"], "No Such Library*")
+
+
+def test_a_library_without_tables_is_65(run, pg_env, pg_cluster):
+    pg_cluster.psql('CREATE DATABASE "No Tables";')
+    try:
+        alone = run("rex-pgdump", "No Tables", env=pg_env)
+        assert alone.returncode == 65, alone.err
+        assert "lists no table" in alone.err and alone.out == ""
+        beside = run("rex-pgdump", "No Tables", "Commercials 2026", env=pg_env)
+        assert beside.returncode == 65 and len(beside.out.splitlines()) == 1
+    finally:
+        pg_cluster.psql('DROP DATABASE "No Tables";')
+    assert not backups(pg_env["REX_BACKUP_ROOT"], "No Tables*")
+
+
+def test_only_sidecars_orphaned_by_a_killed_run_are_cleaned(run, pg_env, pg_cluster):
+    """A sidecar left beside a dead run's temporary file is ours to remove; one whose backup
+    is simply gone may be the only trace of a lost backup: it stays, and rex-verify -r names it."""
+    library = os.path.join(pg_env["REX_BACKUP_ROOT"], f"127.0.0.1_{pg_cluster.port}", "Commercials 2026")
+    os.makedirs(library)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = os.path.join(library, "Commercials 2026_20250102T000000Z.backup")
+    temp = os.path.join(library, f".Commercials 2026_20250102T000000Z.backup.rex-tmp-{dead.pid}-0bad")
+    lost = os.path.join(library, "Commercials 2026_20250101T000000Z.backup")
+    for path in (temp, killed + ".md5", lost + ".md5"):
+        with open(path, "w") as f:
+            f.write("0123456789abcdef0123456789abcdef  x\n")
+    result = run("rex-pgdump", "Commercials 2026", env=pg_env)
+    assert result.returncode == 0, result.err
+    assert not os.path.exists(temp) and not os.path.exists(killed + ".md5")
+    assert os.path.exists(lost + ".md5")
+    verify = run("rex-verify", "-r", pg_env["REX_BACKUP_ROOT"], env=pg_env)
+    assert verify.returncode == 66, verify.err
+    assert f"{lost}: backup missing" in verify.err and result.out.strip() in verify.out
 
 
 def test_globals_written_beside(run, pg_env):
@@ -178,12 +214,9 @@ def test_lock_held_gives_75(run, pg_env, pg_cluster):
         assert time.monotonic() - started < 20
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@needs_root
 def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True)
-    try:
+    with small_disk(tmp_path / "small") as mount:
         env = dict(pg_env, REX_BACKUP_ROOT=str(mount))
         first = run("rex-pgdump", "Commercials 2026", env=env)
         assert first.returncode == 0, first.err
@@ -202,8 +235,6 @@ def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tm
         assert run("rex-verify", earlier, env=env).returncode == 0
         names = [n for _d, _s, files in os.walk(mount) for n in files]
         assert not any(n.startswith("Too Big") or ".rex-tmp-" in n for n in names), names
-    finally:
-        subprocess.run(["umount", "-l", str(mount)])
 
 
 def test_server_name_chooses_the_directory(run, pg_env):

@@ -12,6 +12,7 @@ from fractions import Fraction
 import pytest
 
 from conftest import BIN
+from smalldisk import needs_root, small_disk
 
 pytestmark = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg not installed")
 
@@ -302,3 +303,13 @@ def test_a_finished_proxy_is_printed_before_the_next_input_arrives(env, clips):
     finally:
         proc.kill()
         proc.wait()
+
+
+@needs_root
+def test_full_disk_is_74_and_leaves_no_part(run, env, clips, tmp_path):
+    with small_disk(tmp_path / "small", "64k") as mount:
+        result = run("proxy-encode", "--proxy-root", mount, "--preset", "prores_lt", "--height", "original",
+                     clips["c25"], env=env)
+        assert result.returncode == 74, result.err
+        assert "disk full" in result.err and result.out == ""
+        assert [n for _d, _s, files in os.walk(mount) for n in files] == []

@@ -99,7 +99,13 @@ def test_restore_as_new_library_then_refusals_then_drop(run, env, cluster, dump)
     dropped = run("rex-restore", "--drop", "Films restored", env=env)
     assert dropped.returncode == 0, dropped.err
     assert "Films restored" not in databases(cluster) and "Films" in databases(cluster)
-    assert run("rex-restore", "--drop", "Films restored", env=env).returncode == 77   # forgotten
+    assert run("rex-restore", "--drop", "Films restored", env=env).returncode == 66   # gone, and forgotten
+
+
+def test_drop_of_a_library_that_never_existed_is_66(run, env, cluster):
+    result = run("rex-restore", "--drop", "Never Was", env=env)
+    assert result.returncode == 66, result.err
+    assert "no library 'Never Was'" in result.err and result.err.count("\n") == 1
 
 
 def test_drop_refuses_an_open_library_unless_forced(run, env, cluster, dump):
@@ -210,7 +216,7 @@ def test_failing_restore_leaves_nothing(run, env, cluster, dump, tmp_path):
     assert result.returncode == 65, result.err
     assert "restore failed" in result.err and "bigint" in result.err
     assert databases(cluster) == before
-    assert run("rex-restore", "--drop", "Half", env=env).returncode == 77   # not remembered either
+    assert run("rex-restore", "--drop", "Half", env=env).returncode == 66   # not there, not remembered
 
 
 def test_overlong_or_empty_name_is_a_usage_error(run, env, dump):
@@ -459,7 +465,7 @@ def test_sigterm_mid_restore_drops_the_new_library(run, env, cluster, dump, tmp_
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "Stopped" not in databases(cluster)
-    assert run("rex-restore", "--drop", "Stopped", env=env).returncode == 77
+    assert run("rex-restore", "--drop", "Stopped", env=env).returncode == 66
 
 
 def test_drop_never_drops_a_database_made_again_under_a_restored_name(run, env, cluster, dump):

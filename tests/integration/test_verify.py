@@ -226,3 +226,45 @@ def test_recursive_walk_names_what_is_no_backup_and_goes_on(run, rex_env, tmp_pa
     result = run("rex-verify", "-r", d, env=rex_env, timeout=30)
     assert result.returncode == 65 and str(loop) in result.err
     assert result.out.splitlines() == [good]
+
+
+def test_a_sidecar_made_by_md5sum_tag_is_accepted(run, rex_env, tmp_path):
+    """rex-verify(1) takes what `md5sum -c` reads, BSD-style `MD5 (NAME) = HEX` included."""
+    path = tmp_path / "notes (v2)_20260101T000000Z.sql"
+    path.write_bytes(os.urandom(5000))
+    tagged = subprocess.run(["md5sum", "--tag", path.name], cwd=tmp_path, stdout=subprocess.PIPE, check=True)
+    (tmp_path / (path.name + ".md5")).write_bytes(tagged.stdout)
+    result = run("rex-verify", path, env=rex_env)
+    assert result.returncode == 0, result.err
+    assert result.out == f"{path}\n"
+    path.write_bytes(os.urandom(5000))
+    assert run("rex-verify", path, env=rex_env).returncode == 65
+
+
+def test_a_directory_operand_is_65_and_named_as_a_directory(run, rex_env, tmp_path):
+    folder = tmp_path / "Films_20260101T000000Z.backup"
+    folder.mkdir()
+    good = tmp_path / "good_20260101T000000Z.sql"
+    good.write_bytes(b"x" * 100)
+    write_sidecar(str(good), md5_file(str(good)))
+    result = run("rex-verify", folder, good, env=rex_env)
+    assert result.returncode == 65
+    assert f"{folder}: is a directory" in result.err and "sidecar" not in result.err
+    assert result.out == f"{good}\n"
+
+
+def test_recursive_names_an_orphaned_sidecar_as_a_missing_backup(run, rex_env, tmp_path):
+    """A sidecar whose backup is gone may be the only trace of a lost backup: -r reports it
+    (66, as a missing backup) and leaves it in place."""
+    tree = tmp_path / "backups" / "db_5432"
+    tree.mkdir(parents=True)
+    kept = tree / "globals_20260101T000000Z.sql"
+    lost = tree / "globals_20260102T000000Z.sql"
+    for path in (kept, lost):
+        path.write_bytes(os.urandom(1000))
+        write_sidecar(str(path), md5_file(str(path)))
+    lost.unlink()
+    result = run("rex-verify", "-r", tmp_path / "backups", env=rex_env)
+    assert result.returncode == 66, result.err
+    assert result.err == f"rex-verify: error: {lost}: backup missing: only its sidecar {lost.name}.md5 remains\n"
+    assert result.out == f"{kept}\n" and os.path.exists(str(lost) + ".md5")

@@ -93,6 +93,29 @@ def test_read_sidecar_accepts_what_md5sum_writes(tmp_path):
         assert read_sidecar(str(path)) == hashlib.md5(path.read_bytes()).hexdigest()
 
 
+@needs_md5sum
+@pytest.mark.parametrize("name", ["a b.backup", "paren) = x.drp", "new\nline.sql", "back\\slash.backup"])
+def test_read_sidecar_accepts_what_md5sum_tag_writes(tmp_path, name):
+    """BSD style, `MD5 (NAME) = HEX` (md5sum --tag, macOS md5): md5sum -c reads it, so do we."""
+    path = tmp_path / name
+    path.write_bytes(os.urandom(100))
+    text = subprocess.run(["md5sum", "--tag", "--", name], cwd=tmp_path, stdout=subprocess.PIPE,
+                          check=True).stdout
+    assert b"MD5 (" in text
+    (tmp_path / (name + ".md5")).write_bytes(text)
+    assert md5sum_check(str(tmp_path), name + ".md5").returncode == 0
+    assert read_sidecar(str(path)) == hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@given(st.binary(min_size=16, max_size=16), st.text(min_size=1, max_size=40).filter(lambda t: "\n" not in t),
+       st.booleans())
+def test_both_sidecar_forms_give_the_digest(raw, name, tag):
+    digest = raw.hex()
+    line = f"MD5 ({name}) = {digest}" if tag else f"{digest}  {name}"
+    assert checksum.parse_line(line) == digest
+    assert checksum.parse_line(line.upper() if tag else digest.upper() + "  " + name) == digest
+
+
 def test_sidecar_is_private_and_one_line(tmp_path):
     path = tmp_path / "x.backup"
     path.write_bytes(b"1")
@@ -116,6 +139,9 @@ def test_read_sidecar_uppercase_digest(tmp_path):
     b"g41d8cd98f00b204e9800998ecf8427e  x\n",             # not hex
     b"d41d8cd98f00b204e9800998ecf8427e x\n",              # one space is not the format
     b"\xff\xfe\x00garbage",
+    b"MD5 (x) = d41d8cd98f00b204e9800998ecf8427\n",        # BSD form, 31 digits
+    b"MD5 (x) d41d8cd98f00b204e9800998ecf8427e\n",         # no " = "
+    b"SHA1 (x) = d41d8cd98f00b204e9800998ecf8427e\n",      # another algorithm
 ])
 def test_read_sidecar_rejects_malformed(tmp_path, text):
     (tmp_path / "f.backup.md5").write_bytes(text)

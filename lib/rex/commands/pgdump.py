@@ -101,7 +101,7 @@ def _dump_all(rex, server, names, root, program, config, major):
             return exc.code     # the whole run is affected: stop, leave what is done
         except errors.RexError as exc:
             log.error(exc.message)
-            codes.append(errors.PARTIAL)
+            codes.append(errors.DATAERR if exc.code == errors.DATAERR else errors.PARTIAL)   # 65: empty, no table
             continue
         log.info(f"{name}: {done.size} bytes, {done.tables} tables in {done.seconds:.1f} s")
         rex.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,

@@ -30,7 +30,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     member). Verified paths are printed on stdout."""
     from ..parallel import ordered_map
     from ..paths import state_dir
-    from ..verification import Checker, Ledger, Outcome, walk
+    from ..verification import Checker, Ledger, Outcome, lost_under, walk
 
     config = rex.config
     window = config.get("verify.older_than")
@@ -45,6 +45,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
                 yield tree
                 continue
             yield from walk(tree)
+            yield from lost_under(tree)     # sidecars whose backup is gone: reported as missing
         if paths or not trees:
             for record in rex.records(paths):
                 yield record.path

@@ -4,8 +4,7 @@ The source is probed, an existing proxy that still matches it is kept (so a
 re-run is cheap and a crashed batch resumes), and otherwise ffmpeg writes
 `NAME.mov.part`, which is checked with ffprobe (frame count, frame rate, start
 timecode, audio streams) before it is renamed into place. ffmpeg runs at
-background priority and dies with us (PR_SET_PDEATHSIG on Linux; on a closed
-progress pipe elsewhere); `stop()` kills every running encode and removes its
+background priority and dies with us (`runner.popen`); `stop()` kills every running encode and removes its
 `.part`. Each `.part` is flock'ed while written, so a second run never encodes the
 same proxy at the same time and a dead run's leftover is simply overwritten.
 """
@@ -13,15 +12,13 @@ same proxy at the same time and a dead run's leftover is simply overwritten.
 import contextlib
 import fcntl
 import os
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
 
 from .. import errors
-from ..runner import stderr_tail
+from ..runner import disk_full, popen, stderr_tail
 from . import layout, presets, probe
 
 
@@ -47,37 +44,6 @@ class Outcome:
     @property
     def ok(self):
         return self.code == errors.OK
-
-
-def _preexec(nice):
-    """Runs in the child before exec: lower priority, and die when the parent dies."""
-    libc = _libc()
-
-    def setup():
-        if nice:
-            with contextlib.suppress(OSError):
-                os.nice(nice)
-        if libc is not None:
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
-    return setup
-
-
-_LIBC = []
-
-
-def _libc():
-    if not _LIBC:
-        lib = None
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                lib = ctypes.CDLL(None, use_errno=True)
-                lib.prctl  # noqa: B018 - resolve the symbol before any fork
-            except (OSError, AttributeError):
-                lib = None
-        _LIBC.append(lib)
-    return _LIBC[0]
 
 
 class Encoder:
@@ -189,8 +155,8 @@ class Encoder:
         self.on_start(job, src)
         with tempfile.TemporaryFile() as err:
             try:
-                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                                        preexec_fn=_preexec(self.nice))
+                proc = popen(argv, nice=self.nice, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=err)
             except OSError as exc:
                 raise errors.Unavailable(f"{self.ffmpeg}: cannot run: {exc.strerror}") from None
             with self._lock:
@@ -213,7 +179,10 @@ class Encoder:
                 raise errors.RexError("interrupted", 130)
             if code != 0:
                 err.seek(0)
-                tail = stderr_tail(err.read().decode("utf-8", "replace"), 3)
+                text = err.read().decode("utf-8", "replace")
+                tail = stderr_tail(text, 3)
+                if disk_full(text):     # the run's condition, not this clip's: 74, like a failed write
+                    raise errors.IOFailure(f"{plan.part}: disk full: {tail}")
                 raise errors.RexError(f"{job.source}: ffmpeg failed (exit {code})" + (f": {tail}" if tail else ""),
                                       errors.PARTIAL)
 

@@ -84,9 +84,9 @@ def stream_sql(argv, path, consume, what, timeout=3600):
     DataError (65) naming `what` could not be read when pg_restore fails."""
     import subprocess
 
-    from ..runner import stderr_tail
+    from ..runner import popen, stderr_tail
 
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     try:
         result = consume(proc.stdout)
         err = proc.stderr.read().decode("utf-8", "replace")

@@ -101,7 +101,7 @@ class Cluster:
         env = dict(os.environ, LC_ALL="C", LANG="C")
         for var in ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGPASSFILE"):
             env.pop(var, None)
-        return subprocess.run(argv, env=env, cwd="/", stdin=subprocess.DEVNULL, timeout=120, **kwargs)
+        return _run_tied(argv, env=env, cwd="/", stdin=subprocess.DEVNULL, timeout=120, **kwargs)
 
     def create(self):
         if self.base is None:
@@ -157,8 +157,8 @@ class Cluster:
         """Run SQL with psql as the superuser; returns stdout text."""
         argv = ["psql", "-X", "-w", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo_dbname(database),
                 "-f", "-"]
-        result = subprocess.run(argv, input=sql.encode(), env=dict(os.environ, **self.env()),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+        result = _run_tied(argv, input=sql.encode(), env=dict(os.environ, **self.env()),
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
         if check and result.returncode != 0:
             raise RuntimeError(f"psql failed: {result.stderr.decode('utf-8', 'replace')[-500:]}")
         return result.stdout.decode("utf-8", "replace")
@@ -173,6 +173,21 @@ class Cluster:
     def __exit__(self, *exc):
         self.remove()
         return False
+
+
+def _run_tied(argv, input=None, timeout=None, **kwargs):
+    """subprocess.run for a child that dies with us (runner.popen): a killed rex-verify
+    --deep leaves no initdb, pg_ctl or psql behind."""
+    from ..runner import popen
+
+    with popen(argv, **kwargs) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def wait_ready(server, timeout=30):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .. import fsutil, paths
 from ..backupset import clean_directory, fresh_path, publish
 from ..errors import DataError, IOFailure, RexError
-from ..runner import run, stderr_tail
+from ..runner import disk_full, run, stderr_tail
 from .archive import read_toc
 from .server import classify, conninfo_dbname
 
@@ -53,7 +53,7 @@ def library_dir(root, server_label, database):
 
 def _failure(result, what, database):
     text = result.stderr
-    if "No space left on device" in text or "Disk quota exceeded" in text:
+    if disk_full(text):
         return IOFailure(f"{what}: disk full: {stderr_tail(text)}")
     return classify(text, what, database)
 

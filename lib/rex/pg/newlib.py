@@ -152,12 +152,14 @@ def _undo(server, name, psql, ledger, token, exc):
 
 
 def ours(server, name, psql, ledger, forget=True):
-    """Refuse (77, or 66 when it is gone) unless database `name` is the one rex-restore made on
+    """Refuse (77; 66 when there is no such library) unless database `name` is the one rex-restore made on
     `server`; a row about a library that is gone is forgotten (unless not `forget`: a dry run)."""
     rows = ledger.find(name, server.label)
-    if not rows:
-        raise NoPermission(f"rex-restore did not create {name!r} on {server.label}; refusing to drop it")
     oid = database_oid(server, name, psql)
+    if not rows:
+        if oid is None:      # nothing to refuse: there is no such library (66, as for a missing file)
+            raise NoInput(f"there is no library {name!r} on {server.label}")
+        raise NoPermission(f"rex-restore did not create {name!r} on {server.label}; refusing to drop it")
     if oid is None:
         if forget:
             ledger.forget(server.label, name)
