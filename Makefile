@@ -48,7 +48,7 @@ test check: deps venv
 	$(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: deps venv
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) -m rex.demo $(CURDIR)/demo
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tools/demo.py $(CURDIR)/demo
 
 bench: deps venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) bench/run.py $(BENCH_ARGS)

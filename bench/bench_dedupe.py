@@ -15,7 +15,7 @@ MB = 1000 * 1000
 
 def compare(args, work, h):
     import drpgen
-    from rex import drp
+    from rex.backups import drp
 
     target = (8 if args.quick else 50) * MB
     data = os.path.join(work, "dedupe-compare")
@@ -60,7 +60,7 @@ def compare(args, work, h):
         one_times.append(time.perf_counter() - started)
 
     rex_both()   # warm-up: imports, the regex caches
-    h.say(f"  md5sum A B   vs   rex.drp.canonical_digest(A) + canonical_digest(B) in this process "
+    h.say(f"  md5sum A B   vs   rex.backups.drp.canonical_digest(A) + canonical_digest(B) in this process "
           f"({runs} alternating runs each)")
     bt, rt = h.alternate(runs, baseline, rex_both, after_each=lambda label: label == "rex" and rex_one())
     b, r = statistics.median(bt), statistics.median(rt)

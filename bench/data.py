@@ -1,6 +1,6 @@
 """Bench data: a Resolve-shaped library of a given size on disk, and random files.
 
-The sample in rex.pg.sample repeats one md5 per payload, which pglz and pg_dump's
+The sample in tools/sample_library.py repeats one md5 per payload, which pglz and pg_dump's
 zlib squeeze to almost nothing; a real library holds blobs Resolve has already
 compressed. Here each timeline item carries a payload that is mostly incompressible
 (md5 digests of many seeds, concatenated) followed by a compressible tail (XML-like
@@ -39,7 +39,7 @@ def database_size(cluster, name):
 def create_bench_library(cluster, name, target_bytes, projects=20, items_per_batch=50,
                          payload_bytes=PAYLOAD_BYTES, progress=None):
     """A sample library grown in batches until pg_database_size reaches `target_bytes`."""
-    from rex.pg.sample import create_library
+    from sample_library import create_library
 
     create_library(cluster, name, projects=projects, items_per_timeline=20, payload_bytes=64)
     batch = 0

@@ -10,7 +10,7 @@
            the page cache.
   startup  rex-pgdump/rex-verify/rex-config --help vs `python -c pass`; -X importtime.
   dedupe-compare  md5sum of two 50 MB .drp files (one project exported twice, grown from
-           a real Resolve export) vs rex.drp.canonical_digest of both, and of one.
+           a real Resolve export) vs rex.backups.drp.canonical_digest of both, and of one.
   dedupe-tree  md5sum over 500 backups (50 projects x 10 exports, some edited) vs
            rex-dedupe --tree; links made and space saved.
   export-overhead  a script calling ExportProject for 40 projects in the Resolve
@@ -19,7 +19,7 @@
   proxy-encode  8 x 5 s 1080p H.264 clips to 720p ProRes Proxy: the best plain-ffmpeg schedule
            (sequential with all threads, or one per core with one thread) vs proxy-encode;
            throughput as a fraction of decode only; per-file overhead on 20 tiny clips.
-  prune    rex.retention.decide over 100,000 synthetic stamps (one set, 15-minute backups over
+  prune    rex.retention.policy.decide over 100,000 synthetic stamps (one set, 15-minute backups over
            ~3 years) with every rule and a verified backup, vs sorting the same stamps; target < 2 s.
            Then, for information, the whole rex-prune command over as many files in one directory
            vs `find -delete` of them.
@@ -50,6 +50,7 @@ ROOT = os.path.dirname(HERE)
 OUT = os.path.join(HERE, "out")
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "lib"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))    # sample_library: the sample data, not shipped
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
@@ -409,7 +410,7 @@ def bench_prune(args, work):
     """The pure decision of rex-prune over 100,000 backups (no file system)."""
     import datetime
 
-    from rex.retention import Policy, decide
+    from rex.retention.policy import Policy, decide
 
     count = 10000 if args.quick else 100000
     start = datetime.datetime(2024, 1, 1)

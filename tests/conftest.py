@@ -12,6 +12,7 @@ BIN = os.path.join(ROOT, "bin")
 SHARED = os.path.join(os.path.dirname(ROOT), "shared")
 sys.path.insert(0, os.path.join(ROOT, "lib"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))   # sample_library: sample data, kept out of the runtime package
 SIM = os.path.join(ROOT, "tests", "resolve_sim")   # RESOLVE_SCRIPT_API of the simulator
 SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")   # its "native library": RESOLVE_SCRIPT_LIB
 sys.path.insert(0, os.path.join(SIM, "Modules"))    # its state helpers, for the tests
@@ -55,7 +56,7 @@ def dump_once(cluster, library, home):
 def pg_cluster(tmp_path_factory):
     """A real PostgreSQL cluster holding two Resolve-shaped project libraries."""
     from rex.pg.cluster import Cluster
-    from rex.pg.sample import create_library
+    from sample_library import create_library
 
     cluster = Cluster(base=str(tmp_path_factory.mktemp("pg")))
     with cluster:

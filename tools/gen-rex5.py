@@ -6,7 +6,7 @@
 
 The block lies between the comment lines `.\\" BEGIN GENERATED KEYS` and
 `.\\" END GENERATED KEYS`; everything outside it is written by hand and kept
-as it is.  The text comes from rex.schema.man_keys(), the same schema that
+as it is.  The text comes from rex.config.sample.man_keys(), the same schema that
 validates the configuration and writes the sample, so the page cannot drift.
 The file is replaced atomically, and only when its content changes.
 """
@@ -41,7 +41,7 @@ def main(argv):
         sys.stderr.write("usage: gen-rex5.py [--check] man/rex.5\n")
         return 64
     path = files[0]
-    from rex.schema import man_keys
+    from rex.config.sample import man_keys
 
     try:
         with open(path, encoding="utf-8") as f:

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from rex.pg.cluster import Cluster
-from rex.pg.sample import create_library
+from sample_library import create_library
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "bin")

@@ -359,7 +359,7 @@ def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
     """rex-dedupe and rex-prune never change one set at once: the set's lock is shared."""
     import fcntl
 
-    from rex import backupset
+    from rex.backups import sets as backupset
     from rex.checksum import md5_file, write_sidecar
 
     directory = tmp_path / "set"

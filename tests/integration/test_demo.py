@@ -1,4 +1,4 @@
-"""`make demo` (python -m rex.demo) runs from a checkout: backups verified, one restored
+"""`make demo` (tools/demo.py) runs from a checkout: backups verified, one restored
 beside its original, proxies of generated clips."""
 
 import os
@@ -10,9 +10,9 @@ from conftest import ROOT
 
 def test_demo_backs_up_restores_and_encodes(rex_env, tmp_path):
     workdir = tmp_path / "demo"
-    env = dict(rex_env, PYTHONPATH=os.path.join(ROOT, "lib"))
-    result = subprocess.run([sys.executable, "-m", "rex.demo", str(workdir)], env=env, capture_output=True,
-                            text=True, timeout=600, stdin=subprocess.DEVNULL)
+    env = dict(rex_env)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "demo.py"), str(workdir)], env=env,
+                            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-3000:]
     dumps = [os.path.join(d, n) for d, _s, names in os.walk(workdir / "backups") for n in names
              if n.endswith(".backup")]

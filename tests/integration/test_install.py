@@ -697,7 +697,7 @@ def test_rex5_key_list_is_up_to_date(tmp_path):
     assert copy.read_text(encoding="utf-8") == text, "man/rex.5 is stale: run `make man`"
     sys.path.insert(0, os.path.join(ROOT, "lib"))
     try:
-        from rex import schema
+        from rex.config import schema
     finally:
         sys.path.pop(0)
     for key in schema.KEYS:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from rex.pg.cluster import Cluster
-from rex.pg.sample import create_library
+from sample_library import create_library
 from smalldisk import needs_root, small_disk
 
 BIN = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")

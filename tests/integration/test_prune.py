@@ -221,11 +221,11 @@ operations = st.lists(st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(operations)
 def test_random_backup_dedupe_prune_never_breaks_a_link(ops):
-    from rex import backupset
-    from rex.dedupe import real_target, replace_with_link
-    from rex.prune import prune_set
-    from rex.retention import Policy
-    from rex.verification import Checker, Ledger
+    from rex.backups import sets as backupset
+    from rex.backups.dedupe import real_target, replace_with_link
+    from rex.retention.local import prune_set
+    from rex.retention.policy import Policy
+    from rex.backups.verify import Checker, Ledger
 
     with tempfile.TemporaryDirectory() as tmp:
         state = os.path.join(tmp, "state")
@@ -420,10 +420,10 @@ def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, poli
     """Each backup: (corrupt?, how rex-verify spells it, verified at all?). After prune, a set
     that had a backup verified good still has one, and a set that had none lost nothing
     (unless allowed)."""
-    from rex import backupset
-    from rex.prune import prune_set
-    from rex.retention import Policy
-    from rex.verification import Checker, Ledger
+    from rex.backups import sets as backupset
+    from rex.retention.local import prune_set
+    from rex.retention.policy import Policy
+    from rex.backups.verify import Checker, Ledger
 
     policy = Policy(**policy)
     if policy.empty:

@@ -13,7 +13,7 @@ import pytest
 from drpfiles import samples
 from rex.checksum import md5_file, write_sidecar
 from rex.pg.cluster import Cluster, free_port
-from rex.pg.sample import create_library
+from sample_library import create_library
 
 HOSTILE_FOLDER = "Grading/2026 \u2014 \u00e9t\u00e9"
 HOSTILE_PROJECT = "Spot/30s\nv2\tfinal \\ \u00fc\U0001F3AC"

@@ -1,4 +1,4 @@
-"""rex.config and rex.schema: validation with positions, suggestions, precedence, search order."""
+"""rex.config (loader, types, schema, sample): validation with positions, suggestions, precedence, search order."""
 
 import os
 import re
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rex import config, schema
+from rex import config
+from rex.config import sample as config_sample, schema
 from rex.config import Config, find_file, load, parse_file
 from rex.errors import ConfigError
 
@@ -20,7 +21,7 @@ def isolated(tmp_path, monkeypatch):
         if var.startswith(("REX_", "PG")):
             monkeypatch.delenv(var)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setattr(config.paths, "SYSTEM_CONFIG_FILE", str(tmp_path / "etc" / "rex.yaml"))
+    monkeypatch.setattr(config.loader.paths, "SYSTEM_CONFIG_FILE", str(tmp_path / "etc" / "rex.yaml"))
 
 
 def write(tmp_path, text, name="rex.yaml"):
@@ -283,14 +284,14 @@ def test_a_named_file_that_is_missing_is_an_error(tmp_path, monkeypatch, how):
 # --- the schema and its sample -----------------------------------------------------------------
 
 def test_sample_loads_as_an_empty_config(tmp_path):
-    path = write(tmp_path, schema.sample())
+    path = write(tmp_path, config_sample.sample())
     assert parse_file(path) == ({}, [])
     cfg = load(path)
     assert all(cfg.source(k.name) == "default" for k in schema.KEYS)
 
 
 def test_sample_mentions_every_key_and_its_environment():
-    text = schema.sample()
+    text = config_sample.sample()
     for key in schema.KEYS:
         assert re.search(rf"^#\s*{re.escape(key.leaf)}:", text, re.M), key.name
         for env in key.env:
@@ -308,7 +309,7 @@ def _uncomment(sample, mark="# "):
 
 @pytest.mark.parametrize("mark", ["# ", "#"])
 def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path, mark):
-    text = _uncomment(schema.sample(), mark)
+    text = _uncomment(config_sample.sample(), mark)
     path = write(tmp_path, text)
     values, problems = parse_file(path)
     assert [str(p) for p in problems] == []
@@ -325,7 +326,7 @@ def test_uncommented_sample_is_valid_and_sets_every_key(tmp_path, mark):
 
 def test_every_commented_block_of_the_sample_uncomments_on_its_own(tmp_path):
     """Each section, uncommented alone (its '# ' lines), is valid YAML with only its keys."""
-    header, *blocks = schema.sample().rstrip("\n").split("\n\n")
+    header, *blocks = config_sample.sample().rstrip("\n").split("\n\n")
     assert len(blocks) == len(schema.SECTIONS)
     for n, section in enumerate(schema.SECTIONS):
         text = "\n\n".join([header] + [b if i != n else _uncomment(b) for i, b in enumerate(blocks)])

@@ -1,4 +1,4 @@
-"""Property tests for rex.drp.canonical_digest on Resolve project files: the
+"""Property tests for rex.backups.drp.canonical_digest on Resolve project files: the
 simulator's exports everywhere, and the real Resolve exports where ../shared is.
 
 What Resolve changes when it exports an unchanged project again (times, ids, member
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from conftest import run_cmd
 from drpfiles import FIXTURES, read_members, real_fixtures, reexport, samples, source, sources, write_members
 from rex.checksum import md5_file, write_sidecar
-from rex.drp import canonical_digest
+from rex.backups.drp import canonical_digest
 
 SOURCES = samples() + FIXTURES     # what the generated edits start from
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rex import schema
+from rex.config import schema
 from rex.errors import CantCreate
 from rex.media import layout, presets, probe
 

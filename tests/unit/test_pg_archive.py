@@ -145,7 +145,7 @@ def _have_postgres():
 @pytest.mark.skipif(not _have_postgres(), reason="PostgreSQL server programs not installed")
 def test_real_archive(tmp_path):
     from rex.pg.cluster import Cluster
-    from rex.pg.sample import SCHEMA, create_library, sample_sql
+    from sample_library import SCHEMA, create_library, sample_sql
 
     with Cluster() as cluster:
         create_library(cluster, "Resolve Projects", projects=2)

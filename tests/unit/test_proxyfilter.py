@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from rex import errors
 from rex.paths import path_matches, path_selected
-from rex.proxyfilter import (Filters, any_rate_matches, big_enough, has_extension, parse_minimum, parse_rate,
-                             rate_matches)
-from rex.proxylink import parse_pair, wrong_project, LinkRequest
-from rex.proxymatch import mismatches
-from rex.proxyscan import choose_timelines
+from rex.media.rates import any_rate_matches, parse_rate, rate_matches
+from rex.proxy.filters import Filters, big_enough, has_extension, parse_minimum
+from rex.proxy.link import parse_pair, wrong_project, LinkRequest
+from rex.proxy.match import mismatches
+from rex.proxy.scan import choose_timelines
 from rex.records import parse
 
 NTSC = [24, 30, 48, 60, 120]

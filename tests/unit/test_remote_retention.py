@@ -1,4 +1,4 @@
-"""Remote retention (rex.remote_retention.plan): which objects of an rclone listing go.
+"""Remote retention (rex.retention.remote.plan): which objects of an rclone listing go.
 
 Properties over generated listings (backups as objects, dedupe links as `.rclonelink`
 objects, sidecars, foreign files): no kept link ever dangles, the newest of each set
@@ -11,8 +11,8 @@ import posixpath
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rex.remote_retention import (LINK_TARGET_REASON, backups, link_objects, link_target, plan)
-from rex.retention import Policy, decide, set_label
+from rex.retention.remote import (LINK_TARGET_REASON, backups, link_objects, link_target, plan)
+from rex.retention.policy import Policy, decide, set_label
 
 STAMPS = [f"2026{m:02d}{d:02d}T{h:02d}0000Z" for m in (1, 2, 11) for d in (1, 2, 9, 15) for h in (0, 12)]
 SETS = [("pg/db_5432", "Lib", ".backup"), ("pg/db_5432", "Lib", ".sql"), ("projects/Job 1", "Edit", ".drp"),
@@ -170,7 +170,7 @@ def test_link_targets_outside_the_remote_path_and_odd_names():
     assert found["A_20260101T000000Z.rclonelink"].file
 
 
-# --- the policy and what counts as verified (rex.upload_prune) ------------------------------------
+# --- the policy and what counts as verified (rex.remote.prune) ------------------------------------
 
 def config(**values):
     from rex.config import Config
@@ -182,7 +182,7 @@ def test_the_remote_follows_prune_unless_upload_keys_are_set():
     import pytest
 
     from rex.errors import UsageError
-    from rex.upload_prune import remote_policy
+    from rex.remote.prune import remote_policy
 
     default, rules, section = remote_policy(config(prune__keep_daily=7))
     assert (default, rules, section) == (Policy(keep_daily=7), [], "prune")
@@ -206,7 +206,7 @@ class FakeLedger:
 
 
 def test_verified_stamps_this_run_first_then_the_local_ledger():
-    from rex.upload_prune import verified_stamps
+    from rex.remote.prune import verified_stamps
 
     found = backups([f"d/A_2026110{i}T000000Z.sql" for i in range(1, 5)] + ["e/B_20261101T000000Z.sql"])
     ledger = FakeLedger({"/root/d/A_20261103T000000Z.sql", "/root/e/B_20261101T000000Z.sql"})
@@ -218,8 +218,8 @@ def test_verified_stamps_this_run_first_then_the_local_ledger():
 
 
 def test_planned_objects_of_a_dry_run():
-    from rex.upload import Item
-    from rex.upload_prune import planned_objects
+    from rex.remote.upload import Item
+    from rex.remote.prune import planned_objects
 
     items = [Item("/r/d/A_20261101T000000Z.sql", "d/A_20261101T000000Z.sql", "file"),
              Item("/r/d/A_20261102T000000Z.sql", "d/A_20261102T000000Z.sql", "link",

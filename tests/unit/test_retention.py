@@ -1,4 +1,4 @@
-"""Retention decisions (rex.retention.decide) and the link-safe removal plan.
+"""Retention decisions (rex.retention.policy.decide) and the link-safe removal plan.
 
 The expected survivors below are written out by hand, from the calendar: 2025-01-01
 is a Wednesday, 2026-01-01 a Thursday, so ISO week 2026-W01 starts on Monday
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rex.retention import Entry, Policy, decide, plan_removal, policy_for
+from rex.retention.policy import Entry, Policy, decide, plan_removal, policy_for
 
 # One backup a day at noon, 2025-01-01 .. 2026-12-31 (730 backups).
 DAILY = [(datetime.date(2025, 1, 1) + datetime.timedelta(days=i)).strftime("%Y%m%dT120000Z") for i in range(730)]
@@ -208,7 +208,7 @@ def test_newest_and_newest_verified_are_always_kept(case):
 @settings(max_examples=300, deadline=None)
 @given(cases())
 def test_a_set_with_no_verified_backup_keeps_everything_unless_allowed(case):
-    from rex.retention import HELD
+    from rex.retention.policy import HELD
 
     stamps, policy, verified = case
     held = decide(stamps, policy, verified, unverified_ok=False)
@@ -243,7 +243,7 @@ def test_pruning_the_survivors_again_removes_nothing(case):
 @given(cases())
 def test_exactly_one_per_period_and_at_most_the_count(case):
     stamps, policy, _verified = case
-    from rex.retention import PERIODS, period
+    from rex.retention.policy import PERIODS, period
 
     for rule in PERIODS:
         chosen = [d.stamp for d in decide(stamps, policy) if any(r.startswith(rule + " ") for r in d.reasons)]

@@ -7,7 +7,7 @@ import xml.parsers.expat
 import zipfile
 
 from drpfiles import real_fixtures, samples
-from rex.drp import VOLATILE_ELEMENTS, canonical_digest
+from rex.backups.drp import VOLATILE_ELEMENTS, canonical_digest
 
 # Elements the simulator writes that the two real fixtures happen not to hold: bins
 # below Master (ParentFolder) and generated items such as titles on a timeline.

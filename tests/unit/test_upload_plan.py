@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rex import errors, rclone
-from rex.upload import link_text, listable, relative_to_root, selected
+from rex import errors
+from rex.remote import rclone
+from rex.remote.upload import link_text, listable, relative_to_root, selected
 
 component = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/\0"), min_size=1,
                     max_size=12).filter(lambda c: c not in (".", ".."))
@@ -182,8 +183,8 @@ def test_a_size_listing_asks_for_no_hash():
 
 
 def test_trusted_only_while_nothing_changed_within_the_window():
-    from rex.upload import _Expected
-    from rex.upload_ledger import trusted
+    from rex.remote.upload import _Expected
+    from rex.remote.ledger import trusted
 
     local = (100, 5, 7)
     want = {"a": _Expected(100, "m", "a", local), "a.md5": _Expected(40, "s", "a.md5", (40, 5, 8)),
@@ -215,7 +216,7 @@ _objects = st.dictionaries(st.sampled_from(["a", "a.md5", "b", "b.md5", "l.rclon
        check_only=st.booleans())
 def test_triage_sends_only_what_is_wrong_and_never_over_a_copy_unchecked(want, remote, proved, trusted,
                                                                           check_only):
-    from rex.upload import ABSENT, GOOD, NEW, REPAIR, UNCHECKED, _Expected, _mismatch, triage
+    from rex.remote.upload import ABSENT, GOOD, NEW, REPAIR, UNCHECKED, _Expected, _mismatch, triage
 
     want = {rel: _Expected(size, md5, rel) for rel, (size, md5) in want.items()}
     rows = {rel: (e.size, e.md5, None, None) for rel, e in want.items() if rel in proved}

@@ -52,10 +52,11 @@ def check(rex, file):
 @click.pass_obj
 def generate(rex, file, force):
     """Write a commented sample configuration to FILE (default: the user's rex.yaml; - for stdout)."""
-    from .. import paths, schema
+    from .. import paths
+    from ..config.sample import sample
     from ..fsutil import makedirs, write_atomic
 
-    text = schema.sample() + "\n"
+    text = sample() + "\n"
     if file == "-":
         sys.stdout.write(text)
         return errors.OK

@@ -18,7 +18,7 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
     """Replace each new backup (PATH operands or stdin) whose content equals the
     previous backup of its set by a link to the earlier real file, keeping its
     sidecar valid, and pass every path on."""
-    from ..dedupe import DigestCache, recover
+    from ..backups.dedupe import DigestCache, recover
     from ..fsutil import job_lock
     from ..paths import state_dir
 
@@ -49,8 +49,8 @@ class _Run:
         self.codes, self.saved, self.linked = [], 0, 0
 
     def one(self, path, pass_on):
-        from .. import backupset
-        from ..dedupe import check_readable
+        from ..backups import sets as backupset
+        from ..backups.dedupe import check_readable
         from ..fsutil import job_lock
 
         try:
@@ -73,7 +73,7 @@ class _Run:
             self.rex.out.path(path)
 
     def _compare(self, path, earlier):
-        from ..dedupe import real_target, replace_with_link
+        from ..backups.dedupe import real_target, replace_with_link
 
         target = real_target(earlier)
         if os.path.samefile(path, target) or not os.path.exists(target):
@@ -97,7 +97,7 @@ class _Run:
         log.info(f"{path}: unchanged since {os.path.basename(target)}; linked")
 
     def tree(self, root):
-        from .. import backupset
+        from ..backups import sets as backupset
 
         if not os.path.isdir(root):
             log.error(f"{root}: not a directory")

@@ -34,7 +34,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     and print each finished path."""
     import os
 
-    from ..export_plan import ExportLedger, Unchanged, by_database, plan
+    from ..backups.export_plan import ExportLedger, Unchanged, by_database, plan
     from ..fsutil import job_lock
     from ..paths import state_dir
     from ..resolve import api
@@ -83,7 +83,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
 
 
 def _export(rex, pm, target, root, ledger, config):
-    from ..export import export_target
+    from ..backups.export import export_target
 
     try:
         path, digest, size = export_target(pm, target, root, ledger, stills=config.get("export.stills"))
@@ -103,7 +103,8 @@ def _wait_for_idle(config, minimum, count):
     """Soft schedule: wait for idleness (bounded), then a notified countdown."""
     import time
 
-    from .. import idle, notify
+    from ..desktop import idle
+    from ..desktop import notify
 
     log.info(f"waiting until the user has been idle {minimum / 60:g} min (at most "
              f"{config.get('export.max_wait') / 60:g} min)")

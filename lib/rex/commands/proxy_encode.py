@@ -7,7 +7,7 @@ import click
 
 from .. import errors, log
 from ..cli import rex_command
-from ..schema import PROXY_PRESETS
+from ..config.schema import PROXY_PRESETS
 
 
 @rex_command(
@@ -31,12 +31,13 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     proxy-scan JSON records) and print SOURCE<TAB>PROXY for each proxy that is ready."""
     from ..media.encode import Encoder, Job
     from ..media.layout import proxy_path
+    from ..media.probe import find_ffprobe
     from ..media.progress import Display
     from ..runner import find_program
 
     config = rex.config
     ffmpeg = find_program("ffmpeg", config.get("proxy.ffmpeg"))
-    ffprobe = find_program("ffprobe", config.get("proxy.ffprobe"))
+    ffprobe = find_ffprobe(config)
     cores = os.cpu_count() or 1
     workers = config.get("proxy.jobs") or cores
     per_job = config.get("proxy.threads") or max(1, cores // workers)

@@ -18,8 +18,8 @@ from ..cli import rex_command
 def command(rex, dry_run, yes, confirm_over, operands):
     """Link each proxy (records SOURCE<TAB>PROXY, or JSON from proxy-encode) to
     its source's clips in the project open in Resolve, and write the linked pairs."""
-    from ..proxylink import Linker, parse_pair, wrong_project
-    from ..proxymatch import prober
+    from ..proxy.link import Linker, parse_pair, wrong_project
+    from ..media.probe import prober
     from ..resolve.connect import connect
 
     limit = rex.config.get("link.confirm_over")
@@ -65,7 +65,7 @@ def command(rex, dry_run, yes, confirm_over, operands):
                                  "audio streams"]
             log.error(f"{request.source}: Resolve refused to link {request.proxy}: {'; '.join(reasons)}")
             if not (detail and detail[0] == "proxy file missing"):
-                from ..proxymatch import PROJECT_MANAGER_HINT
+                from ..proxy.match import PROJECT_MANAGER_HINT
 
                 log.error(PROJECT_MANAGER_HINT)
             codes.append(errors.PARTIAL)

@@ -29,7 +29,8 @@ def command(rex, timeline_patterns, all_timelines, media_pool, relink, extension
     """Write the source file of every clip that needs a proxy: by default those
     on the current timeline of the project open in Resolve; or the files found
     in the directories and files given as operands."""
-    from ..proxyfilter import Filters, parse_minimum, parse_rate
+    from ..media.rates import parse_rate
+    from ..proxy.filters import Filters, parse_minimum
 
     config = rex.config
     for rate in config.get("scan.fps"):
@@ -47,8 +48,8 @@ def command(rex, timeline_patterns, all_timelines, media_pool, relink, extension
         raise errors.UsageError("give either files and directories or a Resolve source, not both")
     if sum(map(bool, (timeline_patterns, all_timelines, media_pool is not None))) > 1:
         raise errors.UsageError("--timeline, --all-timelines and --media-pool exclude each other")
-    from .. import proxyscan
-    from ..proxymatch import prober
+    from ..proxy import scan as proxyscan
+    from ..media.probe import prober
 
     if operands:
         found = proxyscan.scan_files(_operands(rex, operands), filters, want_facts=rex.json,

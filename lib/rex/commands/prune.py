@@ -39,7 +39,7 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverif
     taken, stdin, --tree DIR, or --all under the backup root) that no retention
     rule keeps; never the newest, nor the newest verified, and nothing of a set
     with no verified backup. Removed paths are printed on stdout."""
-    from ..retention import Policy
+    from ..retention.policy import Policy
 
     given = {k: v for k, v in keep.items() if v is not None}
     if "keep_within" in given:
@@ -88,7 +88,7 @@ class _Run:
     def ledger(self):
         if self._ledger is None:
             from ..paths import state_dir
-            from ..verification import Ledger
+            from ..backups.verify import Ledger
 
             self._ledger = Ledger(state_dir())
         return self._ledger
@@ -102,7 +102,7 @@ class _Run:
         self.codes.append(code)
 
     def operand(self, path):
-        from .. import backupset
+        from ..backups import sets as backupset
 
         if os.path.isdir(path):
             found = backupset.members(path)
@@ -127,7 +127,7 @@ class _Run:
         self.codes.append(errors.OK)
 
     def tree(self, root):
-        from .. import backupset
+        from ..backups import sets as backupset
 
         if not os.path.isdir(root):
             self.error(f"{root}: not a directory", errors.NOINPUT)
@@ -142,9 +142,10 @@ class _Run:
             log.info(f"removed {self.removed} backup(s)")
 
     def one(self, key):
-        from .. import backupset, prune
+        from ..backups import sets as backupset
+        from ..retention import local as prune
         from ..fsutil import job_lock
-        from ..retention import policy_for, set_label
+        from ..retention.policy import policy_for, set_label
 
         label = set_label(*key)
         policy = policy_for(label, self.rules, self.default)

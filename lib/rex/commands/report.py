@@ -51,7 +51,7 @@ def command(rex, event, job, argv, exit_status, log_file, from_systemd, tail_lin
 
 def _run(rex, job, argv):
     """Report around a command; the command's exit status is ours, whatever the monitors do."""
-    from .. import supervise
+    from ..monitor import supervise
     from ..monitor import event as events
 
     try:

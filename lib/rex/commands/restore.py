@@ -79,7 +79,7 @@ def _restore(rex, path, as_name, verify, dry_run):
     from ..pg import newlib, tools
     from ..pg.created import Ledger
     from ..pg.origin import restore_target
-    from ..verification import require_good
+    from ..backups.verify import require_good
 
     newlib.check_name(as_name)
     require_good(path, verify)
@@ -162,10 +162,10 @@ def _find(rex, dumps, pattern, codes):
 
 def _import(rex, path, name, folder, verify, dry_run):
     from .. import paths
-    from ..drp import project_name
+    from ..backups.drp import project_name
     from ..resolve.connect import connect
     from ..resolve.importer import default_name, import_project
-    from ..verification import require_good
+    from ..backups.verify import require_good
 
     require_good(path, verify)
     target = tuple(p for p in folder.split("/") if p) if folder is not None else None

@@ -44,14 +44,14 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     backups on the remote that the retention policy lets go."""
     import os
 
-    from .. import rclone
-    from ..upload import Planner
+    from ..remote import rclone
+    from ..remote.upload import Planner
 
     config = rex.config
     target = _remote(config)
     policy = None
     if prune_remote:
-        from ..upload_prune import remote_policy
+        from ..remote.prune import remote_policy
 
         policy = remote_policy(config)
     root = config.backup_root
@@ -79,7 +79,7 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     if not planner.items and not prune_remote:
         return errors.worst(codes)
     from ..fsutil import job_lock
-    from ..upload import remote_lock_name
+    from ..remote.upload import remote_lock_name
 
     with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
         verified = []
@@ -93,7 +93,7 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
 
 def _remote(config):
     """The validated remote; a bad one is a usage error on the command line, else a configuration error."""
-    from .. import rclone
+    from ..remote import rclone
 
     value = config.get("upload.remote")
     source = config.source("upload.remote")
@@ -109,7 +109,7 @@ def _remote(config):
 
 def _rclone(config):
     """The rclone program configured (upload.rclone, .rclone_config, .timeout); 69 when missing."""
-    from .. import rclone
+    from ..remote import rclone
     from ..runner import find_program
 
     return rclone.Rclone(find_program("rclone", config.get("upload.rclone")),
@@ -118,10 +118,10 @@ def _rclone(config):
 
 def _upload(rex, config, target, root, items, check_only):
     """Upload (or check) the items; (exit codes, the rels verified on the remote)."""
-    from .. import rclone
+    from ..remote import rclone
     from ..paths import stamp, state_dir
-    from ..upload import Uploader
-    from ..upload_ledger import UploadLedger
+    from ..remote.upload import Uploader
+    from ..remote.ledger import UploadLedger
 
     ledger = UploadLedger(state_dir())
     try:
@@ -158,10 +158,10 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
     or would-prune in a dry run): plain records stay "what is on the remote"."""
     import os
 
-    from .. import rclone
+    from ..remote import rclone
     from ..paths import state_dir
-    from ..upload_prune import RemotePruner, planned_objects, policy_lookup
-    from ..verification import Ledger
+    from ..remote.prune import RemotePruner, planned_objects, policy_lookup
+    from ..backups.verify import Ledger
 
     default, rules, section = policy
     pruner = RemotePruner(_rclone(config), target)

@@ -30,7 +30,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     member). Verified paths are printed on stdout."""
     from ..parallel import ordered_map
     from ..paths import state_dir
-    from ..verification import Checker, Ledger, Outcome, lost_under, walk
+    from ..backups.verify import Checker, Ledger, Outcome, lost_under, walk
 
     config = rex.config
     window = config.get("verify.older_than")

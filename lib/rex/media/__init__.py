@@ -1,1 +1,1 @@
-"""Media: facts about clips (ffprobe), proxy presets and layout (pure), and encodes (ffmpeg)."""
+"""Media: facts about clips (ffprobe, the config-aware prober), frame rates, proxy presets, layout, encodes."""

@@ -157,3 +157,28 @@ def _rate_text(fps):
     if not fps:
         return "unknown"
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+
+
+def find_ffprobe(config=None):
+    """The ffprobe to run: `proxy.ffprobe` from `config` when set, else the one on PATH
+    (UnavailableError, 69, when missing)."""
+    from ..runner import find_program
+
+    configured = None
+    try:
+        configured = config.get("proxy.ffprobe") if config is not None else None
+    except KeyError:
+        configured = None
+    return find_program("ffprobe", configured)
+
+
+def prober(config=None):
+    """A function path -> Facts, finding ffprobe (find_ffprobe) on first use."""
+    state = {}
+
+    def run(path, count_frames=True):
+        if "ffprobe" not in state:
+            state["ffprobe"] = find_ffprobe(config)
+        return probe(path, state["ffprobe"], count_frames=count_frames)
+
+    return run

@@ -1,6 +1,6 @@
 """A desktop notification (notify-send, osascript) for jobs of the user's session."""
 
-from .. import notify
+from ..desktop import notify
 from .event import last_lines
 
 LINES = 3       # a notification bubble shows a few lines at most

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from .. import fsutil, paths
-from ..backupset import clean_directory, fresh_path, publish
+from ..backups.sets import clean_directory, fresh_path, publish
 from ..errors import DataError, IOFailure, RexError
 from ..runner import disk_full, run, stderr_tail
 from .archive import read_toc

@@ -9,7 +9,8 @@ import fnmatch
 import os
 import time
 
-from .. import backupset, errors, log
+from .. import errors, log
+from ..backups import sets as backupset
 
 SUFFIX = ".backup"
 

@@ -39,7 +39,7 @@ def _int(value):
 
 def clip_facts(props):
     """Plain facts from a clip's property dict (GetClipProperty() with no argument)."""
-    from ..proxyfilter import parse_rate
+    from ..media.rates import parse_rate
 
     props = props or {}
     fps = parse_rate(props.get("FPS"))

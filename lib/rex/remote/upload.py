@@ -9,7 +9,7 @@ copy of the bytes and `rclone copy -l` restores the link.
 `Uploader` first checks every expected object with one listing: present, the right
 size, and the md5 of its sidecar (from the remote's hashes, or by downloading when
 the remote has none); an object whose md5 was proved within `recheck_after`
-(rex.upload_ledger) and that nothing has changed since is listed for its size only.
+(rex.remote.ledger) and that nothing has changed since is listed for its size only.
 `triage` then decides what goes: nothing that matches; a new object as it is; a
 copy that is wrong, cut short, or proved once and now gone is a repair, sent
 (forced: damage in place keeps size and time, all rclone compares) only from a
@@ -26,8 +26,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from . import checksum, errors, log, paths, rclone, upload_ledger
-from .durations import format_duration
+from .. import checksum, errors, log, paths
+from . import rclone
+from . import ledger as upload_ledger
+from ..durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
 UNREADABLE = "unreadable"     # the md5 of an object the download check could not read
@@ -95,8 +97,8 @@ def listable(rel):
 # ------------------------------------------------------------------ planning
 
 def walk(directory):
-    """Backups under `directory` (rex.backupset's test: files under backup names), sorted."""
-    from .backupset import paths_under
+    """Backups under `directory` (rex.backups.sets test: files under backup names), sorted."""
+    from ..backups.sets import paths_under
 
     return list(paths_under(directory))
 
@@ -178,7 +180,7 @@ class Planner:
     def _earlier_name(self, path, st):
         """For a hard link, the real path of the name the remote keeps the bytes under:
         one planned already, else the first name of the same inode in the same directory."""
-        from .backupset import parse      # backups only: never a temporary or a sidecar
+        from ..backups.sets import parse      # backups only: never a temporary or a sidecar
 
         if st.st_nlink < 2:
             return None
@@ -445,7 +447,7 @@ class Uploader:
         """The listings of the objects `rels`; with `hashes`, in `transfers` rclone runs at once:
         a remote that hashes on demand (sftp) then hashes several files at a time, as rclone
         copy does. Without, one run (a listing costs the remote no reading)."""
-        from .parallel import ordered_map
+        from ..parallel import ordered_map
 
         if not rels:
             return []

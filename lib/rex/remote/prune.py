@@ -1,6 +1,6 @@
 """Remote retention for rex-upload: the policy, the listing, the links, the deletions.
 
-The decision is rex.remote_retention's (pure); this module feeds it and carries
+The decision is rex.retention.remote's (pure); this module feeds it and carries
 it out with three kinds of rclone run: one recursive listing of the remote path,
 one download of the (tiny) link objects, so that what a kept link points to is
 known and kept, and two deletions of exact file lists, the backups' objects
@@ -14,7 +14,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from . import errors, log, rclone, remote_retention
+from .. import errors, log
+from . import rclone
+from ..retention import remote as remote_retention
 
 KEEP_KEYS = ("keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
              "keep_yearly")
@@ -30,7 +32,7 @@ def policy_section(config):
 def remote_policy(config):
     """(default Policy or None, per-set rules, section) for the remote; a UsageError (64)
     when there is no policy at all, as rex-prune."""
-    from .retention import Policy
+    from ..retention.policy import Policy
 
     section = policy_section(config)
     default = Policy.from_mapping({k: config.get(f"{section}.{k}") for k in KEEP_KEYS})
@@ -49,7 +51,7 @@ def policy_lookup(default, rules, root):
     """The Policy of a remote set, by its label DIR/NAME.EXT under the remote path. Rules are
     matched against ROOT/DIR/NAME.EXT, the set's local path, as rex-prune matches them, so
     that one prune.policies list means the same sets on both sides."""
-    from .retention import policy_for
+    from ..retention.policy import policy_for
 
     return lambda label: policy_for(os.path.join(root, label), rules, default)
 
@@ -73,7 +75,7 @@ def verified_stamps(found, verified_rels, ledger=None, roots=()):
 
 
 def planned_objects(items):
-    """{object rel: link text or None} that rex.upload Items would put on the remote: what
+    """{object rel: link text or None} that rex.remote.upload Items would put on the remote: what
     a dry run pretends is there."""
     objects = {}
     for item in items:

@@ -1,54 +1,19 @@
 """Which clips need a proxy: pure decisions for proxy-scan.
 
-Frame rates are compared with a tolerance, so the rates people write (23.976,
-23.98, 29.97, 59.94) match the exact NTSC rates (24000/1001, ...) that ffprobe and
-Resolve report, while 24 never matches 23.976. Path patterns are shell globs: one
-without `/` matches the file name, one with `/` the whole path (`*` crosses `/`).
+Frame rates are compared as rex.media.rates does (with a tolerance). Path patterns
+are shell globs: one without `/` matches the file name, one with `/` the whole path
+(`*` crosses `/`).
 """
 
 import os
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 
-from .paths import path_selected
+from ..media.rates import any_rate_matches
+from ..paths import path_selected
 
 VIDEO_EXTENSIONS = ("mov", "mp4", "m4v", "mxf", "avi", "mkv", "mts", "m2ts", "mpg", "mpeg", "webm",
                     "3gp", "braw", "r3d", "ari", "crm", "insv", "lrv")
-
-
-def parse_rate(value):
-    """A frame rate from a number, 'N/D', '23.976' or '25 fps' as a positive float; None otherwise."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, Fraction)):
-        rate = float(value)
-    else:
-        text = str(value).strip().lower()
-        text = re.sub(r"\s*(fps|p)$", "", text)
-        try:
-            rate = float(Fraction(text))
-        except (ValueError, ZeroDivisionError):
-            return None
-    return rate if rate > 0 and rate == rate and rate != float("inf") else None
-
-
-def rate_matches(a, b):
-    """True when two frame rates are the same rate as people mean it.
-
-    23.976, 23.98 and 24000/1001 agree; 24 and 23.976 do not (they differ by 0.1 %,
-    the NTSC offset); the tolerance grows a little with the rate.
-    """
-    a, b = parse_rate(a), parse_rate(b)
-    if a is None or b is None:
-        return False
-    return abs(a - b) <= 0.005 + 1e-4 * max(a, b)
-
-
-def any_rate_matches(rate, wanted):
-    """True when `wanted` is empty or `rate` matches one of them."""
-    wanted = list(wanted or ())
-    return not wanted or any(rate_matches(rate, w) for w in wanted)
 
 
 def parse_resolution(value):

@@ -9,7 +9,7 @@ import zipfile
 import zlib
 import xml.parsers.expat
 
-from .errors import DataError, describe
+from ..errors import DataError, describe
 
 PROJECT_XML = "project.xml"
 

@@ -10,8 +10,10 @@ project ZIP — Resolve has been seen to report success for exports that are not
 import contextlib
 import os
 
-from . import backupset, drp, fsutil, paths
-from .errors import DataError, RexError
+from .. import fsutil, paths
+from . import sets as backupset
+from . import drp
+from ..errors import DataError, RexError
 
 SUFFIX = ".drp"
 
@@ -44,7 +46,7 @@ def export_project(pm, ref, root, stills=True):
 
 def export_target(pm, target, root, ledger, stills=True):
     """Export one planned project (export_plan.Target), then remember it in the ledger."""
-    from .resolve import api
+    from ..resolve import api
 
     if not api.goto(pm, target.ref.folder):
         raise RexError(f"{target.ref.describe()}: folder disappeared", code=1)

@@ -25,7 +25,7 @@ def mismatches(source, proxy):
     None on the source side is unknown and not compared (start_tc None on both
     sides means no timecode, 00:00:00:00 to Resolve).
     """
-    from .proxyfilter import rate_matches
+    from ..media.rates import rate_matches
 
     reasons = []
     if source.get("fps") and proxy.get("fps") and not rate_matches(source["fps"], proxy["fps"]):
@@ -54,29 +54,6 @@ def _rate(value):
         return str(value)
 
 
-def prober(config=None):
-    """A function path -> rex.media.probe.Facts, finding ffprobe on first use (69 when missing).
-
-    The ffprobe is `proxy.ffprobe` from `config` when set, else the one on PATH.
-    """
-    state = {}
-
-    def probe(path, count_frames=True):
-        from .media.probe import probe as run_probe
-        from .runner import find_program
-
-        if "ffprobe" not in state:
-            configured = None
-            try:
-                configured = config.get("proxy.ffprobe") if config is not None else None
-            except KeyError:
-                configured = None
-            state["ffprobe"] = find_program("ffprobe", configured)
-        return run_probe(path, state["ffprobe"], count_frames=count_frames)
-
-    return probe
-
-
 def facts_of(probed):
     """The compared facts from rex.media.probe.Facts."""
     return {"fps": probed.fps, "frames": probed.frames, "start_tc": probed.timecode,
@@ -89,7 +66,7 @@ def why_refused(source_path, clip, proxy_path, prober):
     `clip` holds Resolve's facts (fps, frames, start_tc), used when the source file
     cannot be probed; `prober(path)` returns rex.media.probe.Facts or raises.
     """
-    from .errors import RexError
+    from ..errors import RexError
 
     if not os.path.isfile(proxy_path):
         return ["proxy file missing"]

@@ -12,9 +12,10 @@ import contextlib
 import json
 import os
 
-from . import checksum, drp, fsutil
-from .errors import DataError, NoInput
-from .statedb import open_db
+from .. import checksum, fsutil
+from . import drp
+from ..errors import DataError, NoInput
+from ..statedb import open_db
 
 JOURNAL = "dedupe-journal"
 
@@ -126,8 +127,8 @@ def recover(state):
 
 def check_readable(path):
     """DataError (65) unless `path` is a backup Rex can read: a regular file or a link
-    to one (rex.backupset.unusable), and a .drp must be a valid ZIP."""
-    from .backupset import MISSING, unusable
+    to one (rex.backups.sets.unusable), and a .drp must be a valid ZIP."""
+    from .sets import MISSING, unusable
 
     why = unusable(path)
     if why == MISSING:

@@ -1,6 +1,6 @@
 """Which backups of a set to keep, and how to remove the others without breaking a link.
 
-Pure decisions, tested exhaustively; rex.prune carries them out.
+Pure decisions, tested exhaustively; rex.retention.local carries them out.
 
 `decide` follows restic's `forget`: the backups of one set are walked newest
 first; `keep_last` keeps the N newest; `keep_hourly` ... `keep_yearly` keep the
@@ -24,7 +24,7 @@ import datetime
 import os
 from dataclasses import dataclass
 
-from .durations import format_duration
+from ..durations import format_duration
 
 PERIODS = ("hourly", "daily", "weekly", "monthly", "yearly")
 COUNT_RULES = ("last",) + PERIODS
@@ -304,7 +304,7 @@ def set_label(directory, name, ext):
 def matches(patterns, label):
     """True when one of the shell patterns fits the set `label` (DIR/NAME.EXT): a pattern
     without / is matched against NAME.EXT, one with / against the whole label."""
-    from .paths import path_matches
+    from ..paths import path_matches
 
     return any(path_matches(label, p) for p in patterns)
 

@@ -8,8 +8,8 @@ import stat
 import time
 from dataclasses import dataclass
 
-from . import checksum, log, paths
-from .fsutil import is_temp
+from .. import checksum, log, paths
+from ..fsutil import is_temp
 
 
 @dataclass(frozen=True, order=True)
@@ -179,7 +179,7 @@ def clean_directory(directory):
     (publish writes the sidecar before the rename; rex-prune renames a backup to a
     temporary name before it removes the sidecar). Any other sidecar whose backup is
     gone stays: it may be the only trace of a lost backup, and rex-verify -r names it."""
-    from .fsutil import TEMP_MARK, clean_leftovers
+    from ..fsutil import TEMP_MARK, clean_leftovers
 
     for temp in clean_leftovers(directory):
         base = os.path.basename(temp)
@@ -196,8 +196,8 @@ def publish(temp, final, check=None):
     the page cache; the sidecar is written first, so a backup under its final name
     always has one (a sidecar orphaned by a kill is removed by clean_directory).
     """
-    from .errors import DataError
-    from .fsutil import commit
+    from ..errors import DataError
+    from ..fsutil import commit
 
     size = os.path.getsize(temp)
     if size == 0:

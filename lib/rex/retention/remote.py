@@ -1,7 +1,7 @@
 """Which objects on an rclone remote go, by the retention policy of rex-prune.
 
 Pure decisions over one listing of the remote path (tested with hypothesis);
-rex.upload_prune lists, reads the links, and deletes.
+rex.remote.prune lists, reads the links, and deletes.
 
 The remote holds what rex-upload put there: `DIR/NAME_STAMP.EXT` (a real object)
 or `DIR/NAME_STAMP.EXT.rclonelink` (a dedupe link holding a relative target),
@@ -20,9 +20,10 @@ does for rex-prune. On top of it:
 import posixpath
 from dataclasses import dataclass, field
 
-from . import backupset, retention
-from .checksum import SUFFIX as SIDECAR_SUFFIX
-from .rclone import LINK_SUFFIX
+from ..backups import sets as backupset
+from . import policy as retention
+from ..checksum import SUFFIX as SIDECAR_SUFFIX
+from ..remote.rclone import LINK_SUFFIX
 LINK_TARGET_REASON = "target of a kept link"
 UNREAD_LINK_REASON = "a kept link whose target could not be read"
 

@@ -15,9 +15,10 @@ import os
 import time
 from dataclasses import dataclass
 
-from . import backupset, checksum, errors, log, paths
+from .. import checksum, errors, log, paths
+from . import sets as backupset
 from .export import SUFFIX, target_dir
-from .statedb import open_db
+from ..statedb import open_db
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Target:
 
 def plan(pm, databases, all_databases, start, patterns):
     """[Target] for every selected project, walking each library's folders from `start`."""
-    from .resolve import api
+    from ..resolve import api
 
     current = api.database_name(pm.GetCurrentDatabase())
     if all_databases:
@@ -115,7 +116,7 @@ class Unchanged:
 
     def why(self, target):
         """Why `target` needs no export (a phrase for the log), or None to export it."""
-        from .resolve.dates import changed_before
+        from ..resolve.dates import changed_before
 
         if self.force or target.modified in (None, ""):
             return None

@@ -51,7 +51,7 @@ class UploadLedger:
     """The md5 checks of remote copies (SQLite in the state directory)."""
 
     def __init__(self, directory):
-        from .statedb import open_db      # sqlite3 only when the ledger is used (not for -n)
+        from ..statedb import open_db      # sqlite3 only when the ledger is used (not for -n)
 
         self.db = open_db(directory, DB_NAME,
                           "CREATE TABLE IF NOT EXISTS remote_verified (remote TEXT, rel TEXT, size INTEGER, "

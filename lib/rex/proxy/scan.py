@@ -7,8 +7,8 @@ so the command decides how to write records and report problems.
 import fnmatch
 import os
 
-from . import errors, log
-from .proxymatch import prober
+from .. import errors, log
+from ..media.probe import prober
 
 CURRENT = "current"
 
@@ -44,8 +44,8 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
     have seen None for some clips; the scan then goes over it again with fresh handles,
     skipping what it already wrote. Another project opened meanwhile is a TempFail.
     """
-    from .resolve import api, media
-    from .resolve.connect import connect
+    from ..resolve import api, media
+    from ..resolve.connect import connect
 
     pm = connect().GetProjectManager()
     project = pm.GetCurrentProject()
@@ -67,7 +67,7 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
 
 def _sources(project, name, timeline_patterns, all_timelines, media_pool):
     """(timeline name or None, media pool item) for every clip the scan looks at."""
-    from .resolve import media
+    from ..resolve import media
 
     if media_pool is not None:
         root = project.GetMediaPool().GetRootFolder()
@@ -91,7 +91,7 @@ def _sources(project, name, timeline_patterns, all_timelines, media_pool):
 
 
 def _needing_proxies(sources, filters, relink, want_facts, probe, seen, where):
-    from .resolve import media
+    from ..resolve import media
 
     for timeline, item in sources:
         if item is None:
@@ -155,7 +155,7 @@ def scan_files(operands, filters, want_facts=False, probe=None):
     named and left out, one ffprobe cannot read is an error (65), so plain and JSON
     output list the same clips.
     """
-    from .media.probe import NoVideo
+    from ..media.probe import NoVideo
 
     probe = probe or prober()
     seen = set()

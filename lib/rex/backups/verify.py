@@ -12,10 +12,10 @@ import os
 import time
 from dataclasses import dataclass
 
-from . import checksum, errors
-from .errors import DataError, RexError
-from .paths import real_parent
-from .statedb import open_db
+from .. import checksum, errors
+from ..errors import DataError, RexError
+from ..paths import real_parent
+from ..statedb import open_db
 
 DB_NAME = "verify.sqlite"
 
@@ -47,7 +47,7 @@ class Checker:
     @property
     def pg_restore(self):
         if self._pg_restore is None:
-            from .pg.tools import newest
+            from ..pg.tools import newest
 
             self._pg_restore = newest("pg_restore")
         return self._pg_restore
@@ -55,7 +55,7 @@ class Checker:
     @property
     def psql(self):
         if self._psql is None:
-            from .pg.tools import sibling
+            from ..pg.tools import sibling
 
             self._psql = sibling(self.pg_restore, "psql")
         return self._psql
@@ -90,13 +90,13 @@ class Checker:
     def check_format(self, path):
         name = path.lower()
         if name.endswith(".backup"):
-            from .pg.archive import read_toc
+            from ..pg.archive import read_toc
 
             toc = read_toc(self.pg_restore, path)
             if toc.tables < 1:
                 raise DataError(f"{path}: dump lists no table")
             if self.deep:
-                from .pg.restore import deep_check
+                from ..pg.restore import deep_check
 
                 return deep_check(self.deep_server(), path, self.pg_restore, self.psql)
             return f"{toc.tables} tables"
@@ -118,7 +118,7 @@ def _missing(path):
 def require_good(path, verify=True):
     """Raise unless `path` may be restored from: it exists, its format reads and (with
     `verify`) its sidecar matches. rex-restore asks before anything is created."""
-    from . import log
+    from .. import log
 
     checker = Checker()
     if not os.path.lexists(path):
@@ -244,8 +244,8 @@ def walk(root):
     """Every backup under `root`: files with a known suffix or a sidecar, skipping
     temporaries. A link under such a name that leads nowhere is passed on, for the
     check to report as a lost backup; a directory or a FIFO is named and skipped."""
-    from . import backupset
-    from .fsutil import is_temp
+    from . import sets as backupset
+    from ..fsutil import is_temp
 
     if not os.path.isdir(root):
         yield root
@@ -270,8 +270,8 @@ def lost_under(root):
     each as missing (66) and nothing deletes it; only a writer removes the sidecar a
     killed run of its own left beside its temporary file (backupset.clean_directory).
     """
-    from . import backupset
-    from .fsutil import is_temp
+    from . import sets as backupset
+    from ..fsutil import is_temp
 
     for directory, entries in backupset.directories_under(root):
         names = {e.name for e in entries}

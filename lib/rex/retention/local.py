@@ -1,4 +1,4 @@
-"""Pruning backup sets: the decision of rex.retention, carried out on the files.
+"""Pruning backup sets: the decision of rex.retention.policy, carried out on the files.
 
 For each set: the newest verified backup is looked up in rex-verify's ledger
 (a set with none loses nothing unless told), `retention.decide` says what goes, `retention.plan_removal` orders the file
@@ -13,8 +13,10 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 
-from . import backupset, checksum, fsutil, retention
-from .errors import DataError
+from .. import checksum, fsutil
+from ..backups import sets as backupset
+from . import policy as retention
+from ..errors import DataError
 
 
 @dataclass

@@ -3,13 +3,13 @@
 `parse_pair` turns an input record into a LinkRequest (pure); `Linker` finds each
 source's media pool items (every folder; by media id, else by file path), checks
 that the record was scanned from this project, and links, unlinking an offline
-proxy first. When Resolve refuses, `proxymatch.why_refused` finds the reasons.
+proxy first. When Resolve refuses, `proxy.match.why_refused` finds the reasons.
 """
 
 import os
 from dataclasses import dataclass
 
-from . import errors
+from .. import errors
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Linker:
     """
 
     def __init__(self, pm, project, prober):
-        from .resolve import media
+        from ..resolve import media
 
         self.pm = pm
         self.project = project
@@ -69,7 +69,7 @@ class Linker:
         self._index()
 
     def _index(self):
-        from .resolve import media
+        from ..resolve import media
 
         for _attempt in range(3):
             self.by_id, self.by_path = media.index_pool(self.project.GetMediaPool())
@@ -80,7 +80,7 @@ class Linker:
 
     def _fresh(self):
         """Index again when the handles went stale; True when they had."""
-        from .resolve import media
+        from ..resolve import media
 
         if media.still_open(self.project):
             return False
@@ -96,8 +96,8 @@ class Linker:
 
     def link(self, media_id, request):
         """(status, detail): ('linked'|'relinked'|'already', proxy resolution) or ('refused', [reasons])."""
-        from .proxymatch import why_refused
-        from .resolve import media
+        from .match import why_refused
+        from ..resolve import media
 
         for _attempt in range(3):
             self._fresh()

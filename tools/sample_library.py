@@ -1,4 +1,4 @@
-"""A sample project library shaped like Resolve's (for the demo, tests and bench).
+"""A sample project library shaped like Resolve's (for the demo, tests and bench; not shipped).
 
 Table and column names follow what Resolve's schema is known to use: quoted,
 mixed case ("SM_Project", "SM_ProjectFolder", "Sm2Timeline", ...), and a large

@@ -10,7 +10,7 @@ import json
 import os
 import re
 
-from . import errors, log, runner
+from .. import errors, log, runner
 
 # How `rclone --links` stores a symbolic link on a remote: an object of this suffix
 # holding the link's target.

@@ -6,12 +6,18 @@ Then the way back: the projects inside a dump (`rex-restore --list-projects`)
 and the dump restored as a new library beside the original (`rex-restore --as`).
 Last, proxies of a few generated clips (`proxy-encode`). Shows where everything
 is, and removes the cluster again.
+
+It lives in tools/, beside the sample data it loads (tools/sample_library.py), because
+neither ships: `make demo` runs it from the checkout, with the checkout's lib/ first.
 """
 
 import os
 import shlex
 import subprocess
 import sys
+
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(CHECKOUT, "lib"), os.path.join(CHECKOUT, "tools")]
 
 LIBRARIES = ("Resolve Projects", "Commercials 2026")
 RESTORED = "Resolve Projects (restored)"
@@ -28,9 +34,9 @@ def step(command, env):
 
 
 def main(argv):
-    from .pg.cluster import Cluster
-    from .pg.sample import create_library
-    from .pg.tools import newest
+    from rex.pg.cluster import Cluster
+    from rex.pg.tools import newest
+    from sample_library import create_library
 
     workdir = os.path.abspath(argv[0] if argv else "demo")
     backups = os.path.join(workdir, "backups")
@@ -66,7 +72,7 @@ def main(argv):
 
 def _path():
     """This Python first (its `python3` runs the launchers), then the checkout's bin/, then PATH."""
-    checkout_bin = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bin")
+    checkout_bin = os.path.join(CHECKOUT, "bin")
     first = [os.path.dirname(sys.executable)] + ([checkout_bin] if os.path.isdir(checkout_bin) else [])
     return os.pathsep.join(first + [os.environ.get("PATH", "/usr/bin:/bin")])
 

@@ -1,0 +1,1 @@
+"""The desktop: whether the user is idle, and notifications."""

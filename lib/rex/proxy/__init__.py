@@ -1,0 +1,1 @@
+"""Proxies: scanning Resolve for clips that need one, filters, linking, why Resolve refuses a link."""

@@ -1,0 +1,1 @@
+"""Retention: the keys and policy with the pure decision, local pruning, the remote plan."""
