@@ -1,31 +1,15 @@
 """rex-prune through the command: dry runs, removals with their sidecars, the protection
 of verified backups, per-set policies from the configuration, links that must never
-dangle (after rex-dedupe, symbolic or hard), and random sequences of
-backup/dedupe/verify/prune that must leave every kept backup verifying."""
+dangle (after rex-dedupe, symbolic or hard). The random sequences run in-process, in
+tests/integration/test_prune_sets.py."""
 
-import datetime
 import json
 import os
-import tempfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from rex.checksum import md5_file, sidecar_path, write_sidecar
-
-
-def stamp(day, hour=12):
-    return (datetime.datetime(2026, 1, 1) + datetime.timedelta(days=day, hours=hour)).strftime("%Y%m%dT%H%M%SZ")
-
-
-def put(directory, name, when, content, ext=".sql"):
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"{name}_{when}{ext}")
-    with open(path, "wb") as f:
-        f.write(content)
-    write_sidecar(path, md5_file(path))
-    return path
+from backuptree import corrupt, put, spell, stamp
+from rex.checksum import md5_file, sidecar_path
 
 
 def lines(text):
@@ -206,99 +190,7 @@ def test_bad_operands(run, rex_env, root):
     assert result.returncode == 64 and "--keep-within" in result.err
 
 
-# --- random sequences of backup, dedupe, verify and prune -----------------------------------------
-
-operations = st.lists(st.one_of(
-    st.tuples(st.just("backup"), st.integers(0, 1), st.sampled_from([b"A", b"B", b"C"])),
-    st.tuples(st.just("dedupe"), st.integers(0, 1), st.booleans()),
-    st.tuples(st.just("verify"), st.integers(0, 1), st.integers(0, 20)),
-    st.tuples(st.just("prune"), st.integers(0, 1),
-              st.fixed_dictionaries({"keep_last": st.integers(0, 3), "keep_daily": st.integers(0, 3),
-                                     "keep_weekly": st.integers(0, 2)})),
-), min_size=1, max_size=25)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations)
-def test_random_backup_dedupe_prune_never_breaks_a_link(ops):
-    from rex.backups import sets as backupset
-    from rex.backups.dedupe import real_target, replace_with_link
-    from rex.retention.local import prune_set
-    from rex.retention.policy import Policy
-    from rex.backups.verify import Checker, Ledger
-
-    with tempfile.TemporaryDirectory() as tmp:
-        state = os.path.join(tmp, "state")
-        os.makedirs(state)
-        ledger = Ledger(state)
-        dirs = [os.path.join(tmp, "a"), os.path.join(tmp, "b")]
-        clock = [0]
-        checker = Checker()
-        try:
-            for op, which, arg in ops:
-                d = dirs[which]
-                members = backupset.members(d, "lib", ".sql")
-                if op == "backup":
-                    clock[0] += 7        # hours: spans days and weeks
-                    put(d, "lib", stamp(0, clock[0]), arg)
-                elif op == "dedupe" and len(members) >= 2:
-                    new, earlier = members[-1], members[-2]
-                    target = real_target(earlier.path)
-                    if (not os.path.islink(new.path) and os.path.exists(target)
-                            and not os.path.samefile(new.path, target)
-                            and md5_file(new.path) == md5_file(target)):
-                        replace_with_link(new.path, target, state, hardlink=arg)
-                elif op == "verify" and members:
-                    ledger.record(checker.check(members[arg % len(members)].path))
-                elif op == "prune" and members:
-                    policy = Policy(**arg)
-                    before = {m.path for m in members}
-                    result = prune_set(members, policy, ledger)
-                    assert not result.failed
-                    after = {m.path for m in backupset.members(d, "lib", ".sql")}
-                    assert after == before - set(result.removed)
-                    assert members[-1].path in after
-                # Invariant after every step: nothing dangles, every backup verifies.
-                for directory in dirs:
-                    for entry in os.listdir(directory) if os.path.isdir(directory) else ():
-                        path = os.path.join(directory, entry)
-                        assert os.path.exists(path), f"dangling {path}"
-                        if not entry.endswith(".md5"):
-                            outcome = checker.check(path)
-                            assert outcome.ok, (path, outcome.reason)
-                        else:
-                            assert os.path.exists(path[:-4]), f"orphaned sidecar {path}"
-        finally:
-            ledger.close()
-
-
 # --- the ledger matches any spelling of a backup, and a set is never left without a good copy -----
-
-def spell(path, how, base):
-    """`path` written as a user might: through the symlinked root `base`/alias, relative to
-    `base` (the cwd), with `./`, or with doubled slashes."""
-    rel = os.path.relpath(path, base)
-    if how == "alias":
-        return os.path.join(base, "alias", os.path.relpath(path, os.path.join(base, "backups")))
-    if how == "relative":
-        return rel
-    if how == "dot":
-        return "./" + rel.replace("/", "/./")
-    if how == "slashes":
-        return path.replace("/", "//")
-    return path
-
-
-def corrupt(path, when=None):
-    """Damage a backup in place (its sidecar no longer matches), with a new mtime."""
-    with open(path, "r+b") as f:
-        f.write(b"X")
-    st = os.stat(path)
-    os.utime(path, ns=(st.st_atime_ns, when if when is not None else st.st_mtime_ns + 5_000_000_000))
-
-
-SPELLINGS = ["alias", "relative", "dot", "slashes", "plain"]
-
 
 @pytest.mark.parametrize("verify_as,prune_as", [("alias", "plain"), ("plain", "alias"), ("relative", "dot"),
                                                 ("slashes", "relative"), ("dot", "slashes")])
@@ -405,59 +297,3 @@ def test_a_directory_or_a_link_loop_named_like_a_backup_is_no_backup(run, rex_en
     assert tree.returncode == 0 and f"{directory}: a directory" in tree.err
     given = run("rex-prune", "--keep-last", "1", loop, paths[2], env=rex_env)
     assert given.returncode == 65 and f"{loop}: a symbolic link loop, not a backup" in given.err
-
-
-# --- the decision, on random sets, corruptions and spellings ---------------------------------------
-
-SET = st.lists(st.tuples(st.booleans(), st.sampled_from(SPELLINGS), st.booleans()), min_size=1, max_size=6)
-
-
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(sets=st.lists(SET, min_size=1, max_size=3),
-       policy=st.fixed_dictionaries({"keep_last": st.integers(0, 3), "keep_daily": st.integers(0, 2)}),
-       allow=st.booleans(), prune_as=st.sampled_from(SPELLINGS))
-def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, policy, allow, prune_as):
-    """Each backup: (corrupt?, how rex-verify spells it, verified at all?). After prune, a set
-    that had a backup verified good still has one, and a set that had none lost nothing
-    (unless allowed)."""
-    from rex.backups import sets as backupset
-    from rex.retention.local import prune_set
-    from rex.retention.policy import Policy
-    from rex.backups.verify import Checker, Ledger
-
-    policy = Policy(**policy)
-    if policy.empty:
-        policy = Policy(keep_last=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = os.path.realpath(tmp)
-        os.makedirs(os.path.join(tmp, "backups"))
-        os.symlink("backups", os.path.join(tmp, "alias"))
-        ledger, checker = Ledger(tmp), Checker()
-        cwd = os.getcwd()
-        os.chdir(tmp)
-        try:
-            had_good, before = {}, {}
-            for s, backups in enumerate(sets):
-                d = os.path.join(tmp, "backups", f"s{s}")
-                for i, (bad, how, checked) in enumerate(backups):
-                    path = put(d, "lib", stamp(i, 7 * i), b"%d" % i)
-                    if bad:
-                        corrupt(path)
-                    if checked:
-                        outcome = checker.check(spell(path, how, tmp))
-                        assert outcome.ok == (not bad)
-                        ledger.record(outcome)
-                        had_good[d] = had_good.get(d) or outcome.ok
-                before[d] = set(os.listdir(d))
-            for d in before:
-                members = backupset.members(spell(d, prune_as, tmp), "lib", ".sql")
-                result = prune_set(members, policy, ledger, **({"allow_unverified": True} if allow else {}))
-                assert not result.failed
-                left = backupset.members(d, "lib", ".sql")
-                if had_good.get(d):
-                    assert any(ledger.last_ok(b.path) and checker.check(b.path).ok for b in left), d
-                elif not allow:
-                    assert set(os.listdir(d)) == before[d]
-        finally:
-            os.chdir(cwd)
-            ledger.close()

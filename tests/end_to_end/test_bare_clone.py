@@ -18,21 +18,21 @@ pytestmark = pytest.mark.slow
 
 # The tests that once read ../shared to get any .drp at all: they must now pass alone.
 NEEDED_FIXTURES = [
-    "tests/integration/test_dedupe.py",
-    "tests/integration/test_restore.py::test_import_drp_with_a_new_name",
-    "tests/integration/test_restore.py::test_import_default_name_and_folder_keeps_the_user_where_they_were",
-    "tests/integration/test_restore.py::test_import_when_resolve_is_not_running_is_75",
-    "tests/integration/test_restore.py::test_import_of_a_corrupt_drp_is_65",
-    "tests/integration/test_restore.py::test_usage_errors",
-    "tests/integration/test_verify.py::test_symlinked_backup_verifies_through_its_target",
-    "tests/integration/test_verify.py::test_resolve_exports_verify_and_damage_is_caught",
+    "tests/end_to_end/test_dedupe.py",
+    "tests/end_to_end/test_restore.py::test_import_drp_with_a_new_name",
+    "tests/end_to_end/test_restore.py::test_import_default_name_and_folder_keeps_the_user_where_they_were",
+    "tests/end_to_end/test_restore.py::test_import_when_resolve_is_not_running_is_75",
+    "tests/end_to_end/test_restore.py::test_import_of_a_corrupt_drp_is_65",
+    "tests/end_to_end/test_restore.py::test_usage_errors",
+    "tests/end_to_end/test_verify.py::test_symlinked_backup_verifies_through_its_target",
+    "tests/end_to_end/test_verify.py::test_resolve_exports_verify_and_damage_is_caught",
 ]
 # The tests about the real exports themselves (with every simulator parameter beside them).
 ABOUT_REAL = {
-    "tests/integration/test_dedupe.py::test_unchanged_reexports_become_relative_links_to_the_earliest[real-fixtures]",
-    "tests/integration/test_verify.py::test_resolve_exports_verify_and_damage_is_caught[real-fixtures]",
-    "tests/unit/test_drp_canonical.py::test_reexports_of_an_unchanged_project_have_the_same_digest[real-fixtures]",
-    "tests/unit/test_drp_canonical.py::test_the_real_fixtures_differ",
+    "tests/end_to_end/test_dedupe.py::test_unchanged_reexports_become_relative_links_to_the_earliest[real-fixtures]",
+    "tests/end_to_end/test_verify.py::test_resolve_exports_verify_and_damage_is_caught[real-fixtures]",
+    "tests/unit/backups/test_drp.py::test_reexports_of_an_unchanged_project_have_the_same_digest[real-fixtures]",
+    "tests/unit/backups/test_drp.py::test_the_real_fixtures_differ",
     "tests/unit/test_resolve_sim.py::test_imports_real_resolve_exports",
     "tests/unit/test_sim_drp.py::test_the_simulators_exports_are_shaped_like_resolves",
 }
