@@ -21,7 +21,7 @@ from .records import PipeClosed
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-class Rex:
+class Invocation:
     """Per-run context handed to a command: its config, record writer and flags."""
 
     def __init__(self, prog, config_file, null, json_lines, verbosity, options):
@@ -69,7 +69,7 @@ class Rex:
 
 
 def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
-    """Decorate a function `f(rex, **options)` as a command with the common options.
+    """Decorate a function `f(inv, **options)` as a command with the common options.
 
     `config_keys` maps option parameter names to schema keys, so a given option
     overrides the configuration and `rex-config show` can say so.
@@ -89,9 +89,9 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
                 if given and value is not None and value != ():
                     flag = "--" + param.rstrip("_").replace("_", "-")
                     options[key] = (list(value) if isinstance(value, tuple) else value, f"option {flag}")
-            rex = Rex(name, config, null, json_lines, verbosity, options)
+            inv = Invocation(name, config, null, json_lines, verbosity, options)
             try:
-                return rex.status(func(rex, **params))
+                return inv.status(func(inv, **params))
             except BrokenPipeError:
                 raise PipeClosed() from None
 

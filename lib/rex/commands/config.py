@@ -6,7 +6,7 @@ import sys
 import click
 
 from .. import errors, log
-from ..cli import CONTEXT_SETTINGS, Rex, __version__
+from ..cli import CONTEXT_SETTINGS, Invocation, __version__
 
 
 @click.group(name="rex-config", context_settings=CONTEXT_SETTINGS)
@@ -20,21 +20,21 @@ from ..cli import CONTEXT_SETTINGS, Rex, __version__
 def command(ctx, config, null, json_lines, quiet, verbose):
     """Check, generate and show the Rex configuration (see rex(5))."""
     log.setup("rex-config", -1 if quiet else verbose)
-    ctx.obj = Rex("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
+    ctx.obj = Invocation("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
 
 
 @command.command(context_settings=CONTEXT_SETTINGS,
                  short_help="Validate the file and the environment; exit 78 on problems.")
 @click.argument("file", required=False)
 @click.pass_obj
-def check(rex, file):
+def check(inv, file):
     """Validate FILE and the environment; exit 78 on problems.
 
     FILE defaults to the file Rex would read. The environment variables that set
     keys (REX_*, PG*) are checked too, since every command reads them."""
     from ..config import check_all, find_file
 
-    path = file or find_file(rex.config_file)
+    path = file or find_file(inv.config_file)
     if path is not None and not os.path.exists(path):
         raise errors.NoInput(f"{path}: no such file")
     problems = check_all(path)
@@ -50,7 +50,7 @@ def check(rex, file):
 @click.argument("file", required=False)
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
 @click.pass_obj
-def generate(rex, file, force):
+def generate(inv, file, force):
     """Write a commented sample configuration to FILE (default: the user's rex.yaml; - for stdout)."""
     from .. import paths
     from ..config.sample import sample
@@ -60,7 +60,7 @@ def generate(rex, file, force):
     if file == "-":
         sys.stdout.write(text)
         return errors.OK
-    path = file or rex.config_file or paths.user_config_file()
+    path = file or inv.config_file or paths.user_config_file()
     if os.path.lexists(path) and not force:
         raise errors.CantCreate(f"{path} exists; use --force to overwrite it")
     makedirs(os.path.dirname(os.path.abspath(path)))
@@ -74,19 +74,19 @@ def generate(rex, file, force):
 
 @command.command(context_settings=CONTEXT_SETTINGS, short_help="Print every key's effective value and its source.")
 @click.pass_obj
-def show(rex):
+def show(inv):
     """Print the effective configuration and where each value came from."""
     import json
 
-    config = rex.config
+    config = inv.config
     width = max(len(name) for name, _v, _s in config.items())
     for name, value, source in config.shown():
-        if rex.json:
+        if inv.json:
             line = json.dumps({"key": name, "value": value, "source": source}, ensure_ascii=False)
         else:
             shown = "~" if value is None else json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
             line = f"{name:<{width}}  {shown}  ({source})"
-        sys.stdout.write(line + ("\0" if rex.null else "\n"))
+        sys.stdout.write(line + ("\0" if inv.null else "\n"))
     if config.file is None:
         log.info("no configuration file found; defaults apply")
     return errors.OK

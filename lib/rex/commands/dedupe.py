@@ -14,7 +14,7 @@ from ..cli import rex_command
 @click.option("--link", type=click.Choice(["symlink", "hardlink"]), help="How to link (default symlink).")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be linked; change nothing.")
-def command(rex, paths, trees, link, lock_wait, dry_run):
+def command(inv, paths, trees, link, lock_wait, dry_run):
     """Replace each new backup (PATH operands or stdin) whose content equals the
     previous backup of its set by a link to the earlier real file, keeping its
     sidecar valid, and pass every path on."""
@@ -22,10 +22,10 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
     from ..fsutil import job_lock
     from ..paths import state_dir
 
-    config = rex.config
+    config = inv.config
     hardlink = config.get("dedupe.link") == "hardlink"
     state = state_dir()
-    run = _Run(rex, DigestCache(state), state, hardlink, dry_run, config.get("lock_wait"))
+    run = _Run(inv, DigestCache(state), state, hardlink, dry_run, config.get("lock_wait"))
     try:
         with job_lock("dedupe", wait=config.get("lock_wait")):
             for path in recover(state):
@@ -33,7 +33,7 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
             for tree in trees:
                 run.tree(tree)
             if paths or not trees:
-                for record in rex.records(paths):
+                for record in inv.records(paths):
                     run.one(record.path, pass_on=True)
     finally:
         run.cache.close()
@@ -43,8 +43,8 @@ def command(rex, paths, trees, link, lock_wait, dry_run):
 
 
 class _Run:
-    def __init__(self, rex, cache, state, hardlink, dry_run, lock_wait):
-        self.rex, self.cache, self.state, self.lock_wait = rex, cache, state, lock_wait
+    def __init__(self, inv, cache, state, hardlink, dry_run, lock_wait):
+        self.inv, self.cache, self.state, self.lock_wait = inv, cache, state, lock_wait
         self.hardlink, self.dry_run = hardlink, dry_run
         self.codes, self.saved, self.linked = [], 0, 0
 
@@ -70,7 +70,7 @@ class _Run:
             return
         self.codes.append(errors.OK)
         if pass_on:
-            self.rex.out.path(path)
+            self.inv.out.path(path)
 
     def _compare(self, path, earlier):
         from ..backups.dedupe import real_target, replace_with_link

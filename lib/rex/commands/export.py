@@ -27,7 +27,7 @@ from ..cli import rex_command
 @click.option("--idle-command", metavar="CMD", help="Command printing idle milliseconds.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be exported; export nothing.")
-def command(rex, databases, all_databases, folder, patterns, backup_root, stills, force, idle, max_wait,
+def command(inv, databases, all_databases, folder, patterns, backup_root, stills, force, idle, max_wait,
             on_timeout, countdown, idle_command, lock_wait, dry_run):
     """Export every project of the current project library (recursively through
     its folders), or of the libraries named, to .drp files with md5 sidecars,
@@ -40,7 +40,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     from ..resolve import api
     from ..resolve.connect import connect
 
-    config = rex.config
+    config = inv.config
     if idle is not None:
         try:
             config_idle = float(idle) * 60
@@ -73,7 +73,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
                 try:
                     with api.database_selected(pm, db_name), api.user_folder_kept(pm):
                         for target in group:
-                            codes.append(_export(rex, pm, target, root, ledger, config))
+                            codes.append(_export(inv, pm, target, root, ledger, config))
                 except LookupError:
                     log.error(f"no project library named {db_name!r}")
                     codes.append(errors.PARTIAL)
@@ -82,7 +82,7 @@ def command(rex, databases, all_databases, folder, patterns, backup_root, stills
     return errors.worst(codes) if errors.TEMPFAIL not in codes else errors.TEMPFAIL
 
 
-def _export(rex, pm, target, root, ledger, config):
+def _export(inv, pm, target, root, ledger, config):
     from ..backups.export import export_target
 
     try:
@@ -94,7 +94,7 @@ def _export(rex, pm, target, root, ledger, config):
         log.error(exc.message)
         return errors.PARTIAL
     ref = target.ref
-    rex.out.path(path, database=ref.database, folder="/".join(ref.folder), project=ref.name, md5=digest,
+    inv.out.path(path, database=ref.database, folder="/".join(ref.folder), project=ref.name, md5=digest,
                  size=size)
     return errors.OK
 

@@ -32,14 +32,14 @@ from ..cli import rex_command
 @click.option("--server-name", metavar="NAME", help="Directory name of this server (default HOST_PORT).")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be dumped; dump nothing.")
-def command(rex, databases, all_databases, include_postgres, exclude, host, port, username, backup_root,
+def command(inv, databases, all_databases, include_postgres, exclude, host, port, username, backup_root,
             compress, globals_, pg_dump, server_name, lock_wait, dry_run):
     """Dump PostgreSQL project libraries (DATABASE..., or --all) in the custom
     format Resolve restores, each with an md5 sidecar, and print each dump's path."""
     from ..fsutil import job_lock
     from ..pg import dump, server as pgserver, tools
 
-    config = rex.config
+    config = inv.config
     os.umask(0o077)
     server = pgserver.Server.from_config(config)
     root = config.backup_root
@@ -58,7 +58,7 @@ def command(rex, databases, all_databases, include_postgres, exclude, host, port
             for name in names:
                 log.notice(f"would dump {name} into {dump.library_dir(root, server.label, name)}")
             return errors.OK
-        return _dump_all(rex, server, names, root, program, config, major)
+        return _dump_all(inv, server, names, root, program, config, major)
 
 
 def _psql():
@@ -86,7 +86,7 @@ def _databases(server, operands, config):
     return list(config.get("pgdump.databases") or [])
 
 
-def _dump_all(rex, server, names, root, program, config, major):
+def _dump_all(inv, server, names, root, program, config, major):
     from ..pg import dump, tools
 
     pg_restore = tools.sibling(program, "pg_restore")
@@ -104,14 +104,14 @@ def _dump_all(rex, server, names, root, program, config, major):
             codes.append(errors.DATAERR if exc.code == errors.DATAERR else errors.PARTIAL)   # 65: empty, no table
             continue
         log.info(f"{name}: {done.size} bytes, {done.tables} tables in {done.seconds:.1f} s")
-        rex.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,
+        inv.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,
                      server=server.label, pg_major=major)
         codes.append(errors.OK)
     if config.get("pgdump.globals"):
         try:
             done = dump.dump_globals(server, root, tools.sibling(program, "pg_dumpall"),
                                      timeout=config.get("pgdump.timeout"))
-            rex.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)
+            inv.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)
         except errors.RexError as exc:
             log.error(exc.message)
             codes.append(exc.code if exc.code in (errors.IOERR, errors.TEMPFAIL, errors.NOPERM) else errors.PARTIAL)

@@ -26,7 +26,7 @@ from ..config.schema import PROXY_PRESETS
 @click.option("--threads", type=click.IntRange(0, 256), metavar="N", help="Threads per encode (default: cores / jobs).")
 @click.option("--no-nice", is_flag=True, help="Run ffmpeg at normal priority.")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be encoded; encode nothing.")
-def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threads, no_nice, dry_run):
+def command(inv, paths, proxy_root, proxy_subfolder, preset, height, jobs, threads, no_nice, dry_run):
     """Encode a proxy for each source video given as PATH operands or on stdin (paths or
     proxy-scan JSON records) and print SOURCE<TAB>PROXY for each proxy that is ready."""
     from ..media.encode import Encoder, Job
@@ -35,7 +35,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     from ..media.progress import Display
     from ..runner import find_program
 
-    config = rex.config
+    config = inv.config
     ffmpeg = find_program("ffmpeg", config.get("proxy.ffmpeg"))
     ffprobe = find_ffprobe(config)
     cores = os.cpu_count() or 1
@@ -43,7 +43,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
     per_job = config.get("proxy.threads") or max(1, cores // workers)
     root = None if proxy_subfolder else config.get("proxy_root")
     subfolder = config.get("proxy.subfolder")
-    display = Display(enabled=None if rex.verbosity >= 0 else False)
+    display = Display(enabled=None if inv.verbosity >= 0 else False)
     encoder = Encoder(ffmpeg, ffprobe, rules=config.get("proxy.rules"), default_preset=config.get("proxy.preset"),
                       threads=per_job, nice=0 if no_nice else config.get("proxy.nice"),
                       on_start=lambda job, facts: display.add(job.source, facts.frames),
@@ -57,7 +57,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
         """Jobs, and None while the input is quiet (so finished encodes are reported meanwhile)."""
         from ..parallel import IDLE, prefetch
 
-        for item in prefetch(_records(rex, paths)):
+        for item in prefetch(_records(inv, paths)):
             if item is IDLE:
                 yield None
                 continue
@@ -97,7 +97,7 @@ def command(rex, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
         display.finish(outcome.source, f"{what}: {outcome.proxy}")
         log.info(f"{outcome.source}: {what}: {outcome.proxy}")
         facts = outcome.facts.as_json() if outcome.facts else {}
-        rex.out.pair(outcome.source, outcome.proxy, preset=outcome.preset, skipped=outcome.skipped, **facts)
+        inv.out.pair(outcome.source, outcome.proxy, preset=outcome.preset, skipped=outcome.skipped, **facts)
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -124,11 +124,11 @@ def _say_error(display, message, source=None):
         log.error(message)
 
 
-def _records(rex, operands):
+def _records(inv, operands):
     """(Record, None) per input record, or (None, DataError) for a malformed one, in input
     order (the reader goes on after it), so the main thread reports it beside the encodes."""
     problems = []
-    for record in rex.records(operands, on_error=problems.append):
+    for record in inv.records(operands, on_error=problems.append):
         while problems:
             yield None, problems.pop(0)
         yield record, None

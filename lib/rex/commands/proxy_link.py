@@ -15,16 +15,16 @@ from ..cli import rex_command
 @click.option("--confirm-over", metavar="N", type=int,
               help="On a terminal, ask before linking more than N clips (default 50; 0 never asks).")
 @click.argument("operands", nargs=-1)
-def command(rex, dry_run, yes, confirm_over, operands):
+def command(inv, dry_run, yes, confirm_over, operands):
     """Link each proxy (records SOURCE<TAB>PROXY, or JSON from proxy-encode) to
     its source's clips in the project open in Resolve, and write the linked pairs."""
     from ..proxy.link import Linker, parse_pair, wrong_project
     from ..media.probe import prober
     from ..resolve.connect import connect
 
-    limit = rex.config.get("link.confirm_over")
+    limit = inv.config.get("link.confirm_over")
     codes, requests = [], []
-    for record in rex.records(operands):
+    for record in inv.records(operands):
         try:
             requests.append(parse_pair(record))
         except errors.DataError as exc:
@@ -36,7 +36,7 @@ def command(rex, dry_run, yes, confirm_over, operands):
     project = pm.GetCurrentProject()
     if project is None:
         raise errors.TempFail("no project is open in DaVinci Resolve")
-    linker = Linker(pm, project, prober(rex.config))
+    linker = Linker(pm, project, prober(inv.config))
     plan = []
     for request in requests:
         refusal = wrong_project(request, linker.name, linker.project_id)
@@ -74,7 +74,7 @@ def command(rex, dry_run, yes, confirm_over, operands):
             log.info(f"{request.source}: {request.proxy} already linked")
         elif status == "relinked":
             log.info(f"{request.source}: offline proxy unlinked and {request.proxy} linked")
-        rex.out.pair(request.source, os.path.abspath(request.proxy), media_id=media_id,
+        inv.out.pair(request.source, os.path.abspath(request.proxy), media_id=media_id,
                      project=linker.name, proxy=detail, status=status)
     return errors.worst(codes)
 

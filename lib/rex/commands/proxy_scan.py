@@ -24,7 +24,7 @@ from ..cli import rex_command
 @click.option("--fps", multiple=True, metavar="RATE", help="Only clips of this frame rate (23.976, 25, 30000/1001).")
 @click.option("--min-resolution", metavar="WxH", help="Only clips at least this large (WxH, or a height).")
 @click.argument("operands", nargs=-1, type=click.Path())
-def command(rex, timeline_patterns, all_timelines, media_pool, relink, extensions, include, exclude, fps,
+def command(inv, timeline_patterns, all_timelines, media_pool, relink, extensions, include, exclude, fps,
             min_resolution, operands):
     """Write the source file of every clip that needs a proxy: by default those
     on the current timeline of the project open in Resolve; or the files found
@@ -32,7 +32,7 @@ def command(rex, timeline_patterns, all_timelines, media_pool, relink, extension
     from ..media.rates import parse_rate
     from ..proxy.filters import Filters, parse_minimum
 
-    config = rex.config
+    config = inv.config
     for rate in config.get("scan.fps"):
         if parse_rate(rate) is None:
             raise errors.UsageError(f"--fps: not a frame rate: {rate!r}")
@@ -52,17 +52,17 @@ def command(rex, timeline_patterns, all_timelines, media_pool, relink, extension
     from ..media.probe import prober
 
     if operands:
-        found = proxyscan.scan_files(_operands(rex, operands), filters, want_facts=rex.json,
+        found = proxyscan.scan_files(_operands(inv, operands), filters, want_facts=inv.json,
                                         probe=prober(config))
     else:
         found = proxyscan.scan_resolve(filters, timeline_patterns=timeline_patterns,
                                        all_timelines=all_timelines, media_pool=media_pool,
-                                       relink=config.get("scan.relink"), want_facts=rex.json,
+                                       relink=config.get("scan.relink"), want_facts=inv.json,
                                        probe=prober(config))
     codes = []
     for kind, value in found:
         if kind == "clip":
-            rex.out.obj(value)
+            inv.out.obj(value)
         else:
             code, message = value
             log.error(message)
@@ -70,11 +70,11 @@ def command(rex, timeline_patterns, all_timelines, media_pool, relink, extension
     return errors.worst(codes)
 
 
-def _operands(rex, operands):
+def _operands(inv, operands):
     """Operands as paths; `-` reads records (paths or JSON with a path) from stdin there."""
     for operand in operands:
         if operand == "-":
-            for record in rex.records(["-"]):
+            for record in inv.records(["-"]):
                 if record.path:
                     yield record.path
                 else:

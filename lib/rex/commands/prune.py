@@ -34,7 +34,7 @@ def _count(name, text):
 @click.option("--allow-unverified", is_flag=True,
               help="Prune a set none of whose backups rex-verify found good (default: leave it whole).")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be removed and why; change nothing.")
-def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverified, dry_run, **keep):
+def command(inv, paths, trees, whole_root, backup_root, lock_wait, allow_unverified, dry_run, **keep):
     """Remove the backups of each set (directories, backup PATHs whose sets are
     taken, stdin, --tree DIR, or --all under the backup root) that no retention
     rule keeps; never the newest, nor the newest verified, and nothing of a set
@@ -49,7 +49,7 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverif
             given["keep_within"] = parse_duration(given["keep_within"])
         except ValueError as exc:
             raise errors.UsageError(f"--keep-within: {exc}") from None
-    config = rex.config
+    config = inv.config
     if given:
         default, rules = Policy.from_mapping(given), []
     else:
@@ -62,14 +62,14 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverif
                 "--keep-weekly, --keep-monthly or --keep-yearly above 0 (or prune.keep_* / prune.policies in "
                 "the configuration); without one nothing but the newest backup would be kept")
         default = None
-    run = _Run(rex, default, rules, config.get("lock_wait"), dry_run, config.get("prune.allow_unverified"))
+    run = _Run(inv, default, rules, config.get("lock_wait"), dry_run, config.get("prune.allow_unverified"))
     if whole_root:
         trees = (*trees, config.backup_root)
     try:
         for tree in trees:
             run.tree(tree)
         if paths or not trees:
-            for record in rex.records(paths):
+            for record in inv.records(paths):
                 run.operand(record.path)
         run.finish()
     finally:
@@ -78,8 +78,8 @@ def command(rex, paths, trees, whole_root, backup_root, lock_wait, allow_unverif
 
 
 class _Run:
-    def __init__(self, rex, default, rules, lock_wait, dry_run, allow_unverified):
-        self.rex, self.default, self.rules = rex, default, rules
+    def __init__(self, inv, default, rules, lock_wait, dry_run, allow_unverified):
+        self.inv, self.default, self.rules = inv, default, rules
         self.lock_wait, self.dry_run, self.allow_unverified = lock_wait, dry_run, allow_unverified
         self.codes, self.sets, self._ledger = [], {}, None
         self.removed = 0
@@ -175,7 +175,7 @@ class _Run:
     def emit(self, path, label, reason):
         self.removed += 1
         log.info(f"removed {path} ({reason})")
-        self.rex.out.path(path, set=label, reason=reason)
+        self.inv.out.path(path, set=label, reason=reason)
 
     def report(self, result, verified, policy):
         say = log.notice if self.dry_run else log.debug

@@ -21,7 +21,7 @@ EVENTS = ("start", "success", "failure", "run")
               help="Describe the failure from what systemd gives an OnFailure= unit (MONITOR_*, the journal).")
 @click.option("--tail-lines", type=click.IntRange(0, 1000), metavar="N",
               help="Lines of log sent with a failure (default 20).")
-def command(rex, event, job, argv, exit_status, log_file, from_systemd, tail_lines):
+def command(inv, event, job, argv, exit_status, log_file, from_systemd, tail_lines):
     """Tell the monitors of JOB (rex(5), report) that it started, succeeded or
     failed. `run JOB -- COMMAND ...` runs COMMAND, reports its start and then its
     success or its failure with the end of its stderr, and exits with its status.
@@ -35,10 +35,10 @@ def command(rex, event, job, argv, exit_status, log_file, from_systemd, tail_lin
     if not job.strip() or any(c.isspace() or ord(c) < 32 for c in job):
         raise errors.UsageError(f"{job!r}: a job name has no spaces or control characters")
     if event == "run":
-        return _run(rex, job, list(argv))
+        return _run(inv, job, list(argv))
     from ..monitor import event as events
 
-    config = rex.config
+    config = inv.config
     lines = config.get("report.tail_lines")
     tail, reason, run_id = "", None, events.run_id_from(os.environ.get("INVOCATION_ID"))
     if from_systemd:
@@ -49,13 +49,13 @@ def command(rex, event, job, argv, exit_status, log_file, from_systemd, tail_lin
     return errors.OK
 
 
-def _run(rex, job, argv):
+def _run(inv, job, argv):
     """Report around a command; the command's exit status is ours, whatever the monitors do."""
     from ..monitor import supervise
     from ..monitor import event as events
 
     try:
-        config = rex.config
+        config = inv.config
     except errors.ConfigError as exc:
         # The job matters more than its reports: run it anyway, and make the
         # broken configuration visible in the exit status.

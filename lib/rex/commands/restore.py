@@ -31,7 +31,7 @@ from ..cli import rex_command
 @click.option("--backup-root", metavar="DIR", help="Backup root whose layout names a dump's server.")
 @click.option("--lock-wait", metavar="DURATION", help="Wait this long for a concurrent run (default 60s).")
 @click.option("-n", "--dry-run", is_flag=True, help="Check everything and say what would be done; change nothing.")
-def command(rex, sources, as_name, drop_name, force, list_projects, find_pattern, name, folder, no_verify,
+def command(inv, sources, as_name, drop_name, force, list_projects, find_pattern, name, folder, no_verify,
             host, port, username, pg_restore, backup_root, lock_wait, dry_run):
     """Restore a dump (BACKUP.backup --as NAME) as a new project library beside
     production, drop such a library again (--drop NAME), list the projects inside
@@ -45,33 +45,33 @@ def command(rex, sources, as_name, drop_name, force, list_projects, find_pattern
         raise errors.UsageError("--name and --folder are for importing a .drp")
     if force and not drop_name:
         raise errors.UsageError("--force only goes with --drop")
-    verify = not no_verify and rex.config.get("restore.verify")
+    verify = not no_verify and inv.config.get("restore.verify")
     if drop_name:
         if sources:
             raise errors.UsageError("--drop takes no operand")
-        return _drop(rex, drop_name, force, dry_run)
+        return _drop(inv, drop_name, force, dry_run)
     if list_projects or find_pattern:
         from ..pg.search import dumps_in
 
         codes = []
-        dumps = dumps_in((r.path for r in rex.records(sources)), codes)
-        return _find(rex, dumps, find_pattern, codes) if find_pattern else _list(rex, dumps, codes)
-    path = _one_source(rex, sources)
+        dumps = dumps_in((r.path for r in inv.records(sources)), codes)
+        return _find(inv, dumps, find_pattern, codes) if find_pattern else _list(inv, dumps, codes)
+    path = _one_source(inv, sources)
     if as_name:
-        return _restore(rex, path, as_name, verify, dry_run)
+        return _restore(inv, path, as_name, verify, dry_run)
     if path.lower().endswith(".drp"):
-        return _import(rex, path, name, folder, verify, dry_run)
+        return _import(inv, path, name, folder, verify, dry_run)
     raise errors.UsageError(f"{path}: say what to do: --as NAME for a dump, or give a .drp to import")
 
 
-def _one_source(rex, sources):
-    paths = [r.path for r in rex.records(sources)]
+def _one_source(inv, sources):
+    paths = [r.path for r in inv.records(sources)]
     if len(paths) != 1:
         raise errors.UsageError(f"give exactly one backup to restore (got {len(paths)})")
     return paths[0]
 
 
-def _restore(rex, path, as_name, verify, dry_run):
+def _restore(inv, path, as_name, verify, dry_run):
     import signal
 
     from ..fsutil import job_lock
@@ -83,13 +83,13 @@ def _restore(rex, path, as_name, verify, dry_run):
 
     newlib.check_name(as_name)
     require_good(path, verify)
-    server, psql, major = restore_target(rex.config, path)
-    program, warning = tools.select_pg_restore(major, rex.config.get("restore.pg_restore"))
+    server, psql, major = restore_target(inv.config, path)
+    program, warning = tools.select_pg_restore(major, inv.config.get("restore.pg_restore"))
     if warning:
         log.warning(warning)
     log.info(f"server {server.label} runs PostgreSQL {major}; using {program}")
     signal.signal(signal.SIGTERM, _terminated)
-    with job_lock(f"restore-{server.label}-{as_name}", wait=rex.config.get("lock_wait")):
+    with job_lock(f"restore-{server.label}-{as_name}", wait=inv.config.get("lock_wait")):
         if dry_run:
             if newlib.exists(server, as_name, psql):
                 raise errors.CantCreate(f"database {as_name!r} already exists on {server.label}")
@@ -98,13 +98,13 @@ def _restore(rex, path, as_name, verify, dry_run):
         ledger = Ledger(state_dir())
         try:
             done = newlib.restore_as(server, path, as_name, program, psql, ledger,
-                                     timeout=rex.config.get("restore.timeout"))
+                                     timeout=inv.config.get("restore.timeout"))
         finally:
             ledger.close()
     for (schema, table), rows in sorted(done.counts.items()):
         log.info(f"{schema}.{table}: {rows} rows, as in the dump")
     log.notice(f"restored {path} as {as_name!r} on {server.label}: {done.summary}")
-    rex.out.obj({"path": as_name, "server": server.label, "host": server.host, "port": server.port,
+    inv.out.obj({"path": as_name, "server": server.label, "host": server.host, "port": server.port,
                  "dump": os.path.abspath(path), "tables": done.tables, "rows": done.rows,
                  "large_objects": done.large_objects})
     return errors.OK
@@ -115,7 +115,7 @@ def _terminated(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _drop(rex, drop_name, force, dry_run):
+def _drop(inv, drop_name, force, dry_run):
     from ..paths import state_dir
     from ..pg import newlib
     from ..pg.created import Ledger
@@ -126,7 +126,7 @@ def _drop(rex, drop_name, force, dry_run):
         rows = ledger.find(drop_name)
         # Unless told otherwise, the one server rex-restore created it on.
         remembered = (rows[0].host, rows[0].port) if len(rows) == 1 else None
-        server, psql, major = restore_target(rex.config, remembered=remembered)
+        server, psql, major = restore_target(inv.config, remembered=remembered)
         if dry_run:
             newlib.ours(server, drop_name, psql, ledger, forget=False)
             log.notice(f"would drop {drop_name!r} on {server.label}")
@@ -135,32 +135,32 @@ def _drop(rex, drop_name, force, dry_run):
     finally:
         ledger.close()
     log.notice(f"dropped {drop_name!r} on {server.label}")
-    rex.out.obj({"path": drop_name, "server": server.label, "dropped": True})
+    inv.out.obj({"path": drop_name, "server": server.label, "dropped": True})
     return errors.OK
 
 
-def _list(rex, dumps, codes):
+def _list(inv, dumps, codes):
     from ..pg.search import project_facts, projects_of_each
 
     for path, projects in projects_of_each(dumps, codes):
         for project in projects:
-            rex.out.named([*project.folder, project.name], **project_facts(project, path))
+            inv.out.named([*project.folder, project.name], **project_facts(project, path))
     return errors.worst(codes)
 
 
-def _find(rex, dumps, pattern, codes):
+def _find(inv, dumps, pattern, codes):
     from ..pg.search import newest_holding, project_facts
 
     found = newest_holding(dumps, pattern, codes)
     if found:
         path, hits = found
-        rex.out.path(path, projects=[project_facts(p, path) for p in hits])
+        inv.out.path(path, projects=[project_facts(p, path) for p in hits])
         return errors.OK
     log.error(f"no dump holds a project matching {pattern!r}")
     return errors.worst(codes) if any(c != errors.OK for c in codes) else errors.PARTIAL
 
 
-def _import(rex, path, name, folder, verify, dry_run):
+def _import(inv, path, name, folder, verify, dry_run):
     from .. import paths
     from ..backups.drp import project_name
     from ..resolve.connect import connect
@@ -177,6 +177,6 @@ def _import(rex, path, name, folder, verify, dry_run):
         log.notice(f"would import {path} as {new_name!r} into {where}")
         return errors.OK
     log.notice(f"imported {path} as {new_name!r} into {where}")
-    rex.out.named([*done.folder, done.name], folder=list(done.folder), name=done.name,
+    inv.out.named([*done.folder, done.name], folder=list(done.folder), name=done.name,
                   database=done.database, source=os.path.abspath(path))
     return errors.OK

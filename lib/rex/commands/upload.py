@@ -35,7 +35,7 @@ from ..cli import rex_command
                    "else prune.keep_*).")
 @click.option("-n", "--dry-run", is_flag=True,
               help="List what would be sent (contact nothing) or pruned (the remote is only listed).")
-def command(rex, paths, trees, remote, backup_root, include, exclude, transfers, bwlimit, download_check,
+def command(inv, paths, trees, remote, backup_root, include, exclude, transfers, bwlimit, download_check,
             check_only, recheck_after, prune_remote, lock_wait, dry_run):
     """Copy backups (PATH operands, stdin, or every backup under --sync DIR) with their
     sidecars to an rclone remote, keeping their layout under the backup root, then
@@ -47,7 +47,7 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     from ..remote import rclone
     from ..remote.upload import Planner
 
-    config = rex.config
+    config = inv.config
     target = _remote(config)
     policy = None
     if prune_remote:
@@ -62,7 +62,7 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
         planner.add(tree)
     if paths or not trees:
         # With --prune-remote and nothing given, there is nothing to upload: only prune.
-        for record in rex.records(paths, require=not prune_remote):
+        for record in inv.records(paths, require=not prune_remote):
             planner.add(record.path)
     codes = [errors.OK]
     for problem in planner.problems:
@@ -72,9 +72,9 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     if dry_run:
         for item in records:
             log.notice(f"would {'link' if item.kind == 'link' else 'upload'} {item.path}")
-            rex.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
+            inv.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
         if prune_remote:
-            codes += _prune(rex, config, target, root, policy, planner.items, dry_run=True)
+            codes += _prune(inv, config, target, root, policy, planner.items, dry_run=True)
         return errors.worst(codes)
     if not planner.items and not prune_remote:
         return errors.worst(codes)
@@ -84,10 +84,10 @@ def command(rex, paths, trees, remote, backup_root, include, exclude, transfers,
     with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
         verified = []
         if planner.items:
-            upload_codes, verified = _upload(rex, config, target, root, planner.items, check_only)
+            upload_codes, verified = _upload(inv, config, target, root, planner.items, check_only)
             codes += upload_codes
         if prune_remote:
-            codes += _prune(rex, config, target, root, policy, verified)
+            codes += _prune(inv, config, target, root, policy, verified)
     return errors.worst(codes)
 
 
@@ -116,7 +116,7 @@ def _rclone(config):
                          rclone.environment(config.get("upload.rclone_config")), config.get("upload.timeout"))
 
 
-def _upload(rex, config, target, root, items, check_only):
+def _upload(inv, config, target, root, items, check_only):
     """Upload (or check) the items; (exit codes, the rels verified on the remote)."""
     from ..remote import rclone
     from ..paths import stamp, state_dir
@@ -147,13 +147,13 @@ def _upload(rex, config, target, root, items, check_only):
             facts = {"checked": outcome.checked}
             if outcome.verified is not None:
                 facts["verified"] = stamp(outcome.verified)
-            rex.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
+            inv.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
                          kind=item.kind, action=outcome.action, **facts)
         codes.append(errors.OK)
     return codes, verified
 
 
-def _prune(rex, config, target, root, policy, verified, dry_run=False):
+def _prune(inv, config, target, root, policy, verified, dry_run=False):
     """Remote retention. Removed backups are records only with --json (action pruned,
     or would-prune in a dry run): plain records stay "what is on the remote"."""
     import os
@@ -187,14 +187,14 @@ def _prune(rex, config, target, root, policy, verified, dry_run=False):
             say(f"keep {where}: {verdict.reason}")
         else:
             say(f"{'would remove' if dry_run else 'remove'} {where}: {verdict.reason}")
-            if dry_run and rex.json:
-                rex.out.path(where, set=verdict.label, reason=verdict.reason, action="would-prune")
+            if dry_run and inv.json:
+                inv.out.path(where, set=verdict.label, reason=verdict.reason, action="would-prune")
 
     def removed(verdict):
         where = rclone.join(target, verdict.rel)
         log.info(f"removed {where} ({verdict.reason})")
-        if rex.json:
-            rex.out.path(where, set=verdict.label, reason=verdict.reason, action="pruned")
+        if inv.json:
+            inv.out.path(where, set=verdict.label, reason=verdict.reason, action="pruned")
 
     if dry_run:
         return codes

@@ -24,7 +24,7 @@ from ..cli import rex_command
 @click.option("-p", "--port", type=int, metavar="PORT", help="Port of the --deep server.")
 @click.option("-U", "--username", metavar="USER", help="User on the --deep server.")
 @click.option("--report", is_flag=True, help="Print 'PATH: OK' or 'PATH: FAILED' per file on stderr.")
-def command(rex, paths, trees, jobs, older_than, deep, host, port, username, report):
+def command(inv, paths, trees, jobs, older_than, deep, host, port, username, report):
     """Verify backups given as PATH operands, on stdin, or under -r DIR: the sidecar
     checksum, and the format (.backup through pg_restore, .drp through every ZIP
     member). Verified paths are printed on stdout."""
@@ -32,7 +32,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     from ..paths import state_dir
     from ..backups.verify import Checker, Ledger, Outcome, lost_under, walk
 
-    config = rex.config
+    config = inv.config
     window = config.get("verify.older_than")
     workers = config.get("verify.jobs") or os.cpu_count() or 1
     deep_server = _DeepServer(config)
@@ -47,7 +47,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
             yield from walk(tree)
             yield from lost_under(tree)     # sidecars whose backup is gone: reported as missing
         if paths or not trees:
-            for record in rex.records(paths):
+            for record in inv.records(paths):
                 yield record.path
 
     def check(path):
@@ -58,7 +58,7 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     codes = []
     try:
         for outcome in ordered_map(check, inputs(), workers):
-            codes.append(_finish(rex, ledger, outcome, report))
+            codes.append(_finish(inv, ledger, outcome, report))
     finally:
         ledger.close()
         deep_server.close()
@@ -72,14 +72,14 @@ def command(rex, paths, trees, jobs, older_than, deep, host, port, username, rep
     return code
 
 
-def _finish(rex, ledger, outcome, report):
+def _finish(inv, ledger, outcome, report):
     if not outcome.skipped and outcome.code in (errors.OK, errors.DATAERR):
         ledger.record(outcome)
     if outcome.ok:
         if report:
             sys.stderr.write(f"{outcome.path}: OK\n")
         log.info(errors.about(outcome.path, outcome.reason))
-        rex.out.path(outcome.path, md5=outcome.md5, size=outcome.size, verified=not outcome.skipped)
+        inv.out.path(outcome.path, md5=outcome.md5, size=outcome.size, verified=not outcome.skipped)
     else:
         if report:
             sys.stderr.write(f"{outcome.path}: FAILED\n")
