@@ -31,12 +31,12 @@ def test_random_backup_dedupe_prune_never_breaks_a_link(ops):
     from rex.backups.dedupe import real_target, replace_with_link
     from rex.retention.local import prune_set
     from rex.retention.policy import Policy
-    from rex.backups.verify import Checker, Ledger
+    from rex.backups.verify import Checker, VerificationLedger
 
     with tempfile.TemporaryDirectory() as tmp:
         state = os.path.join(tmp, "state")
         os.makedirs(state)
-        ledger = Ledger(state)
+        ledger = VerificationLedger(state)
         dirs = [os.path.join(tmp, "a"), os.path.join(tmp, "b")]
         clock = [0]
         checker = Checker()
@@ -94,7 +94,7 @@ def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, poli
     from rex.backups import sets as backupset
     from rex.retention.local import prune_set
     from rex.retention.policy import Policy
-    from rex.backups.verify import Checker, Ledger
+    from rex.backups.verify import Checker, VerificationLedger
 
     policy = Policy(**policy)
     if policy.empty:
@@ -103,7 +103,7 @@ def test_prune_keeps_a_verified_good_backup_in_every_set_that_had_one(sets, poli
         tmp = os.path.realpath(tmp)
         os.makedirs(os.path.join(tmp, "backups"))
         os.symlink("backups", os.path.join(tmp, "alias"))
-        ledger, checker = Ledger(tmp), Checker()
+        ledger, checker = VerificationLedger(tmp), Checker()
         cwd = os.getcwd()
         os.chdir(tmp)
         try:

@@ -1,5 +1,16 @@
-"""Backup sets: the backups of one project or one library, ordered by the stamp in
-their names (`<name>_<YYYYMMDDTHHMMSSZ><ext>`), never by mtime."""
+"""What a backup is, the one walk over a tree, and backup sets: the backups of one
+project or one library, ordered by the stamp in their names, never by mtime.
+
+A backup is a directory entry named `<name>_<YYYYMMDDTHHMMSSZ><ext>` that is a regular
+file or a link ending at one. Not a backup, whatever it holds: a sidecar (`.md5`), a
+temporary (a hidden name, as Rex's `.NAME.rex-tmp-*` and rsync's, or one ending in
+`.part`, `.partial`, `.tmp` or `~`), a name without a stamp (even with a sidecar or
+a `.backup` suffix). Anything else under a backup's name (a directory, a FIFO, a
+link that dangles or loops) is named once and skipped. `walk` applies this rule for
+every command that takes a tree (rex-verify -r, rex-upload --sync, rex-prune --tree,
+rex-dedupe --tree), so they agree about what is a backup; rex-verify alone also
+passes on a link that leads nowhere, to report it as a lost backup.
+"""
 
 import contextlib
 import errno
@@ -9,7 +20,6 @@ import time
 from dataclasses import dataclass
 
 from .. import checksum, log, paths
-from ..fsutil import is_temp
 
 
 @dataclass(frozen=True, order=True)
@@ -33,10 +43,13 @@ def _order(backup):
     return backup.stamp, backup.path
 
 
+TEMP_SUFFIXES = (".part", ".partial", ".tmp", "~")     # others' copies in progress
+
+
 def parse(path):
     """The Backup for `path`, or None if its name is not a backup name."""
     base = os.path.basename(path)
-    if is_temp(base) or base.endswith(checksum.SUFFIX):
+    if base.startswith(".") or base.endswith((checksum.SUFFIX, *TEMP_SUFFIXES)):
         return None
     parts = paths.split_backup_name(base)
     if parts is None:
@@ -98,12 +111,13 @@ def _scan(directory):
         return []
 
 
-def _backups(entries, wanted=None):
-    """The Backups among `entries` (wanted(Backup) filters); the rest named like one are skipped."""
+def _backups(entries, wanted=None, lost=False):
+    """The Backups among `entries` (wanted(Backup) filters); the rest named like one are
+    skipped, but with `lost`, a link that leads nowhere is yielded too."""
     for entry in entries:
         backup = parse(entry.path)
         if backup is not None and (wanted is None or wanted(backup)):
-            if is_file(entry):
+            if is_file(entry) or (lost and entry.is_symlink() and not os.path.exists(entry.path)):
                 yield backup
             else:
                 skip(entry.path)
@@ -148,20 +162,20 @@ def directories_under(root):
         pending.extend(reversed(below))
 
 
-def paths_under(root):
-    """The path of every backup under `root`, in walk order."""
+def walk(root, lost=False):
+    """Every backup under `root` (the rule in this module's docstring), in walk order:
+    directories top down, names sorted. With `lost`, also each link under a backup's
+    name that leads nowhere (rex-verify reports it as a lost backup)."""
     for _directory, entries in directories_under(root):
-        for backup in _backups(entries):
-            yield backup.path
+        yield from _backups(entries, lost=lost)
 
 
 def sets_under(root):
-    """{set key: [Backup, ...] oldest first} for every backup under `root`."""
-    sets = {}
-    for _directory, entries in directories_under(root):
-        for backup in _backups(entries):
-            sets.setdefault(backup.set_key, []).append(backup)
-    return {key: sorted(value, key=_order) for key, value in sets.items()}
+    """{set key: [Backup, ...] oldest first} for every backup under `root` (walk)."""
+    found = {}
+    for backup in walk(root):
+        found.setdefault(backup.set_key, []).append(backup)
+    return {key: sorted(value, key=_order) for key, value in found.items()}
 
 
 def fresh_path(directory, base, suffix):

@@ -21,7 +21,7 @@ DB_NAME = "verify.sqlite"
 
 
 @dataclass
-class Outcome:
+class CheckResult:
     path: str
     code: int            # errors.OK, DATAERR, NOINPUT, UNAVAILABLE ...
     reason: str = ""
@@ -61,31 +61,31 @@ class Checker:
         return self._psql
 
     def check(self, path):
-        """Verify one backup; never raises for a bad backup, returns its Outcome."""
+        """Verify one backup; never raises for a bad backup, returns its CheckResult."""
         if not os.path.lexists(path):
-            return Outcome(path, errors.NOINPUT, _missing(path))
+            return CheckResult(path, errors.NOINPUT, _missing(path))
         if not os.path.exists(path):
-            return Outcome(path, errors.DATAERR, f"dangling link to {os.readlink(path)}")
+            return CheckResult(path, errors.DATAERR, f"dangling link to {os.readlink(path)}")
         if not os.path.isfile(path):     # 65 like every other "not a backup"; never read (a FIFO would hang)
             if os.path.isdir(path):
-                return Outcome(path, errors.DATAERR, "is a directory, not a backup (-r DIR verifies those under it)")
-            return Outcome(path, errors.DATAERR, "is not a regular file, not a backup")
+                return CheckResult(path, errors.DATAERR, "is a directory, not a backup (-r DIR verifies those under it)")
+            return CheckResult(path, errors.DATAERR, "is not a regular file, not a backup")
         try:
             st = os.stat(path)
             try:
                 expected = checksum.read_sidecar(path)
             except FileNotFoundError:
-                return Outcome(path, errors.DATAERR, "no sidecar " + os.path.basename(checksum.sidecar_path(path)))
+                return CheckResult(path, errors.DATAERR, "no sidecar " + os.path.basename(checksum.sidecar_path(path)))
             actual = checksum.md5_file(path)
             if actual != expected:
-                return Outcome(path, errors.DATAERR, f"checksum mismatch (sidecar {expected}, file {actual})",
+                return CheckResult(path, errors.DATAERR, f"checksum mismatch (sidecar {expected}, file {actual})",
                                actual, st.st_size, st.st_mtime)
             detail = self.check_format(path)
         except RexError as exc:
-            return Outcome(path, exc.code, exc.message)
+            return CheckResult(path, exc.code, exc.message)
         except OSError as exc:
-            return Outcome(path, errors.IOERR, f"read error: {exc.strerror}")
-        return Outcome(path, errors.OK, detail, actual, st.st_size, st.st_mtime)
+            return CheckResult(path, errors.IOERR, f"read error: {exc.strerror}")
+        return CheckResult(path, errors.OK, detail, actual, st.st_size, st.st_mtime)
 
     def check_format(self, path):
         name = path.lower()
@@ -105,6 +105,49 @@ class Checker:
 
             return check(path)
         return "checksum"
+
+
+def check_all(paths, checker, ledger, older_than=None, workers=1):
+    """The CheckResult of each of `paths`, in their order, `workers` at a time; one that the
+    ledger says was verified good within `older_than` seconds, unchanged since, is skipped."""
+    from ..parallel import ordered_map
+
+    def check(path):
+        if older_than is not None and ledger.recent_ok(path, older_than):
+            return CheckResult(path, errors.OK, "verified recently", skipped=True)
+        return checker.check(path)
+
+    return ordered_map(check, paths, workers)
+
+
+class DeepServer:
+    """The server for --deep: the one given (host or port), else a scratch cluster started on
+    first use, by whichever worker thread needs it first, and removed by close()."""
+
+    def __init__(self, host=None, port=None, username=None, passfile=None):
+        import threading
+
+        self.host, self.port, self.username, self.passfile = host, port, username, passfile
+        self._lock = threading.Lock()
+        self._cluster = None
+
+    def __call__(self):
+        from ..pg.server import Server
+
+        if self.host or self.port:
+            return Server(self.host, self.port, self.username, self.passfile)
+        with self._lock:
+            if self._cluster is None:
+                from .. import log
+                from ..pg.cluster import Cluster
+
+                log.info("starting a scratch PostgreSQL cluster for --deep")
+                self._cluster = Cluster().__enter__()
+        return self._cluster.server()
+
+    def close(self):
+        if self._cluster is not None:
+            self._cluster.remove()
 
 
 def _missing(path):
@@ -137,7 +180,7 @@ def identity(st):
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-class Ledger:
+class VerificationLedger:
     """When each backup was last verified, and with what result (SQLite).
 
     One row per backup (under paths.real_parent), with the identity of the file then checked. A
@@ -237,30 +280,18 @@ def _migrate(db):
         raise
 
 
-BACKUP_SUFFIXES = (".backup", ".drp", ".sql")
-
-
-def walk(root):
-    """Every backup under `root`: files with a known suffix or a sidecar, skipping
-    temporaries. A link under such a name that leads nowhere is passed on, for the
-    check to report as a lost backup; a directory or a FIFO is named and skipped."""
-    from . import sets as backupset
-    from ..fsutil import is_temp
+def under(root):
+    """What rex-verify -r checks under `root`: every backup (rex.backups.sets.walk), each link
+    under a backup's name that leads nowhere, and each backup gone while its sidecar remains;
+    `root` itself when it is no directory, for the check to say so."""
+    from .sets import walk
 
     if not os.path.isdir(root):
         yield root
         return
-    for _directory, entries in backupset.directories_under(root):
-        names = {e.name for e in entries}
-        for entry in entries:
-            name = entry.name
-            if is_temp(name) or name.endswith(checksum.SUFFIX):
-                continue
-            if name.endswith(BACKUP_SUFFIXES) or name + checksum.SUFFIX in names:
-                if backupset.is_file(entry) or (entry.is_symlink() and not os.path.exists(entry.path)):
-                    yield entry.path
-                else:
-                    backupset.skip(entry.path)
+    for backup in walk(root, lost=True):
+        yield backup.path
+    yield from lost_under(root)
 
 
 def lost_under(root):
@@ -268,14 +299,13 @@ def lost_under(root):
 
     Such a sidecar may be the only trace of a lost backup, so rex-verify -r reports
     each as missing (66) and nothing deletes it; only a writer removes the sidecar a
-    killed run of its own left beside its temporary file (backupset.clean_directory).
+    killed run of its own left beside its temporary file (sets.clean_directory).
     """
-    from . import sets as backupset
-    from ..fsutil import is_temp
+    from .sets import directories_under, parse
 
-    for directory, entries in backupset.directories_under(root):
+    for directory, entries in directories_under(root):
         names = {e.name for e in entries}
         for name in sorted(names):
             backup = name[:-len(checksum.SUFFIX)]
-            if name.endswith(checksum.SUFFIX) and not is_temp(name) and backup not in names:
+            if name.endswith(checksum.SUFFIX) and parse(backup) and backup not in names:
                 yield os.path.join(directory, backup)

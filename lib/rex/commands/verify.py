@@ -28,36 +28,26 @@ def command(inv, paths, trees, jobs, older_than, deep, host, port, username, rep
     """Verify backups given as PATH operands, on stdin, or under -r DIR: the sidecar
     checksum, and the format (.backup through pg_restore, .drp through every ZIP
     member). Verified paths are printed on stdout."""
-    from ..parallel import ordered_map
     from ..paths import state_dir
-    from ..backups.verify import Checker, Ledger, Outcome, lost_under, walk
+    from ..backups.verify import Checker, DeepServer, VerificationLedger, check_all, under
 
     config = inv.config
-    window = config.get("verify.older_than")
-    workers = config.get("verify.jobs") or os.cpu_count() or 1
-    deep_server = _DeepServer(config)
+    deep_server = DeepServer(config.get("verify.host"), config.get("verify.port"), config.get("verify.username"),
+                             config.get("verify.passfile"))
     checker = Checker(deep=config.get("verify.deep"), deep_server=deep_server)
-    ledger = Ledger(state_dir())
+    ledger = VerificationLedger(state_dir())
 
     def inputs():
         for tree in trees:
-            if not os.path.isdir(tree):
-                yield tree
-                continue
-            yield from walk(tree)
-            yield from lost_under(tree)     # sidecars whose backup is gone: reported as missing
+            yield from under(tree)
         if paths or not trees:
             for record in inv.records(paths):
                 yield record.path
 
-    def check(path):
-        if window is not None and ledger.recent_ok(path, window):
-            return Outcome(path, errors.OK, "verified recently", skipped=True)
-        return checker.check(path)
-
     codes = []
     try:
-        for outcome in ordered_map(check, inputs(), workers):
+        for outcome in check_all(inputs(), checker, ledger, config.get("verify.older_than"),
+                                 config.get("verify.jobs") or os.cpu_count() or 1):
             codes.append(_finish(inv, ledger, outcome, report))
     finally:
         ledger.close()
@@ -85,32 +75,3 @@ def _finish(inv, ledger, outcome, report):
             sys.stderr.write(f"{outcome.path}: FAILED\n")
         log.error(errors.about(outcome.path, outcome.reason))
     return outcome.code
-
-
-class _DeepServer:
-    """The server for --deep: the one configured, else a scratch cluster started on first use."""
-
-    def __init__(self, config):
-        import threading
-
-        self.config = config
-        self._lock = threading.Lock()
-        self._cluster = None
-
-    def __call__(self):
-        from ..pg.server import Server
-
-        if self.config.get("verify.host") or self.config.get("verify.port"):
-            return Server(self.config.get("verify.host"), self.config.get("verify.port"),
-                          self.config.get("verify.username"), self.config.get("verify.passfile"))
-        with self._lock:
-            if self._cluster is None:
-                from ..pg.cluster import Cluster
-
-                log.info("starting a scratch PostgreSQL cluster for --deep")
-                self._cluster = Cluster().__enter__()
-        return self._cluster.server()
-
-    def close(self):
-        if self._cluster is not None:
-            self._cluster.remove()

@@ -55,6 +55,21 @@ MONITOR_KINDS = ("healthchecks", "ntfy", "webhook", "desktop")
 # The proxy presets (rex.media.presets holds their ffmpeg arguments).
 PROXY_PRESETS = ("prores_proxy", "prores_lt", "dnxhr_lb", "dnxhr_sq", "h264_intra")
 
+# The retention keys, the one list: the prune.* and upload.* keys, the entries of
+# policies (config.types), rex-prune's options and rex.retention.policy.Policy all come
+# from it. (key, type, default, what it keeps)
+RETENTION = (
+    ("keep_last", "int", 0, "Keep the N newest backups of each set."),
+    ("keep_within", "duration", None,
+     "Keep every backup younger than this, counted back from the newest backup of the set."),
+    ("keep_hourly", "int", 0, "Keep the newest backup of each of the N latest hours that have one (UTC)."),
+    ("keep_daily", "int", 0, "Keep the newest backup of each of the N latest days that have one (UTC)."),
+    ("keep_weekly", "int", 0, "Keep the newest backup of each of the N latest ISO weeks that have one."),
+    ("keep_monthly", "int", 0, "Keep the newest backup of each of the N latest months that have one."),
+    ("keep_yearly", "int", 0, "Keep the newest backup of each of the N latest years that have one."),
+)
+RETENTION_KEYS = tuple(key for key, *_ in RETENTION)
+
 KEYS = [
     Key("backup_root", "path", None,
         "Directory that holds every backup. Default: $XDG_DATA_HOME/rex/backups.",
@@ -129,24 +144,11 @@ KEYS = [
     Key("dedupe.link", "enum", "symlink",
         "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
         choices=("symlink", "hardlink")),
-    Key("prune.keep_last", "int", 0, "Keep the N newest backups of each set.", minimum=0),
-    Key("prune.keep_within", "duration", None,
-        "Keep every backup younger than this, counted back from the newest backup of the set.",
-        example="2d"),
-    Key("prune.keep_hourly", "int", 0,
-        "Keep the newest backup of each of the N latest hours that have one (UTC).", minimum=0),
-    Key("prune.keep_daily", "int", 0,
-        "Keep the newest backup of each of the N latest days that have one (UTC).", minimum=0),
-    Key("prune.keep_weekly", "int", 0,
-        "Keep the newest backup of each of the N latest ISO weeks that have one.", minimum=0),
-    Key("prune.keep_monthly", "int", 0,
-        "Keep the newest backup of each of the N latest months that have one.", minimum=0),
-    Key("prune.keep_yearly", "int", 0,
-        "Keep the newest backup of each of the N latest years that have one.", minimum=0),
+    *(Key(f"prune.{key}", kind, default, doc, minimum=None if kind == "duration" else 0,
+          example="2d" if kind == "duration" else None) for key, kind, default, doc in RETENTION),
     Key("prune.policies", "policies", [],
         "Per-set policies, first match wins: each has a match (shell patterns; one without / matches "
-        "NAME.EXT of the set, one with / its whole path DIR/NAME.EXT) and keep_last, keep_within, "
-        "keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly. "
+        "NAME.EXT of the set, one with / its whole path DIR/NAME.EXT) and " + ", ".join(RETENTION_KEYS) + ". "
         "A policy is whole: the keep keys it leaves out are 0.",
         example=[{"match": "*.backup", "keep_within": "2d", "keep_daily": 30, "keep_monthly": 24},
                  {"match": "*.drp", "keep_last": 24, "keep_daily": 14, "keep_weekly": 8}]),

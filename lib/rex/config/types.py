@@ -173,8 +173,7 @@ def _strings(value, problem, empty=True):
     return [str(i) for i in items]
 
 
-POLICY_KEYS = ("match", "keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly",
-               "keep_monthly", "keep_yearly")
+POLICY_KEYS = ("match",) + schema.RETENTION_KEYS
 
 
 def _policies(value):

@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 
 from .. import errors, log
 from . import rclone
+from ..config.schema import RETENTION_KEYS
 from ..retention import remote as remote_retention
-
-KEEP_KEYS = ("keep_last", "keep_within", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly",
-             "keep_yearly")
 
 
 def policy_section(config):
     """'upload' when any upload.keep_* or upload.policies is configured, else 'prune':
     the remote keeps what the local disk keeps unless told otherwise."""
-    names = [f"upload.{k}" for k in KEEP_KEYS] + ["upload.policies"]
+    names = [f"upload.{k}" for k in RETENTION_KEYS] + ["upload.policies"]
     return "upload" if any(config.source(n) != "default" for n in names) else "prune"
 
 
@@ -35,7 +33,7 @@ def remote_policy(config):
     from ..retention.policy import Policy
 
     section = policy_section(config)
-    default = Policy.from_mapping({k: config.get(f"{section}.{k}") for k in KEEP_KEYS})
+    default = Policy.from_mapping({k: config.get(f"{section}.{k}") for k in RETENTION_KEYS})
     rules = config.get(f"{section}.policies") or []
     if default.empty:
         if not rules:
@@ -88,7 +86,7 @@ def planned_objects(items):
 
 
 @dataclass
-class Outcome:
+class RemoteRemoval:
     plan: object
     removed: list = field(default_factory=list)     # [Verdict] of backups gone from the remote
     failed: list = field(default_factory=list)      # [(object rel, message)]
@@ -147,7 +145,7 @@ class RemotePruner:
 
     def delete(self, found, plan, on_removed=None):
         """Carry out `plan`: the objects of the removed backups, then their sidecars."""
-        outcome = Outcome(plan)
+        outcome = RemoteRemoval(plan)
         if not plan.delete:
             return outcome
         work = tempfile.mkdtemp(prefix="rex-upload-prune-")

@@ -96,13 +96,6 @@ def listable(rel):
 
 # ------------------------------------------------------------------ planning
 
-def walk(directory):
-    """Backups under `directory` (rex.backups.sets test: files under backup names), sorted."""
-    from ..backups.sets import paths_under
-
-    return list(paths_under(directory))
-
-
 class Planner:
     """Turns local paths into Items, once per remote object."""
 
@@ -131,8 +124,10 @@ class Planner:
         if not os.path.lexists(path):
             return self._problem(path, "no such file or directory", errors.NOINPUT)
         if os.path.isdir(path) and not os.path.islink(path):
-            for member in walk(path):
-                self.add(member)
+            from ..backups.sets import walk
+
+            for backup in walk(path):
+                self.add(backup.path)
             return None
         rel = relative_to_root(self.root, paths.real_parent(path))
         if rel is None:
@@ -219,7 +214,7 @@ class Planner:
 # ------------------------------------------------------------------ uploading
 
 @dataclass
-class Outcome:
+class UploadResult:
     item: Item
     ok: bool
     action: str = None        # uploaded, repaired, linked, already-there, verified
@@ -309,7 +304,7 @@ class Uploader:
 
     def run(self, items, check_only=False):
         """Check what the remote holds, send what is new, missing or damaged (`check_only`: nothing
-        new), check what was sent; returns an Outcome per Item. `check_only` checks every object by
+        new), check what was sent; returns an UploadResult per Item. `check_only` checks every object by
         md5, whatever the ledger says."""
         want = self.expected(items)
         rows = self.ledger.rows(self.remote) if self.ledger is not None else {}
@@ -475,7 +470,7 @@ class Uploader:
                     problem += " after it was sent" + (f"; {local} {bad_locals[rel]}" if rel in bad_locals else "")
                 elif rel in bad_locals:
                     problem += f"; {local} {bad_locals[rel]}: neither is good, the remote copy is left as it is"
-                return Outcome(item, False, message=problem, code=errors.DATAERR)
+                return UploadResult(item, False, message=problem, code=errors.DATAERR)
         by_size = [rel for rel in needed if found[rel][1] is None]
         checked = "size" if by_size else "md5"
         verified = min((trust[rel] for rel in by_size if rel in trust), default=None)
@@ -489,7 +484,7 @@ class Uploader:
             action = "linked"
         else:
             action = "uploaded" if item.rel in sent else "already-there"
-        return Outcome(item, True, action, checked=checked, verified=verified, repaired=fixed)
+        return UploadResult(item, True, action, checked=checked, verified=verified, repaired=fixed)
 
 
 def _mismatch(rel, expected, got):

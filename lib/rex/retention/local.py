@@ -1,7 +1,7 @@
 """Pruning backup sets: the decision of rex.retention.policy, carried out on the files.
 
 For each set: the newest verified backup is looked up in rex-verify's ledger
-(a set with none loses nothing unless told), `retention.decide` says what goes, `retention.plan_removal` orders the file
+(a set with none loses nothing unless told), `decide` says what goes, `plan_removal` orders the file
 operations so that no kept link ever dangles, and `execute` performs them, each
 step atomic (a link replaced by a rename, a file renamed over a link), deleting
 each backup before its sidecar. A run killed midway leaves every kept backup
@@ -13,9 +13,9 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 
-from .. import checksum, fsutil
-from ..backups import sets as backupset
-from . import policy as retention
+from .. import checksum, fsutil, log
+from ..backups import sets
+from .policy import HELD, Entry, decide, plan_removal, set_label
 from ..errors import DataError
 
 
@@ -26,11 +26,12 @@ class SetResult:
     plan: object = None
     removed: list = field(default_factory=list)
     failed: list = field(default_factory=list)    # [(path, message)]
+    verified: object = None                         # the newest Backup known good, or None
 
     @property
     def held(self):
         """True when the policy would remove backups but none of the set is known good."""
-        return any(retention.HELD in d.reasons for _b, d in self.decisions)
+        return any(HELD in d.reasons for _b, d in self.decisions)
 
 
 def newest_verified(backups, ledger):
@@ -44,28 +45,15 @@ def newest_verified(backups, ledger):
 
 
 def entries(backups):
-    """retention.Entry for each backup: its path and, for a symbolic link, the text it holds."""
+    """Entry for each backup: its path and, for a symbolic link, the text it holds."""
     found = []
     for backup in backups:
         try:
             link = os.readlink(backup.path)
         except OSError:
             link = None
-        found.append(retention.Entry(backup.path, link))
+        found.append(Entry(backup.path, link))
     return found
-
-
-def plan_set(backups, policy, ledger=None, allow_unverified=False):
-    """(SetResult, newest verified Backup) for the backups of one set (oldest first).
-    A set none of whose backups is known good loses nothing unless `allow_unverified`."""
-    verified = newest_verified(backups, ledger)
-    decisions = retention.decide([b.stamp for b in backups], policy, verified.stamp if verified else None,
-                                 unverified_ok=allow_unverified)
-    label = retention.set_label(*backups[0].set_key) if backups else ""
-    result = SetResult(label, list(zip(backups, decisions)))
-    remove = [b.path for b, d in result.decisions if not d.keep]
-    result.plan = retention.plan_removal(entries(backups), remove)
-    return result, verified
 
 
 def _relink(link, target):
@@ -173,13 +161,99 @@ def execute(result, on_removed=None):
     return result
 
 
-def prune_set(backups, policy, ledger=None, dry_run=False, on_removed=None, allow_unverified=False):
-    """Decide, plan and (unless dry_run) carry out the pruning of one set."""
-    result, _verified = plan_set(backups, policy, ledger, allow_unverified)
-    if not dry_run:
-        execute(result, on_removed)
+def prune_set(backups, policy, ledger=None, dry_run=False, on_removed=None, allow_unverified=False,
+              on_plan=None):
+    """Decide, plan and (unless dry_run, or the set is held: none of it known good) carry out the
+    pruning of one set (backups oldest first); `on_plan(result)` is told the plan before any change,
+    `on_removed(path, reason)` each backup removed."""
+    verified = newest_verified(backups, ledger)
+    decisions = decide([b.stamp for b in backups], policy, verified.stamp if verified else None,
+                                 unverified_ok=allow_unverified)
+    label = set_label(*backups[0].set_key) if backups else ""
+    result = SetResult(label, list(zip(backups, decisions)), verified=verified)
+    remove = [b.path for b, d in result.decisions if not d.keep]
+    result.plan = plan_removal(entries(backups), remove)
+    if on_plan:
+        on_plan(result)
+    if not dry_run and not result.held:
+        # Not a scan per removal: by normalised path, as the plan names them.
+        reasons = {os.path.normpath(b.path): d.reason for b, d in result.decisions}
+        execute(result, on_removed and (lambda path: on_removed(path, reasons[path])))
     return result
 
 
-def set_members(key):
-    return backupset.members(*key)
+def prune_locked(key, policy, ledger=None, lock_wait=None, dry_run=False, allow_unverified=False,
+                 on_removed=None, on_plan=None):
+    """prune_set on the set `key` (directory, name, extension) as it is once its job lock is held
+    (rex-dedupe may be changing it); None when the set has no backup left."""
+    from ..fsutil import job_lock
+
+    with job_lock(sets.lock_name(key), wait=lock_wait):
+        backups = sets.members(*key)
+        if not backups:
+            return None
+        return prune_set(backups, policy, ledger, dry_run, on_removed, allow_unverified, on_plan)
+
+
+def operand_sets(path):
+    """The set keys a PATH operand names: those of the backups in a directory (none: a notice),
+    or the set of one backup. NoInput or DataError when it names no set."""
+    from ..errors import NoInput
+
+    if os.path.isdir(path):
+        found = sets.members(path)
+        if not found:
+            log.notice(f"{path}: no backups")
+        return list(dict.fromkeys(b.set_key for b in found))
+    why = sets.unusable(path)
+    if why == sets.MISSING:
+        raise NoInput(f"{path}: no such file or directory")
+    backup = sets.parse(path)
+    if backup is None:
+        raise DataError(f"{path}: not a backup name (NAME_YYYYMMDDTHHMMSSZ.EXT) nor a directory")
+    if why:
+        raise DataError(f"{path}: {why}, not a backup; its set is not taken")
+    return [backup.set_key]
+
+
+def tree_sets(root):
+    """The set keys of every backup under `root`, sorted; NoInput when it is no directory."""
+    from ..errors import NoInput
+
+    if not os.path.isdir(root):
+        raise NoInput(f"{root}: not a directory")
+    return sorted(sets.sets_under(root))
+
+
+def held_message(result, key, dry_run):
+    """Why a set none of whose backups is known good lost nothing, and what to do."""
+    import shlex
+
+    return (f"{result.label}: no backup of this set is known to be verified good, so none "
+            f"{'would be' if dry_run else 'was'} removed; verify them first "
+            f"(rex-verify -r {shlex.quote(key[0])}) or give --allow-unverified")
+
+
+def report(result, policy, dry_run):
+    """Log the plan of one set: the policy, each backup kept or removed and why, the link moves
+    (notices in a dry run, else details)."""
+    say = log.notice if dry_run else log.debug
+    verified = result.verified
+    kept = sum(1 for _b, d in result.decisions if d.keep)
+    gone = len(result.decisions) - kept
+    say(f"{result.label}: {policy.describe()}; newest verified: "
+        f"{os.path.basename(verified.path) if verified else 'none'}; "
+        f"{kept} kept, {gone} {'would go' if dry_run else 'to remove'}")
+    if verified is None and gone:
+        log.warning(f"{result.label}: no backup of this set is known to be verified good (rex-verify); "
+                    "pruned by its policy alone, as --allow-unverified says")
+    for backup, decision in reversed(result.decisions):
+        if decision.keep:
+            say(f"keep {backup.path}: {decision.reason}")
+        else:
+            say(f"{'would remove' if dry_run else 'remove'} {backup.path}: {decision.reason}")
+    act = log.notice if dry_run else log.info
+    for src, dst in result.plan.moves:
+        act(f"{'would move' if dry_run else 'move'} {src} over its kept link {dst}")
+    for link, target in result.plan.repoint:
+        act(f"{'would re-point' if dry_run else 're-point'} {link} -> {os.path.basename(target)}")

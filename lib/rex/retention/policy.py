@@ -24,16 +24,17 @@ import datetime
 import os
 from dataclasses import dataclass
 
+from ..config.schema import RETENTION_KEYS
 from ..durations import format_duration
 
 PERIODS = ("hourly", "daily", "weekly", "monthly", "yearly")
-COUNT_RULES = ("last",) + PERIODS
-RULE_KEYS = tuple(f"keep_{r}" for r in COUNT_RULES) + ("keep_within",)
+COUNT_RULES = ("last",) + PERIODS      # keep_<rule>: a count; keep_within: a duration
 
 
 @dataclass(frozen=True)
 class Policy:
-    """A retention policy; 0 (or None for keep_within) means "none of that kind"."""
+    """A retention policy; 0 (or None for keep_within) means "none of that kind".
+    One field per key of config.schema.RETENTION_KEYS (tests/unit/retention/test_policy.py checks)."""
 
     keep_last: int = 0
     keep_hourly: int = 0
@@ -59,13 +60,14 @@ class Policy:
     @classmethod
     def from_mapping(cls, mapping):
         """A Policy from {keep_last: 3, keep_within: 86400.0, ...}; missing keys are 0."""
-        unknown = set(mapping) - set(RULE_KEYS)
+        unknown = set(mapping) - set(RETENTION_KEYS)
         if unknown:
             raise ValueError(f"unknown retention key {sorted(unknown)[0]}")
         return cls(**{k: v for k, v in mapping.items() if v is not None})
 
     def describe(self):
-        parts = [f"{key.replace('_', '-')} {getattr(self, key)}" for key in RULE_KEYS[:-1] if getattr(self, key)]
+        parts = [f"keep-{rule} {getattr(self, f'keep_{rule}')}" for rule in COUNT_RULES
+                 if getattr(self, f"keep_{rule}")]
         if self.keep_within:
             parts.append(f"keep-within {format_duration(self.keep_within)}")
         return ", ".join(parts) or "nothing by rule"
@@ -317,3 +319,18 @@ def policy_for(label, rules, default):
         if matches(rule["match"], label):
             return Policy.from_mapping({k: v for k, v in rule.items() if k != "match"})
     return default
+
+
+def chosen(given, configured, rules):
+    """(default Policy or None, rules) of a run. Rules given as options ({keep_*: value}) are
+    the whole policy of every set; else the configured keep_* ({key: value}) and per-set
+    `rules`. ValueError when nothing would be kept but the newest backup."""
+    if given:
+        default, rules = Policy.from_mapping(given), []
+    else:
+        default = Policy.from_mapping(configured)
+    if default.empty:
+        if given or not rules:
+            raise ValueError("no retention policy")
+        default = None
+    return default, rules

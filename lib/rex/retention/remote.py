@@ -6,7 +6,7 @@ rex.remote.prune lists, reads the links, and deletes.
 The remote holds what rex-upload put there: `DIR/NAME_STAMP.EXT` (a real object)
 or `DIR/NAME_STAMP.EXT.rclonelink` (a dedupe link holding a relative target),
 each with its sidecar `DIR/NAME_STAMP.EXT.md5`. Objects are grouped into backup
-sets by DIR, NAME and EXT, and `retention.decide` says what each set keeps, as it
+sets by DIR, NAME and EXT, and `decide` (rex.retention.policy) says what each set keeps, as it
 does for rex-prune. On top of it:
 
 - a backup that a kept link resolves to (through any chain of links) is kept
@@ -20,8 +20,8 @@ does for rex-prune. On top of it:
 import posixpath
 from dataclasses import dataclass, field
 
-from ..backups import sets as backupset
-from . import policy as retention
+from ..backups.sets import parse
+from .policy import decide, set_label
 from ..checksum import SUFFIX as SIDECAR_SUFFIX
 from ..remote.rclone import LINK_SUFFIX
 LINK_TARGET_REASON = "target of a kept link"
@@ -34,7 +34,7 @@ class RemoteBackup:
 
     rel: str
     stamp: str
-    set_key: tuple            # (directory, name, ext), as backupset's
+    set_key: tuple            # (directory, name, ext), as rex.backups.sets Backup.set_key
     file: bool = False        # the object `rel` itself
     link: bool = False        # the object `rel.rclonelink`
     sidecar: bool = False     # the object `rel.md5`
@@ -75,7 +75,7 @@ def backups(listing):
 
     def backup(rel):
         if rel not in found:
-            parsed = backupset.parse(rel)
+            parsed = parse(rel)
             if parsed is None:
                 return None
             found[rel] = RemoteBackup(rel, parsed.stamp, parsed.set_key)
@@ -84,9 +84,9 @@ def backups(listing):
     # A name with a line break cannot be named in rclone's file lists: never touched.
     names = {n for n in listing if "\n" not in n and "\r" not in n}
     for obj in sorted(names):
-        if obj.endswith(LINK_SUFFIX) and backupset.parse(obj[: -len(LINK_SUFFIX)]):
+        if obj.endswith(LINK_SUFFIX) and parse(obj[: -len(LINK_SUFFIX)]):
             backup(obj[: -len(LINK_SUFFIX)]).link = True
-        elif not obj.endswith(SIDECAR_SUFFIX) and backupset.parse(obj):
+        elif not obj.endswith(SIDECAR_SUFFIX) and parse(obj):
             backup(obj).file = True
     for rel, item in found.items():
         item.sidecar = rel + SIDECAR_SUFFIX in names
@@ -116,7 +116,7 @@ def plan(found, links, policy_of, verified=None):
     link missing from it could not be read); `policy_of(label)` gives the Policy of a
     set, or None (the set is left alone and listed in `unmatched`); `verified` maps a
     set key to the stamp of its newest backup known good on the remote, which
-    `retention.decide` keeps with everything newer.
+    `decide` (rex.retention.policy) keeps with everything newer.
     """
     verified = verified or {}
     sets = {}
@@ -125,7 +125,7 @@ def plan(found, links, policy_of, verified=None):
     reasons, keep, labels, unmatched = {}, set(), {}, []
     for key in sorted(sets):
         members = sets[key]
-        label = retention.set_label(*key)
+        label = set_label(*key)
         for item in members:
             labels[item.rel] = label
         policy = policy_of(label)
@@ -135,7 +135,7 @@ def plan(found, links, policy_of, verified=None):
                 keep.add(item.rel)
                 reasons[item.rel] = "kept: no retention policy matches this set"
             continue
-        decisions = retention.decide([m.stamp for m in members], policy, verified.get(key))
+        decisions = decide([m.stamp for m in members], policy, verified.get(key))
         for item, decision in zip(members, decisions):
             reasons[item.rel] = decision.reason
             if decision.keep:
