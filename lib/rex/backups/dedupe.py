@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 
-from .. import checksum, fsutil
+from .. import checksum, errors, fsutil, log
 from . import drp
 from ..errors import DataError, NoInput
 from ..statedb import open_db
@@ -137,3 +137,82 @@ def check_readable(path):
         raise DataError(f"{path}: {why}, not a backup")
     if path.lower().endswith(".drp"):
         drp.check(path)
+
+
+class Deduper:
+    """A run of rex-dedupe: each backup compared with the previous one of its set, under the
+    set's job lock (rex-prune may be moving its files), and linked when unchanged. Exit codes
+    gather in `codes`; `linked` and `saved` (bytes) count what was done."""
+
+    def __init__(self, state, hardlink=False, dry_run=False, lock_wait=None):
+        self.cache, self.state, self.lock_wait = DigestCache(state), state, lock_wait
+        self.hardlink, self.dry_run = hardlink, dry_run
+        self.codes, self.saved, self.linked = [], 0, 0
+
+    def close(self):
+        self.cache.close()
+
+    def one(self, path):
+        """Dedupe the backup `path`; True when it is to be passed on (it is a good backup)."""
+        from . import sets
+        from ..fsutil import job_lock
+
+        try:
+            check_readable(path)
+            backup = sets.parse(path)
+            if backup is None:
+                raise DataError(f"{path}: not a backup name (NAME_YYYYMMDDTHHMMSSZ.EXT)")
+            if not os.path.islink(path):
+                with job_lock(sets.lock_name(backup.set_key), wait=self.lock_wait):
+                    earlier = sets.previous(backup)
+                    if earlier is not None:
+                        self._compare(path, earlier.path)
+        except errors.RexError as exc:
+            log.error(exc.message)
+            self.codes.append(exc.code)
+            return False
+        self.codes.append(errors.OK)
+        return True
+
+    def _compare(self, path, earlier):
+        target = real_target(earlier)
+        if os.path.samefile(path, target) or not os.path.exists(target):
+            return
+        content = self.cache.content(path)
+        try:
+            if content != self.cache.content(target):
+                log.debug(f"{path}: changed since {os.path.basename(earlier)}")
+                return
+            if self.dry_run:
+                log.notice(f"would link {path} -> {target}")
+                return
+            self.saved += replace_with_link(path, target, self.state, hardlink=self.hardlink)
+        except DataError as exc:
+            # The earlier backup is damaged: report it, and keep the new one (which is
+            # good, so it is still passed on) as it is.
+            log.error(f"{exc.message}; keeping {path} as it is")
+            self.codes.append(exc.code)
+            return
+        self.linked += 1
+        log.info(f"{path}: unchanged since {os.path.basename(target)}; linked")
+
+    def tree(self, root):
+        """Dedupe every backup under `root` (rex.backups.sets.walk) but the oldest of each set."""
+        from .sets import sets_under
+
+        if not os.path.isdir(root):
+            log.error(f"{root}: not a directory")
+            self.codes.append(errors.NOINPUT)
+            return
+        for _key, backups in sorted(sets_under(root).items()):
+            for backup in backups[1:]:
+                self.one(backup.path)
+
+
+def human_size(size):
+    """`size` bytes for a person: 512 B, 1.5 KiB ... GiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"

@@ -44,11 +44,11 @@ def command(inv, paths, trees, remote, backup_root, include, exclude, transfers,
     backups on the remote that the retention policy lets go."""
     import os
 
-    from ..remote import rclone
+    from ..remote import configured, rclone
     from ..remote.upload import Planner
 
     config = inv.config
-    target = _remote(config)
+    target = configured.target(config)
     policy = None
     if prune_remote:
         from ..remote.prune import remote_policy
@@ -68,140 +68,47 @@ def command(inv, paths, trees, remote, backup_root, include, exclude, transfers,
     for problem in planner.problems:
         log.error(f"{problem.path}: {problem.message}")
         codes.append(problem.code)
-    records = [item for item in planner.items if item.record]
+
+    def pruned(where, verdict, action):     # removed backups are records only with --json:
+        if inv.json:                        # plain records stay "what is on the remote"
+            inv.out.path(where, set=verdict.label, reason=verdict.reason, action=action)
+
     if dry_run:
-        for item in records:
-            log.notice(f"would {'link' if item.kind == 'link' else 'upload'} {item.path}")
-            inv.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
+        for item in planner.items:
+            if item.record:
+                log.notice(f"would {'link' if item.kind == 'link' else 'upload'} {item.path}")
+                inv.out.path(rclone.join(target, item.rel), local=item.path, kind=item.kind, action="dry-run")
         if prune_remote:
-            codes += _prune(inv, config, target, root, policy, planner.items, dry_run=True)
+            from ..remote.prune import prune
+
+            codes += prune(configured.program(config), target, root, policy, planner.items, True, pruned)
         return errors.worst(codes)
     if not planner.items and not prune_remote:
         return errors.worst(codes)
     from ..fsutil import job_lock
+    from ..paths import stamp
     from ..remote.upload import remote_lock_name
 
     with job_lock(remote_lock_name(target), wait=config.get("lock_wait")):
         verified = []
-        if planner.items:
-            upload_codes, verified = _upload(inv, config, target, root, planner.items, check_only)
-            codes += upload_codes
+        for result in configured.upload(config, target, root, planner.items, check_only) if planner.items else ():
+            item = result.item
+            for _rel, wrong in result.repaired:
+                log.warning(f"{rclone.join(target, wrong)}; sent again from {item.path}, which matches its "
+                            "sidecar, and checked: repaired")
+            if not result.ok:
+                log.error(f"{item.path}: {result.message}")
+                codes.append(result.code)
+                continue
+            verified.append(item.rel)
+            if item.record:
+                log.info(f"{item.path}: {result.action}")
+                when = {} if result.verified is None else {"verified": stamp(result.verified)}
+                inv.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
+                             kind=item.kind, action=result.action, checked=result.checked, **when)
+            codes.append(errors.OK)
         if prune_remote:
-            codes += _prune(inv, config, target, root, policy, verified)
+            from ..remote.prune import prune
+
+            codes += prune(configured.program(config), target, root, policy, verified, False, pruned)
     return errors.worst(codes)
-
-
-def _remote(config):
-    """The validated remote; a bad one is a usage error on the command line, else a configuration error."""
-    from ..remote import rclone
-
-    value = config.get("upload.remote")
-    source = config.source("upload.remote")
-    if not value:
-        raise errors.UsageError("no remote: give --remote REMOTE:PATH or set upload.remote in the configuration")
-    try:
-        return rclone.check_remote(value)
-    except ValueError as exc:
-        if source.startswith("option"):
-            raise errors.UsageError(f"--remote: {exc}") from None
-        raise errors.ConfigError(f"upload.remote ({source}): {exc}") from None
-
-
-def _rclone(config):
-    """The rclone program configured (upload.rclone, .rclone_config, .timeout); 69 when missing."""
-    from ..remote import rclone
-    from ..runner import find_program
-
-    return rclone.Rclone(find_program("rclone", config.get("upload.rclone")),
-                         rclone.environment(config.get("upload.rclone_config")), config.get("upload.timeout"))
-
-
-def _upload(inv, config, target, root, items, check_only):
-    """Upload (or check) the items; (exit codes, the rels verified on the remote)."""
-    from ..remote import rclone
-    from ..paths import stamp, state_dir
-    from ..remote.upload import Uploader
-    from ..remote.ledger import UploadLedger
-
-    ledger = UploadLedger(state_dir())
-    try:
-        uploader = Uploader(_rclone(config), target, root, transfers=config.get("upload.transfers"),
-                            bwlimit=config.get("upload.bwlimit"), download_check=config.get("upload.download_check"),
-                            ledger=ledger, recheck_after=config.get("upload.recheck_after"))
-        outcomes = uploader.run(items, check_only=check_only)
-    finally:
-        ledger.close()
-    codes, verified = [], []
-    for outcome in outcomes:
-        item = outcome.item
-        for _rel, wrong in outcome.repaired:
-            log.warning(f"{rclone.join(target, wrong)}; sent again from {item.path}, which matches its "
-                        "sidecar, and checked: repaired")
-        if not outcome.ok:
-            log.error(f"{item.path}: {outcome.message}")
-            codes.append(outcome.code)
-            continue
-        verified.append(item.rel)
-        if item.record:
-            log.info(f"{item.path}: {outcome.action}")
-            facts = {"checked": outcome.checked}
-            if outcome.verified is not None:
-                facts["verified"] = stamp(outcome.verified)
-            inv.out.path(rclone.join(target, item.rel), local=item.path, size=item.size, md5=item.md5,
-                         kind=item.kind, action=outcome.action, **facts)
-        codes.append(errors.OK)
-    return codes, verified
-
-
-def _prune(inv, config, target, root, policy, verified, dry_run=False):
-    """Remote retention. Removed backups are records only with --json (action pruned,
-    or would-prune in a dry run): plain records stay "what is on the remote"."""
-    import os
-
-    from ..remote import rclone
-    from ..paths import state_dir
-    from ..remote.prune import RemotePruner, planned_objects, policy_lookup
-    from ..backups.verify import Ledger
-
-    default, rules, section = policy
-    pruner = RemotePruner(_rclone(config), target)
-    planned = None
-    if dry_run:           # the dry run pretends the backups it would upload are there, and good
-        planned = planned_objects(verified)
-        verified = [item.rel for item in verified]
-    ledger = Ledger(state_dir())
-    try:
-        roots = sorted({root, os.path.realpath(root)})
-        found, plan = pruner.decide(policy_lookup(default, rules, root), verified, ledger, roots, planned)
-    finally:
-        ledger.close()
-    codes = [errors.OK]
-    for label in plan.unmatched:
-        log.error(f"{rclone.join(target, label)}: no retention policy matches this set ({section}.policies); "
-                  "left as it is")
-        codes.append(errors.PARTIAL)
-    say = log.notice if dry_run else log.debug
-    for verdict in plan.verdicts:
-        where = rclone.join(target, verdict.rel)
-        if verdict.keep:
-            say(f"keep {where}: {verdict.reason}")
-        else:
-            say(f"{'would remove' if dry_run else 'remove'} {where}: {verdict.reason}")
-            if dry_run and inv.json:
-                inv.out.path(where, set=verdict.label, reason=verdict.reason, action="would-prune")
-
-    def removed(verdict):
-        where = rclone.join(target, verdict.rel)
-        log.info(f"removed {where} ({verdict.reason})")
-        if inv.json:
-            inv.out.path(where, set=verdict.label, reason=verdict.reason, action="pruned")
-
-    if dry_run:
-        return codes
-    outcome = pruner.delete(found, plan, on_removed=removed)
-    for obj, message in outcome.failed:
-        log.error(f"{rclone.join(target, obj)}: {message}")
-        codes.append(errors.PARTIAL)
-    if outcome.removed:
-        log.info(f"removed {len(outcome.removed)} backup(s) from {target}")
-    return codes

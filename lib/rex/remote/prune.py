@@ -175,3 +175,57 @@ class RemotePruner:
         result = self.rclone.run_tolerant(rclone.delete_argv(self.rclone.program, self.remote, listing),
                                           "rclone delete")
         return rclone.deleted_objects(result.stderr) & set(objects)
+
+
+def prune(rclone_, target, root, policy, verified, dry_run=False, on_record=None):
+    """Remote retention, as rex-upload --prune-remote runs it; returns the exit codes.
+
+    `policy` is remote_policy's (default, rules, section); `verified` the rels this run proved
+    on the remote, or in a dry run the Items it would upload, pretended there and good.
+    Each backup removed (or that would be) is told to `on_record(where, verdict, action)`,
+    action "pruned" or "would-prune"."""
+    from ..backups.verify import VerificationLedger
+    from ..paths import state_dir
+
+    default, rules, section = policy
+    pruner = RemotePruner(rclone_, target)
+    planned = None
+    if dry_run:
+        planned = planned_objects(verified)
+        verified = [item.rel for item in verified]
+    ledger = VerificationLedger(state_dir())
+    try:
+        roots = sorted({root, os.path.realpath(root)})
+        found, plan = pruner.decide(policy_lookup(default, rules, root), verified, ledger, roots, planned)
+    finally:
+        ledger.close()
+    codes = [errors.OK]
+    for label in plan.unmatched:
+        log.error(f"{rclone.join(target, label)}: no retention policy matches this set ({section}.policies); "
+                  "left as it is")
+        codes.append(errors.PARTIAL)
+    say = log.notice if dry_run else log.debug
+    for verdict in plan.verdicts:
+        where = rclone.join(target, verdict.rel)
+        if verdict.keep:
+            say(f"keep {where}: {verdict.reason}")
+        else:
+            say(f"{'would remove' if dry_run else 'remove'} {where}: {verdict.reason}")
+            if dry_run and on_record:
+                on_record(where, verdict, "would-prune")
+    if dry_run:
+        return codes
+
+    def removed(verdict):
+        where = rclone.join(target, verdict.rel)
+        log.info(f"removed {where} ({verdict.reason})")
+        if on_record:
+            on_record(where, verdict, "pruned")
+
+    outcome = pruner.delete(found, plan, on_removed=removed)
+    for obj, message in outcome.failed:
+        log.error(f"{rclone.join(target, obj)}: {message}")
+        codes.append(errors.PARTIAL)
+    if outcome.removed:
+        log.info(f"removed {len(outcome.removed)} backup(s) from {target}")
+    return codes
