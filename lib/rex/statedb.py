@@ -31,3 +31,13 @@ def _patiently(db, statement):
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def path_key(path):
+    """`path` as an SQLite key: text, or bytes when it is not UTF-8 (a name from a foreign
+    disk, which SQLite cannot hold as text; no text key equals it, so keys stay one-to-one)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path

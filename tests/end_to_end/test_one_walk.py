@@ -93,7 +93,7 @@ def test_every_command_sees_the_same_backups(run, rex_env):
 
     prune = run("rex-prune", "-n", "--keep-last", "1000", "--tree", top, env=rex_env, timeout=60)
     assert prune.returncode == 0 and prune.out == "", prune.err
-    assert _lines(prune.err, "rex-prune: notice: keep ", everything) == backups
+    assert _lines(prune.err, "rex-prune: keep ", everything) == backups
 
     # rex-dedupe compares each real backup but the oldest of its set with the one before.
     dedupe = run("rex-dedupe", "-n", "-vv", "--tree", top, env=rex_env, timeout=60)

@@ -15,7 +15,7 @@ import os
 from .. import checksum, errors, fsutil, log
 from . import drp
 from ..errors import DataError, NoInput
-from ..statedb import open_db
+from ..statedb import open_db, path_key
 
 JOURNAL = "dedupe-journal"
 
@@ -30,13 +30,14 @@ class DigestCache:
     def content(self, path):
         """The content digest of what `path` holds (following links)."""
         real = os.path.realpath(path)
+        key = path_key(real)
         try:
             st = os.stat(real)
         except FileNotFoundError:
             raise NoInput(f"{path}: no such file") from None
         kind = "drp" if real.lower().endswith(".drp") else "md5"
         row = self.db.execute("SELECT size, mtime_ns, inode, value FROM digest WHERE path = ? AND kind = ?",
-                              (real, kind)).fetchone()
+                              (key, kind)).fetchone()
         if row and tuple(row[:3]) == (st.st_size, st.st_mtime_ns, st.st_ino):
             return row[3]
         if kind == "drp":
@@ -44,7 +45,7 @@ class DigestCache:
         else:
             value = checksum.md5_file(real)
         self.db.execute("INSERT OR REPLACE INTO digest VALUES (?, ?, ?, ?, ?, ?)",
-                        (real, st.st_size, st.st_mtime_ns, st.st_ino, kind, value))
+                        (key, st.st_size, st.st_mtime_ns, st.st_ino, kind, value))
         return value
 
     def close(self):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .. import checksum, errors
 from ..errors import DataError, RexError
 from ..paths import real_parent
-from ..statedb import open_db
+from ..statedb import open_db, path_key
 
 DB_NAME = "verify.sqlite"
 
@@ -217,7 +217,7 @@ class VerificationLedger:
             st = None                      # changed while being checked
         dev, ino, size, mtime_ns = identity(st) if st is not None else (None,) * 4
         self._query("INSERT OR REPLACE INTO checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (real_parent(outcome.path), dev, ino, size, mtime_ns, outcome.md5, int(outcome.ok),
+                    (_key(outcome.path), dev, ino, size, mtime_ns, outcome.md5, int(outcome.ok),
                      when or time.time(), outcome.reason))
 
     def _last(self, path):
@@ -226,7 +226,7 @@ class VerificationLedger:
             now = identity(os.stat(path))
         except OSError:
             return None
-        key = real_parent(path)
+        key = _key(path)
         rows = self._query("SELECT path, dev, ino, size, mtime_ns, ok, checked FROM checks "
                            "WHERE path = ? OR (dev = ? AND ino = ?)", (key, now[0], now[1]), all_rows=True)
         standing = [row for row in rows if tuple(row[1:5]) == now]
@@ -251,6 +251,11 @@ class VerificationLedger:
         self.db.close()
 
 
+def _key(path):
+    """The row key of `path`: its paths.real_parent."""
+    return path_key(real_parent(path))
+
+
 def _migrate(db):
     """Carry over the rows of the ledger before identities (table `verified`, keyed by the
     path as typed): each whose file is still there, unchanged, under its real key."""
@@ -272,7 +277,7 @@ def _migrate(db):
                            "SET dev = excluded.dev, ino = excluded.ino, size = excluded.size, "
                            "mtime_ns = excluded.mtime_ns, md5 = excluded.md5, ok = excluded.ok, "
                            "checked = excluded.checked, reason = excluded.reason WHERE excluded.checked > checked",
-                           (real_parent(path), *identity(st), md5, ok, checked, reason))
+                           (_key(path), *identity(st), md5, ok, checked, reason))
             db.execute("DROP TABLE verified")
         db.execute("COMMIT")
     except BaseException:

@@ -292,3 +292,15 @@ def test_plan_links_outside_the_set_are_left_alone():
     plan = plan_removal(entries, [p(1)])
     assert plan.repoint == [] and plan.moves == [] and plan.delete_links == [p(1)]
     assert os.path.basename(plan.removed[0]) == "P_20260101T000000Z.drp"
+
+
+def test_the_policy_has_one_field_per_retention_key_of_the_schema():
+    """config.schema.RETENTION is the one list: Policy, policies' keys and rex-prune's options follow it."""
+    import dataclasses
+
+    from rex.config.schema import RETENTION_KEYS
+    from rex.config.types import POLICY_KEYS
+    from rex.retention.policy import Policy
+
+    assert {f.name for f in dataclasses.fields(Policy)} == set(RETENTION_KEYS)
+    assert POLICY_KEYS == ("match", *RETENTION_KEYS)
