@@ -1,6 +1,6 @@
 """What rex-upload sends, and proof that it arrived.
 
-`plan` turns local paths into Items: a real file (uploaded with its sidecar) or a
+`Planner` turns local paths into Items: a real file (uploaded with its sidecar) or a
 dedupe link (a symlink, or a hard link to an earlier name of the same inode),
 which is stored on the remote as rclone stores symlinks with `--links`: a small
 `NAME.rclonelink` object holding the relative target, so the remote keeps one
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .. import checksum, errors, log, paths
 from . import rclone
-from . import ledger as upload_ledger
+from .ledger import fingerprint, trusted
 from ..durations import format_duration
 
 LINK_SUFFIX = rclone.LINK_SUFFIX
@@ -230,7 +230,7 @@ class _Expected:
     size: int
     md5: str
     source: str = None        # local file to copy (None: staged)
-    local: tuple = None       # upload_ledger.fingerprint of the local file (None: staged)
+    local: tuple = None       # fingerprint of the local file (None: staged)
 
 
 def _md5_bytes(data):
@@ -292,11 +292,11 @@ class Uploader:
             side_path = os.path.join(os.path.dirname(item.path), os.path.basename(item.path) + checksum.SUFFIX)
             with open(side_path, "rb") as f:
                 data = f.read()
-                local = upload_ledger.fingerprint(os.fstat(f.fileno()))
+                local = fingerprint(os.fstat(f.fileno()))
             want[side] = _Expected(len(data), _md5_bytes(data), side, local)
             if item.kind == "file":
                 want[item.rel] = _Expected(item.size, item.md5, item.rel,
-                                           upload_ledger.fingerprint(os.stat(item.path)))
+                                           fingerprint(os.stat(item.path)))
             else:
                 text = item.target.encode("utf-8", "surrogateescape")
                 want[item.rel + LINK_SUFFIX] = _Expected(len(text), _md5_bytes(text))
@@ -309,7 +309,7 @@ class Uploader:
         want = self.expected(items)
         rows = self.ledger.rows(self.remote) if self.ledger is not None else {}
         use_ledger = self.recheck_after and not check_only
-        trust = upload_ledger.trusted(want, rows, set(), self.recheck_after, time.time()) if use_ledger else {}
+        trust = trusted(want, rows, set(), self.recheck_after, time.time()) if use_ledger else {}
         if trust:
             log.info(f"{len(trust)} object(s) matched their md5 within "
                      f"{format_duration(self.recheck_after)}: checking their sizes only")
