@@ -68,7 +68,8 @@ class Checker:
             return CheckResult(path, errors.DATAERR, f"dangling link to {os.readlink(path)}")
         if not os.path.isfile(path):     # 65 like every other "not a backup"; never read (a FIFO would hang)
             if os.path.isdir(path):
-                return CheckResult(path, errors.DATAERR, "is a directory, not a backup (-r DIR verifies those under it)")
+                return CheckResult(path, errors.DATAERR,
+                                   "is a directory, not a backup (-r DIR verifies those under it)")
             return CheckResult(path, errors.DATAERR, "is not a regular file, not a backup")
         try:
             st = os.stat(path)
