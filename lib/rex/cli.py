@@ -89,27 +89,63 @@ def rex_command(name, config_keys=None, help_names=("-h", "--help"), **kwargs):
                 if given and value is not None and value != ():
                     flag = "--" + param.rstrip("_").replace("_", "-")
                     options[key] = (list(value) if isinstance(value, tuple) else value, f"option {flag}")
-            inv = Invocation(name, config, null, json_lines, verbosity, options)
-            try:
-                return inv.status(func(inv, **params))
-            except BrokenPipeError:
-                raise PipeClosed() from None
+            return _invoke(func, Invocation(name, config, null, json_lines, verbosity, options), params)
 
-        params = [
-            click.Option(["-c", "--config"], metavar="FILE", help="Read this configuration file."),
-            click.Option(["-0", "--null", "null"], is_flag=True, help="Records end with NUL, not newline."),
-            click.Option(["--json", "json_lines"], is_flag=True, help="Write records as JSON Lines."),
-            click.Option(["-q", "--quiet"], is_flag=True, help="Only report errors."),
-            click.Option(["-v", "--verbose"], count=True, help="Say more (repeat for debug)."),
-        ]
         settings = dict(CONTEXT_SETTINGS, help_option_names=list(help_names))
-        cmd = click.command(name=name, context_settings=settings, **kwargs)(callback)
-        cmd.params.extend(params)
-        cmd = click.version_option(__version__, "--version", prog_name=name,
-                                   message="%(prog)s (rex) %(version)s")(cmd)
-        return cmd
+        return _with_common_options(click.command(name=name, context_settings=settings, **kwargs)(callback), name)
 
     return decorate
+
+
+def rex_group(name, **kwargs):
+    """Decorate a function (its docstring the help) as a command group with the common
+    options, given before the subcommand (`rex-config --json show`); its subcommands are
+    made with `rex_subcommand` and run as every command does."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def callback(config, null, json_lines, quiet, verbose):
+            verbosity = -1 if quiet else verbose
+            log.setup(name, verbosity)
+            click.get_current_context().obj = Invocation(name, config, null, json_lines, verbosity, {})
+
+        return _with_common_options(click.group(name=name, context_settings=CONTEXT_SETTINGS, **kwargs)(callback),
+                                    name)
+
+    return decorate
+
+
+def rex_subcommand(group, **kwargs):
+    """Decorate a function `f(inv, **options)` as a subcommand of a `rex_group`."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def callback(**params):
+            return _invoke(func, click.get_current_context().find_object(Invocation), params)
+
+        return group.command(context_settings=CONTEXT_SETTINGS, **kwargs)(callback)
+
+    return decorate
+
+
+def _invoke(func, inv, params):
+    """Run a command's function: its exit status, counting the records that failed; a
+    reader that went away is PipeClosed (never an OSError a command might take for its own)."""
+    try:
+        return inv.status(func(inv, **params))
+    except BrokenPipeError:
+        raise PipeClosed() from None
+
+
+def _with_common_options(cmd, name):
+    cmd.params.extend([
+        click.Option(["-c", "--config"], metavar="FILE", help="Read this configuration file."),
+        click.Option(["-0", "--null", "null"], is_flag=True, help="Records end with NUL, not newline."),
+        click.Option(["--json", "json_lines"], is_flag=True, help="Write records as JSON Lines."),
+        click.Option(["-q", "--quiet"], is_flag=True, help="Only report errors."),
+        click.Option(["-v", "--verbose"], count=True, help="Say more (repeat for debug)."),
+    ])
+    return click.version_option(__version__, "--version", prog_name=name, message="%(prog)s (rex) %(version)s")(cmd)
 
 
 def run(cmd, name, argv=None):

@@ -115,13 +115,18 @@ def from_oserror(exc, what):
     return CantCreate(text)
 
 
-def worst(codes):
-    """The exit code for a run whose records ended with `codes`.
+# The usual precedence: a run-wide condition (disk full, server down) outranks data
+# errors, which outrank a plain partial failure.
+ORDER = (IOERR, TEMPFAIL, NOPERM, UNAVAILABLE, DATAERR, NOINPUT, CANTCREAT, SOFTWARE, PARTIAL)
 
-    A run-wide condition (disk full, server down) outranks data errors, which
-    outrank a plain partial failure; success only when every record succeeded.
+
+def worst(codes, order=ORDER):
+    """The exit code for a run whose records ended with `codes`: the first code of `order`
+    among them; PARTIAL for failures `order` does not name; OK when every record succeeded.
+
+    A command whose runs rank codes differently says so here, e.g. rex-verify:
+    `worst(codes, order=(DATAERR, NOINPUT, *ORDER))` (anything corrupt, else missing, ...).
     """
-    order = [IOERR, TEMPFAIL, NOPERM, UNAVAILABLE, DATAERR, NOINPUT, CANTCREAT, SOFTWARE, PARTIAL]
     present = set(codes) - {OK}
     for code in order:
         if code in present:

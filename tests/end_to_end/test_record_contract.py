@@ -195,6 +195,26 @@ def test_rex_config_into_a_closed_pipe_ends_quietly(rex_env, args):
     assert result.stderr == b"" and result.returncode == 141
 
 
+def test_rex_config_show_writes_its_records_as_every_command_does(rex_env, tmp_path):
+    """A name that is not UTF-8 goes out as its bytes (under a strict UTF-8 stdout too), -0
+    ends each key's record with NUL, --json -0 each JSON object."""
+    from conftest import run_cmd
+
+    env = dict(rex_env, PYTHONIOENCODING="utf-8")        # what a UTF-8 locale such as en_US.UTF-8 gives
+    env_bytes = {k.encode(): v.encode() for k, v in env.items()}
+    env_bytes[b"REX_BACKUP_ROOT"] = os.fsencode(str(tmp_path)) + b"/caf\xe9"
+    result = subprocess.run([sys.executable, os.path.join(BIN, "rex-config"), "show"], env=env_bytes,
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split()[:2] == [b"backup_root", os.fsencode(str(tmp_path)) + b"/caf\xe9"]
+    keys = len(result.stdout.splitlines())
+    null = run_cmd("rex-config", "-0", "show", env=env)
+    assert null.returncode == 0 and null.stdout.endswith(b"\0") and b"\n" not in null.stdout
+    assert len(null.stdout.split(b"\0")[:-1]) == keys
+    both = run_cmd("rex-config", "--json", "-0", "show", env=env)
+    assert [json.loads(r)["key"] for r in both.stdout.split(b"\0")[:-1]][:2] == ["backup_root", "proxy_root"]
+
+
 def test_filters_into_a_closed_pipe_end_quietly(rex_env, tmp_path):
     paths = [backup(tmp_path / "set", f"s_2026010{i}T000000Z.sql", b"same") for i in range(1, 5)]
     for args in (["rex-verify", *paths], ["rex-verify", "-r", tmp_path], ["rex-dedupe", *paths]):

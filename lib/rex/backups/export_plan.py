@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from .. import checksum, errors, log, paths
-from . import sets as backupset
+from . import sets
 from .export import SUFFIX, target_dir
 from ..statedb import open_db
 
@@ -87,7 +87,7 @@ def newest_backup(ref, root):
     """The newest backup of `ref` under `root` by the stamp in its name, or None. A directory
     named like one is no backup; a dangling link is a lost backup, so it counts (and fails
     its check, and the project is exported again)."""
-    found = [b for b in backupset.named(target_dir(root, ref), paths.safe_name(ref.name), SUFFIX)
+    found = [b for b in sets.named(target_dir(root, ref), paths.safe_name(ref.name), SUFFIX)
              if not os.path.isdir(b.path)]
     return found[-1] if found else None
 

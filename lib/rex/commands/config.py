@@ -6,27 +6,16 @@ import sys
 import click
 
 from .. import errors, log
-from ..cli import CONTEXT_SETTINGS, Invocation, __version__
+from ..cli import rex_group, rex_subcommand
 
 
-@click.group(name="rex-config", context_settings=CONTEXT_SETTINGS)
-@click.option("-c", "--config", metavar="FILE", help="Read this configuration file.")
-@click.option("-0", "--null", "null", is_flag=True, help="Records end with NUL, not newline.")
-@click.option("--json", "json_lines", is_flag=True, help="Write records as JSON Lines.")
-@click.option("-q", "--quiet", is_flag=True, help="Only report errors.")
-@click.option("-v", "--verbose", count=True, help="Say more.")
-@click.version_option(__version__, "--version", prog_name="rex-config", message="%(prog)s (rex) %(version)s")
-@click.pass_context
-def command(ctx, config, null, json_lines, quiet, verbose):
+@rex_group("rex-config")
+def command():
     """Check, generate and show the Rex configuration (see rex(5))."""
-    log.setup("rex-config", -1 if quiet else verbose)
-    ctx.obj = Invocation("rex-config", config, null, json_lines, -1 if quiet else verbose, {})
 
 
-@command.command(context_settings=CONTEXT_SETTINGS,
-                 short_help="Validate the file and the environment; exit 78 on problems.")
+@rex_subcommand(command, short_help="Validate the file and the environment; exit 78 on problems.")
 @click.argument("file", required=False)
-@click.pass_obj
 def check(inv, file):
     """Validate FILE and the environment; exit 78 on problems.
 
@@ -46,10 +35,9 @@ def check(inv, file):
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS, short_help="Write a commented sample configuration.")
+@rex_subcommand(command, short_help="Write a commented sample configuration.")
 @click.argument("file", required=False)
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing file.")
-@click.pass_obj
 def generate(inv, file, force):
     """Write a commented sample configuration to FILE (default: the user's rex.yaml; - for stdout)."""
     from .. import paths
@@ -72,8 +60,7 @@ def generate(inv, file, force):
     return errors.OK
 
 
-@command.command(context_settings=CONTEXT_SETTINGS, short_help="Print every key's effective value and its source.")
-@click.pass_obj
+@rex_subcommand(command, short_help="Print every key's effective value and its source.")
 def show(inv):
     """Print the effective configuration and where each value came from."""
     import json
@@ -86,7 +73,7 @@ def show(inv):
         else:
             shown = "~" if value is None else json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
             line = f"{name:<{width}}  {shown}  ({source})"
-        sys.stdout.write(line + ("\0" if inv.null else "\n"))
+        inv.out.text(line)
     if config.file is None:
         log.info("no configuration file found; defaults apply")
     return errors.OK

@@ -34,10 +34,11 @@ def command(inv, databases, all_databases, folder, patterns, backup_root, stills
     and print each finished path."""
     import os
 
-    from ..backups.export_plan import ExportLedger, Unchanged, by_database, plan
+    from ..backups.export import export_all
+    from ..backups.export_plan import ExportLedger, Unchanged, plan
+    from ..desktop.idle import soft_schedule
     from ..fsutil import job_lock
     from ..paths import state_dir
-    from ..resolve import api
     from ..resolve.connect import connect
 
     config = inv.config
@@ -65,55 +66,25 @@ def command(inv, databases, all_databases, folder, patterns, backup_root, stills
                 for target in targets:
                     log.notice(f"would export {target.ref.describe()}")
                 return errors.OK
-            if config_idle and not _wait_for_idle(config, config_idle, len(targets)):
-                log.notice("the user stayed active; skipping this run")
-                return errors.OK
+            if config_idle:
+                max_wait, count = config.get("export.max_wait"), len(targets)
+                log.info(f"waiting until the user has been idle {config_idle / 60:g} min (at most "
+                         f"{max_wait / 60:g} min)")
+                countdown = config.get("export.countdown") or 0
+                if not soft_schedule(
+                        config_idle, max_wait, config.get("export.on_timeout"), countdown,
+                        f"Backing up {count} project{'s' if count != 1 else ''} in {countdown:g} s",
+                        config.get("export.idle_command")):
+                    log.notice("the user stayed active; skipping this run")
+                    return errors.OK
             codes = []
-            for db_name, group in by_database(targets):
-                try:
-                    with api.database_selected(pm, db_name), api.user_folder_kept(pm):
-                        for target in group:
-                            codes.append(_export(inv, pm, target, root, ledger, config))
-                except LookupError:
-                    log.error(f"no project library named {db_name!r}")
-                    codes.append(errors.PARTIAL)
+            for done in export_all(pm, targets, root, ledger, stills=config.get("export.stills")):
+                if done.path:
+                    ref = done.target.ref
+                    inv.out.path(done.path, database=ref.database, folder="/".join(ref.folder), project=ref.name,
+                                 md5=done.md5, size=done.size)
+                codes.append(done.code)
         finally:
             ledger.close()
-    return errors.worst(codes) if errors.TEMPFAIL not in codes else errors.TEMPFAIL
-
-
-def _export(inv, pm, target, root, ledger, config):
-    from ..backups.export import export_target
-
-    try:
-        path, digest, size = export_target(pm, target, root, ledger, stills=config.get("export.stills"))
-    except errors.IOFailure as exc:
-        log.error(exc.message)
-        return exc.code
-    except errors.RexError as exc:
-        log.error(exc.message)
-        return errors.PARTIAL
-    ref = target.ref
-    inv.out.path(path, database=ref.database, folder="/".join(ref.folder), project=ref.name, md5=digest,
-                 size=size)
-    return errors.OK
-
-
-def _wait_for_idle(config, minimum, count):
-    """Soft schedule: wait for idleness (bounded), then a notified countdown."""
-    import time
-
-    from ..desktop import idle
-    from ..desktop import notify
-
-    log.info(f"waiting until the user has been idle {minimum / 60:g} min (at most "
-             f"{config.get('export.max_wait') / 60:g} min)")
-    reached = idle.wait_until_idle(minimum, config.get("export.max_wait"), config.get("export.idle_command"),
-                                   poll=min(15.0, max(0.5, minimum / 4)))
-    if not reached and config.get("export.on_timeout") == "skip":
-        return False
-    countdown = config.get("export.countdown") or 0
-    if countdown and notify.desktop("Rex", f"Backing up {count} project{'s' if count != 1 else ''} "
-                                           f"in {countdown:g} s"):
-        time.sleep(countdown)
-    return True
+    # A lock or Resolve that went away (75) says "try later" before anything else.
+    return errors.worst(codes, order=(errors.TEMPFAIL, *errors.ORDER))

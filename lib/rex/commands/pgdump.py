@@ -1,6 +1,5 @@
 """rex-pgdump: dump Resolve's PostgreSQL project libraries, one verified file each."""
 
-import fnmatch
 import os
 
 import click
@@ -37,82 +36,40 @@ def command(inv, databases, all_databases, include_postgres, exclude, host, port
     """Dump PostgreSQL project libraries (DATABASE..., or --all) in the custom
     format Resolve restores, each with an md5 sidecar, and print each dump's path."""
     from ..fsutil import job_lock
-    from ..pg import dump, server as pgserver, tools
+    from ..pg import dump, tools
+    from ..pg.server import Server, list_databases, major_of, server_version_num
 
     config = inv.config
     os.umask(0o077)
-    server = pgserver.Server.from_config(config)
+    server = Server.from_config(config)
     root = config.backup_root
 
     with job_lock(f"pgdump-{server.label}", wait=config.get("lock_wait")):
-        version = pgserver.server_version_num(server, psql=_psql())
-        major = pgserver.major_of(version)
+        psql = tools.newest("psql")
+        major = major_of(server_version_num(server, psql=psql))
         program, warning = tools.select_pg_dump(major, config.get("pgdump.pg_dump"))
         if warning:
             log.warning(warning)
         log.info(f"server {server.label} runs PostgreSQL {major}; using {program}")
-        names = _databases(server, databases, config)
+        every = list_databases(server, psql=psql) if config.get("pgdump.all") and not databases else None
+        names, excluded = dump.choose_databases(databases, every, config.get("pgdump.include_postgres"),
+                                                config.get("pgdump.exclude") or [],
+                                                config.get("pgdump.databases") or [])
+        for name in excluded:
+            log.info(f"skipping {name} (excluded)")
         if not names and not config.get("pgdump.globals"):
             raise errors.UsageError("no database to dump: name some, use --all, or set pgdump.databases")
         if dry_run:
             for name in names:
                 log.notice(f"would dump {name} into {dump.library_dir(root, server.label, name)}")
             return errors.OK
-        return _dump_all(inv, server, names, root, program, config, major)
-
-
-def _psql():
-    from ..pg.tools import newest
-
-    return newest("psql")
-
-
-def _databases(server, operands, config):
-    from ..pg.server import list_databases
-
-    if operands:
-        return list(dict.fromkeys(operands))
-    if config.get("pgdump.all"):
-        patterns = config.get("pgdump.exclude") or []
-        keep = []
-        for name in list_databases(server, psql=_psql()):
-            if name == "postgres" and not config.get("pgdump.include_postgres"):
-                continue
-            if any(fnmatch.fnmatchcase(name, p) for p in patterns):
-                log.info(f"skipping {name} (excluded)")
-                continue
-            keep.append(name)
-        return keep
-    return list(config.get("pgdump.databases") or [])
-
-
-def _dump_all(inv, server, names, root, program, config, major):
-    from ..pg import dump, tools
-
-    pg_restore = tools.sibling(program, "pg_restore")
-    codes = []
-    for name in names:
-        try:
-            done = dump.dump_library(server, name, root, program, pg_restore,
-                                     compression=config.get("pgdump.compression"),
-                                     timeout=config.get("pgdump.timeout"))
-        except (errors.IOFailure, errors.TempFail, errors.NoPermission, errors.Unavailable) as exc:
-            log.error(exc.message)
-            return exc.code     # the whole run is affected: stop, leave what is done
-        except errors.RexError as exc:
-            log.error(exc.message)
-            codes.append(errors.DATAERR if exc.code == errors.DATAERR else errors.PARTIAL)   # 65: empty, no table
-            continue
-        log.info(f"{name}: {done.size} bytes, {done.tables} tables in {done.seconds:.1f} s")
-        inv.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,
-                     server=server.label, pg_major=major)
-        codes.append(errors.OK)
-    if config.get("pgdump.globals"):
-        try:
-            done = dump.dump_globals(server, root, tools.sibling(program, "pg_dumpall"),
-                                     timeout=config.get("pgdump.timeout"))
-            inv.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)
-        except errors.RexError as exc:
-            log.error(exc.message)
-            codes.append(exc.code if exc.code in (errors.IOERR, errors.TEMPFAIL, errors.NOPERM) else errors.PARTIAL)
-    return errors.worst(codes)
+        codes = []
+        for name, done, code in dump.dump_all(server, names, root, program, config.get("pgdump.compression"),
+                                              config.get("pgdump.timeout"), config.get("pgdump.globals")):
+            codes.append(code)
+            if done and name is None:
+                inv.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)
+            elif done:
+                inv.out.path(done.path, database=name, size=done.size, md5=done.md5, tables=done.tables,
+                             server=server.label, pg_major=major)
+        return errors.worst(codes)

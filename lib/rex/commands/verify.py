@@ -52,14 +52,8 @@ def command(inv, paths, trees, jobs, older_than, deep, host, port, username, rep
     finally:
         ledger.close()
         deep_server.close()
-    code = errors.OK
-    if errors.DATAERR in codes:
-        code = errors.DATAERR
-    elif errors.NOINPUT in codes:
-        code = errors.NOINPUT
-    elif any(c != errors.OK for c in codes):
-        code = errors.worst(codes)
-    return code
+    # Anything corrupt (65), else anything missing (66), else the usual order.
+    return errors.worst(codes, order=(errors.DATAERR, errors.NOINPUT, *errors.ORDER))
 
 
 def _finish(inv, ledger, outcome, report):

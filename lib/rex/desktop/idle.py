@@ -78,17 +78,41 @@ def idle_seconds(command=None):
     return None
 
 
-def wait_until_idle(minimum, max_wait, command=None, poll=15.0, sleep=time.sleep, clock=time.monotonic):
+def wait_until_idle(minimum, max_wait, command=None, poll=15.0, sleep=time.sleep, clock=time.monotonic,
+                    source=None):
     """Wait until idle >= `minimum` seconds, at most `max_wait`; True if idle was reached.
 
-    With no idle source at all there is no user to disturb: True at once.
+    With no idle source at all there is no user to disturb: True at once. `source`
+    (default: `idle_seconds(command)`) gives the idle seconds, `clock` and `sleep` the
+    time, so that tests need not wait.
     """
+    source = source or (lambda: idle_seconds(command))
     deadline = clock() + max_wait
     while True:
-        idle = idle_seconds(command)
+        idle = source()
         if idle is None or idle >= minimum:
             return True
         remaining = deadline - clock()
         if remaining <= 0:
             return False
         sleep(min(poll, remaining, max(0.5, minimum - idle)))
+
+
+def soft_schedule(minimum, max_wait, on_timeout="export", countdown=0, message="", command=None,
+                  notify=None, sleep=time.sleep, clock=time.monotonic, source=None):
+    """A job that should not disturb the user: wait (bounded) until they have been idle
+    `minimum` seconds, then announce `message` and count `countdown` seconds down.
+
+    False when they stayed active for `max_wait` and `on_timeout` is "skip": the job
+    skips this run; otherwise True. The countdown runs only when the announcement was
+    shown (no desktop, nobody to warn).
+    """
+    reached = wait_until_idle(minimum, max_wait, command, poll=min(15.0, max(0.5, minimum / 4)),
+                              sleep=sleep, clock=clock, source=source)
+    if not reached and on_timeout == "skip":
+        return False
+    if notify is None:
+        from .notify import desktop as notify
+    if countdown and notify("Rex", message):
+        sleep(countdown)
+    return True

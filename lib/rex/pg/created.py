@@ -32,7 +32,9 @@ class Created:
     oid: int = None    # pg_database.oid of the library made, once known
 
 
-class Ledger:
+class CreatedLibraries:
+    """The ledger of the libraries rex-restore created (restore.sqlite in the state directory)."""
+
     def __init__(self, directory):
         self.db = open_db(directory, DB_NAME,
                           "CREATE TABLE IF NOT EXISTS created (server TEXT, name TEXT, host TEXT, port INTEGER, "

@@ -9,11 +9,12 @@ is it hashed (while still in the page cache), given its sidecar and renamed.
 
 import contextlib
 import errno
+import fnmatch
 import os
 import time
 from dataclasses import dataclass
 
-from .. import fsutil, paths
+from .. import errors, fsutil, log, paths
 from ..backups.sets import clean_directory, fresh_path, publish
 from ..errors import DataError, IOFailure, RexError
 from ..runner import disk_full, run, stderr_tail
@@ -119,4 +120,52 @@ def dump_globals(server, root, pg_dumpall, timeout=None):
     return Dumped("globals", final, size, digest, None, 0.0)
 
 
-__all__ = ["dump_library", "dump_globals", "pg_dump_argv", "Dumped", "RexError"]
+def choose_databases(operands, every=None, include_postgres=False, exclude=(), configured=()):
+    """The libraries to dump, each once: those named, else with --all (`every`: the
+    server's list) all but postgres (unless included) and the `exclude` globs, else the
+    configured ones. Returns (names, excluded)."""
+    if operands:
+        return list(dict.fromkeys(operands)), []
+    if every is None:
+        return list(dict.fromkeys(configured)), []
+    names, excluded = [], []
+    for name in every:
+        if name == "postgres" and not include_postgres:
+            continue
+        (excluded if any(fnmatch.fnmatchcase(name, p) for p in exclude) else names).append(name)
+    return names, excluded
+
+
+# Failures that affect the whole run: the run stops there, leaving what is done.
+RUN_WIDE = (errors.IOFailure, errors.TempFail, errors.NoPermission, errors.Unavailable)
+
+
+def dump_all(server, names, root, pg_dump, compression=None, timeout=None, globals_=False):
+    """Dump each library of `names`, then the globals when asked: yields (name, Dumped or
+    None, exit code) per dump, name None for the globals; each failure named on stderr.
+    A failure that affects the run (disk full, server down) ends it, its code last."""
+    from .tools import sibling
+
+    pg_restore = sibling(pg_dump, "pg_restore")
+    for name in names:
+        try:
+            done = dump_library(server, name, root, pg_dump, pg_restore, compression=compression, timeout=timeout)
+        except RUN_WIDE as exc:
+            log.error(exc.message)
+            yield name, None, exc.code
+            return
+        except RexError as exc:
+            log.error(exc.message)
+            yield name, None, errors.DATAERR if exc.code == errors.DATAERR else errors.PARTIAL  # 65: no table
+            continue
+        log.info(f"{name}: {done.size} bytes, {done.tables} tables in {done.seconds:.1f} s")
+        yield name, done, errors.OK
+    if globals_:
+        try:
+            yield None, dump_globals(server, root, sibling(pg_dump, "pg_dumpall"), timeout=timeout), errors.OK
+        except RexError as exc:
+            log.error(exc.message)
+            yield None, None, exc.code if exc.code in (errors.IOERR, errors.TEMPFAIL, errors.NOPERM) else errors.PARTIAL
+
+
+__all__ = ["choose_databases", "dump_all", "dump_library", "dump_globals", "pg_dump_argv", "Dumped", "RexError"]

@@ -57,8 +57,9 @@ def restore_server(config, dump=None, remembered=None):
 
 def restore_target(config, dump=None, remembered=None):
     """(Server, the newest psql, the server's major version) for rex-restore."""
-    from . import server as pgserver, tools
+    from .server import major_of, server_version_num
+    from .tools import newest
 
     server = restore_server(config, dump, remembered)
-    psql = tools.newest("psql")
-    return server, psql, pgserver.major_of(pgserver.server_version_num(server, psql=psql))
+    psql = newest("psql")
+    return server, psql, major_of(server_version_num(server, psql=psql))

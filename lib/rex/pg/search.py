@@ -10,7 +10,7 @@ import os
 import time
 
 from .. import errors, log
-from ..backups import sets as backupset
+from ..backups import sets
 
 SUFFIX = ".backup"
 
@@ -20,7 +20,7 @@ def dumps_in(operands, codes):
     A directory with none (such as a directory under a dump's name) is named, 66 in `codes`."""
     for path in operands:
         if os.path.isdir(path):
-            found = [b for members in backupset.sets_under(path).values() for b in members if b.ext == SUFFIX]
+            found = [b for members in sets.sets_under(path).values() for b in members if b.ext == SUFFIX]
             if not found:
                 log.error(f"{path}: a directory with no dump (NAME_YYYYMMDDTHHMMSSZ{SUFFIX}) under it")
                 codes.append(errors.NOINPUT)
@@ -34,7 +34,7 @@ def newest_first(dumps):
     dumps = list(dict.fromkeys(dumps))
     stamps = {}
     for path in dumps:
-        parsed = backupset.parse(path)
+        parsed = sets.parse(path)
         stamps[path] = parsed.stamp if parsed else None
     stamped = sorted((p for p in dumps if stamps[p]), key=lambda p: stamps[p], reverse=True)
     return stamped + [p for p in dumps if not stamps[p]]
@@ -63,10 +63,10 @@ def projects_of_each(dumps, codes):
 
     program = newest("pg_restore")
     for path in dumps:
-        why = backupset.unusable(path)
+        why = sets.unusable(path)
         if why:
-            log.error(f"{path}: {why}" + ("" if why == backupset.MISSING else ", not a dump"))
-            codes.append(errors.NOINPUT if why == backupset.MISSING else errors.DATAERR)
+            log.error(f"{path}: {why}" + ("" if why == sets.MISSING else ", not a dump"))
+            codes.append(errors.NOINPUT if why == sets.MISSING else errors.DATAERR)
             continue
         try:
             projects = list_projects(program, path)
