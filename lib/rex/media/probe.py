@@ -159,17 +159,20 @@ def _rate_text(fps):
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
 
 
-def find_ffprobe(config=None):
-    """The ffprobe to run: `proxy.ffprobe` from `config` when set, else the one on PATH
-    (UnavailableError, 69, when missing)."""
+def find_tool(name, config=None):
+    """The ffprobe or ffmpeg to run: `proxy.NAME` from `config` when set, else NAME on
+    PATH (Unavailable, 69, when missing). The one lookup of either program."""
     from ..runner import find_program
 
-    configured = None
     try:
-        configured = config.get("proxy.ffprobe") if config is not None else None
-    except KeyError:
+        configured = config.get(f"proxy.{name}") if config is not None else None
+    except KeyError:        # a configuration without the key: look on PATH
         configured = None
-    return find_program("ffprobe", configured)
+    return find_program(name, configured)
+
+
+def find_ffprobe(config=None):
+    return find_tool("ffprobe", config)
 
 
 def prober(config=None):
