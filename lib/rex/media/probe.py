@@ -3,7 +3,8 @@
 Resolve swaps a proxy for its source only when frame rate, frame count, start
 timecode and the number of audio streams agree, so these are the facts parsed
 here. `ffprobe_argv` and `parse` are pure; `probe` runs ffprobe once (twice when
-the container does not store a frame count and the packets must be counted).
+the container does not store a frame count and the packets must be counted);
+`find_tool` is the one lookup of ffprobe and ffmpeg.
 """
 
 import json
@@ -172,6 +173,7 @@ def find_tool(name, config=None):
 
 
 def find_ffprobe(config=None):
+    """The ffprobe to run (`find_tool`)."""
     return find_tool("ffprobe", config)
 
 
