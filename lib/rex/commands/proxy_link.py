@@ -18,56 +18,36 @@ from ..cli import rex_command
 def command(inv, dry_run, yes, confirm_over, operands):
     """Link each proxy (records SOURCE<TAB>PROXY, or JSON from proxy-encode) to
     its source's clips in the project open in Resolve, and write the linked pairs."""
-    from ..proxy.link import Linker, parse_pair, wrong_project
     from ..media.probe import prober
-    from ..resolve.connect import connect
+    from ..proxy import link
 
-    limit = inv.config.get("link.confirm_over")
     codes, requests = [], []
     for record in inv.records(operands):
         try:
-            requests.append(parse_pair(record))
+            requests.append(link.parse_pair(record))
         except errors.DataError as exc:
             log.error(exc.message)
             codes.append(exc.code)
     if not requests:
         return errors.worst(codes)
-    pm = connect().GetProjectManager()
-    project = pm.GetCurrentProject()
-    if project is None:
-        raise errors.TempFail("no project is open in DaVinci Resolve")
-    linker = Linker(pm, project, prober(inv.config))
-    plan = []
-    for request in requests:
-        refusal = wrong_project(request, linker.name, linker.project_id)
-        if refusal:
-            log.error(f"{request.source}: not linked: {refusal}")
-            codes.append(errors.PARTIAL)
-            continue
-        media_ids = linker.items_for(request)
-        if not media_ids:
-            log.error(f"{request.source}: no clip of this file in the media pool of {linker.name!r}")
-            codes.append(errors.PARTIAL)
-            continue
-        plan.extend((request, media_id) for media_id in media_ids)
+    linker = link.open_linker(prober(inv.config))
+    plan, refused = link.plan(linker, requests)
+    for message in refused:
+        log.error(message)
+        codes.append(errors.PARTIAL)
     if dry_run:
         for request, _item in plan:
             log.notice(f"would link {request.proxy} to {request.source}")
         return errors.worst(codes)
-    if plan and limit and len(plan) > limit and not yes and _interactive():
-        if not _confirm(f"Link {len(plan)} proxies into project {linker.name!r}? [y/N] "):
-            log.notice("nothing linked")
-            return errors.worst(codes)
+    if link.must_confirm(len(plan), inv.config.get("link.confirm_over"), yes, _interactive()) \
+            and not _confirm(f"Link {len(plan)} proxies into project {linker.name!r}? [y/N] "):
+        log.notice("nothing linked")
+        return errors.worst(codes)
     for request, media_id in plan:
         status, detail = linker.link(media_id, request)
         if status == "refused":
-            reasons = detail or ["no difference found in frame rate, frame count, start timecode or "
-                                 "audio streams"]
-            log.error(f"{request.source}: Resolve refused to link {request.proxy}: {'; '.join(reasons)}")
-            if not (detail and detail[0] == "proxy file missing"):
-                from ..proxy.match import PROJECT_MANAGER_HINT
-
-                log.error(PROJECT_MANAGER_HINT)
+            for line in link.refusal(request, detail):
+                log.error(line)
             codes.append(errors.PARTIAL)
             continue
         if status == "already":

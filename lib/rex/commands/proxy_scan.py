@@ -29,36 +29,25 @@ def command(inv, timeline_patterns, all_timelines, media_pool, relink, extension
     """Write the source file of every clip that needs a proxy: by default those
     on the current timeline of the project open in Resolve; or the files found
     in the directories and files given as operands."""
-    from ..media.rates import parse_rate
-    from ..proxy.filters import Filters, parse_minimum
+    from ..media.probe import prober
+    from ..proxy import scan
+    from ..proxy.filters import from_settings
 
     config = inv.config
-    for rate in config.get("scan.fps"):
-        if parse_rate(rate) is None:
-            raise errors.UsageError(f"--fps: not a frame rate: {rate!r}")
-    try:
-        minimum = parse_minimum(config.get("scan.min_resolution"))
-    except ValueError as exc:
-        raise errors.UsageError(f"--min-resolution: {exc}") from None
-    filters = Filters(extensions=tuple(config.get("scan.extensions")), include=tuple(config.get("scan.include")),
-                      exclude=tuple(config.get("scan.exclude")), fps=tuple(config.get("scan.fps")),
-                      minimum=minimum)
+    filters = from_settings(config.get("scan.extensions"), config.get("scan.include"), config.get("scan.exclude"),
+                            config.get("scan.fps"), config.get("scan.min_resolution"))
     resolve_given = bool(timeline_patterns or all_timelines or media_pool is not None)
     if operands and resolve_given:
         raise errors.UsageError("give either files and directories or a Resolve source, not both")
     if sum(map(bool, (timeline_patterns, all_timelines, media_pool is not None))) > 1:
         raise errors.UsageError("--timeline, --all-timelines and --media-pool exclude each other")
-    from ..proxy import scan as proxyscan
-    from ..media.probe import prober
-
     if operands:
-        found = proxyscan.scan_files(_operands(inv, operands), filters, want_facts=inv.json,
-                                        probe=prober(config))
+        found = scan.scan_files(scan.operand_paths(operands, lambda: inv.records(["-"])), filters,
+                                want_facts=inv.json, probe=prober(config))
     else:
-        found = proxyscan.scan_resolve(filters, timeline_patterns=timeline_patterns,
-                                       all_timelines=all_timelines, media_pool=media_pool,
-                                       relink=config.get("scan.relink"), want_facts=inv.json,
-                                       probe=prober(config))
+        found = scan.scan_resolve(filters, timeline_patterns=timeline_patterns, all_timelines=all_timelines,
+                                  media_pool=media_pool, relink=config.get("scan.relink"), want_facts=inv.json,
+                                  probe=prober(config))
     codes = []
     for kind, value in found:
         if kind == "clip":
@@ -68,16 +57,3 @@ def command(inv, timeline_patterns, all_timelines, media_pool, relink, extension
             log.error(message)
             codes.append(code)
     return errors.worst(codes)
-
-
-def _operands(inv, operands):
-    """Operands as paths; `-` reads records (paths or JSON with a path) from stdin there."""
-    for operand in operands:
-        if operand == "-":
-            for record in inv.records(["-"]):
-                if record.path:
-                    yield record.path
-                else:
-                    log.error("record without a path skipped")
-        else:
-            yield operand

@@ -1,1 +1,2 @@
-"""Media: facts about clips (ffprobe, the config-aware prober), frame rates, proxy presets, layout, encodes."""
+"""Media: facts about clips (ffprobe, the config-aware prober), frame rates, proxy presets,
+layout, encodes, progress."""

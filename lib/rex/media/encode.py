@@ -24,6 +24,8 @@ from . import layout, presets, probe
 
 @dataclass
 class Job:
+    """One proxy to make: the source, where its proxy goes, the input record (start_tc...)."""
+
     source: str
     proxy: str
     record: dict = field(default_factory=dict)
@@ -32,7 +34,9 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class EncodeResult:
+    """How one Job ended: made, kept (`skipped`), or failed with an exit code and message."""
+
     source: str
     proxy: str
     code: int = errors.OK
@@ -67,14 +71,14 @@ class Encoder:
     # -------------------------------------------------------------- public
 
     def run(self, job):
-        """Make or keep the proxy of `job`; an Outcome, never an exception for a media problem."""
+        """Make or keep the proxy of `job`; an EncodeResult, never an exception for a media problem."""
         try:
             return self._run(job)
         except errors.RexError as exc:
-            return Outcome(job.source, job.proxy, exc.code, exc.message)
+            return EncodeResult(job.source, job.proxy, exc.code, exc.message)
         except OSError as exc:
             err = errors.from_oserror(exc, exc.filename or job.proxy)
-            return Outcome(job.source, job.proxy, err.code, err.message)
+            return EncodeResult(job.source, job.proxy, err.code, err.message)
 
     def stop(self):
         """Kill every running ffmpeg and remove its .part (Ctrl-C, SIGTERM)."""
@@ -110,13 +114,13 @@ class Encoder:
         if os.path.exists(job.proxy):
             problems = self._check(src, job.proxy, plan.timecode)
             if isinstance(problems, probe.Facts):
-                return Outcome(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
+                return EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
                                message="a valid proxy exists")
             from .. import log
 
             log.info(f"{job.proxy}: encoding again: {'; '.join(problems)}")
         if self.dry_run:
-            return Outcome(job.source, job.proxy, preset=preset, message="would encode")
+            return EncodeResult(job.source, job.proxy, preset=preset, message="would encode")
         directory = os.path.dirname(job.proxy)
         try:
             os.makedirs(directory, exist_ok=True)
@@ -138,7 +142,7 @@ class Encoder:
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(plan.part)
-        return Outcome(job.source, job.proxy, preset=preset, facts=facts)
+        return EncodeResult(job.source, job.proxy, preset=preset, facts=facts)
 
     def _check(self, src, path, timecode):
         """The proxy's Facts when it can stand in for `src`, else the list of differences."""
@@ -185,6 +189,11 @@ class Encoder:
                     raise errors.IOFailure(f"{plan.part}: disk full: {tail}")
                 raise errors.RexError(f"{job.source}: ffmpeg failed (exit {code})" + (f": {tail}" if tail else ""),
                                       errors.PARTIAL)
+
+
+def find_ffmpeg(config=None):
+    """The ffmpeg to run (`probe.find_tool`)."""
+    return probe.find_tool("ffmpeg", config)
 
 
 def progress_parser():

@@ -3,7 +3,8 @@
 Resolve swaps a proxy for its source only when frame rate, frame count, start
 timecode and the number of audio streams agree, so these are the facts parsed
 here. `ffprobe_argv` and `parse` are pure; `probe` runs ffprobe once (twice when
-the container does not store a frame count and the packets must be counted).
+the container does not store a frame count and the packets must be counted);
+`find_tool` is the one lookup of ffprobe and ffmpeg.
 """
 
 import json
@@ -159,17 +160,21 @@ def _rate_text(fps):
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
 
 
-def find_ffprobe(config=None):
-    """The ffprobe to run: `proxy.ffprobe` from `config` when set, else the one on PATH
-    (UnavailableError, 69, when missing)."""
+def find_tool(name, config=None):
+    """The ffprobe or ffmpeg to run: `proxy.NAME` from `config` when set, else NAME on
+    PATH (Unavailable, 69, when missing). The one lookup of either program."""
     from ..runner import find_program
 
-    configured = None
     try:
-        configured = config.get("proxy.ffprobe") if config is not None else None
-    except KeyError:
+        configured = config.get(f"proxy.{name}") if config is not None else None
+    except KeyError:        # a configuration without the key: look on PATH
         configured = None
-    return find_program("ffprobe", configured)
+    return find_program(name, configured)
+
+
+def find_ffprobe(config=None):
+    """The ffprobe to run (`find_tool`)."""
+    return find_tool("ffprobe", config)
 
 
 def prober(config=None):

@@ -100,6 +100,18 @@ class Display:
             self._write(line + "\n")
             self._draw()
 
+    def error(self, message, source=None):
+        """Report an error above the bar (counting `source` as done), or through the log
+        when there is no bar."""
+        from .. import log
+
+        if not self.enabled:
+            log.error(message)
+        elif source:
+            self.finish(source, f"{log.prog()}: error: {message}")
+        else:
+            self.message(f"{log.prog()}: error: {message}")
+
     def close(self):
         with self._lock:
             if self.enabled:

@@ -1,1 +1,2 @@
-"""Proxies: scanning Resolve for clips that need one, filters, linking, why Resolve refuses a link."""
+"""Proxies: scanning for clips that need one, filters, encode jobs and the pool that runs
+them, linking, why Resolve refuses a link."""

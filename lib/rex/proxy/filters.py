@@ -90,3 +90,19 @@ class Filters:
     @property
     def wants_media_facts(self):
         return bool(self.fps) or self.minimum is not None
+
+
+def from_settings(extensions, include, exclude, fps, min_resolution):
+    """Filters from the scan.* settings; UsageError (64) naming the option of a bad rate or size."""
+    from ..errors import UsageError
+    from ..media.rates import parse_rate
+
+    for rate in fps:
+        if parse_rate(rate) is None:
+            raise UsageError(f"--fps: not a frame rate: {rate!r}")
+    try:
+        minimum = parse_minimum(min_resolution)
+    except ValueError as exc:
+        raise UsageError(f"--min-resolution: {exc}") from None
+    return Filters(extensions=tuple(extensions), include=tuple(include), exclude=tuple(exclude), fps=tuple(fps),
+                   minimum=minimum)

@@ -1,9 +1,11 @@
 """Linking finished proxies to their clips in the project open in Resolve.
 
-`parse_pair` turns an input record into a LinkRequest (pure); `Linker` finds each
-source's media pool items (every folder; by media id, else by file path), checks
-that the record was scanned from this project, and links, unlinking an offline
-proxy first. When Resolve refuses, `proxy.match.why_refused` finds the reasons.
+`parse_pair` turns an input record into a LinkRequest (pure); `open_linker` indexes
+the media pool of the open project; `plan` keeps the requests scanned from this
+project whose source has clips there (by media id, else by file path, in every
+folder); `must_confirm` says when to ask first; `Linker.link` links, unlinking an
+offline proxy first. When Resolve refuses, `proxy.match.why_refused` finds the
+reasons and `refusal` words them.
 """
 
 import os
@@ -50,6 +52,48 @@ def wrong_project(request, name, project_id):
     if request.project and request.project != name:
         return f"scanned in project {request.project!r}, but {name!r} is open"
     return None
+
+
+def plan(linker, requests):
+    """([(request, media id)] to link, [messages] for the requests left out): those scanned
+    in another project, and those whose source has no clip in the media pool."""
+    pairs, refused = [], []
+    for request in requests:
+        reason = wrong_project(request, linker.name, linker.project_id)
+        if reason:
+            refused.append(f"{request.source}: not linked: {reason}")
+            continue
+        media_ids = linker.items_for(request)
+        if not media_ids:
+            refused.append(f"{request.source}: no clip of this file in the media pool of {linker.name!r}")
+            continue
+        pairs.extend((request, media_id) for media_id in media_ids)
+    return pairs, refused
+
+
+def must_confirm(count, limit, yes, interactive):
+    """Ask before linking `count` clips: only over `limit` (0 or None: never), without
+    --yes, and with someone at a terminal to answer."""
+    return bool(count and limit and count > limit and not yes and interactive)
+
+
+def refusal(request, reasons):
+    """The error lines for a link Resolve refused, with `reasons` from why_refused."""
+    from .match import PROJECT_MANAGER_HINT
+
+    lines = [f"{request.source}: Resolve refused to link {request.proxy}: "
+             + "; ".join(reasons or ["no difference found in frame rate, frame count, start timecode or "
+                                     "audio streams"])]
+    if not (reasons and reasons[0] == "proxy file missing"):
+        lines.append(PROJECT_MANAGER_HINT)
+    return lines
+
+
+def open_linker(prober):
+    """A Linker for the project open in Resolve (TempFail, 75, when none is open)."""
+    from ..resolve.media import open_project
+
+    return Linker(*open_project(), prober)
 
 
 class Linker:

@@ -3,7 +3,8 @@
 Resolve's LinkProxyMedia answers a bare False. The known causes are a different
 frame rate, frame count, start timecode (QuickTime timecode) or number of audio
 streams, a missing file, and the Project Manager window being open. `mismatches`
-compares facts (pure); `source_facts`/`proxy_facts` gather them.
+compares facts (pure); `why_refused` gathers them (`facts_of` a probed file, else
+Resolve's own facts of the clip) and compares.
 """
 
 import os

@@ -45,12 +45,8 @@ def scan_resolve(filters, timeline_patterns=(), all_timelines=False, media_pool=
     skipping what it already wrote. Another project opened meanwhile is a TempFail.
     """
     from ..resolve import api, media
-    from ..resolve.connect import connect
 
-    pm = connect().GetProjectManager()
-    project = pm.GetCurrentProject()
-    if project is None:
-        raise errors.TempFail("no project is open in DaVinci Resolve")
+    pm, project = media.open_project()
     name, project_id = media.project_identity(project)
     database = api.database_name(pm.GetCurrentDatabase())
     probe = probe or prober()
@@ -146,6 +142,20 @@ def walk_files(operand):
         for f in sorted(files):
             if not f.startswith(".") and not f.endswith(".part"):
                 yield os.path.join(top, f)
+
+
+def operand_paths(operands, read):
+    """The operands as paths; `-` stands for the paths of the records `read()` yields
+    there (paths, or JSON with a path), a record without one skipped with an error."""
+    for operand in operands:
+        if operand != "-":
+            yield operand
+            continue
+        for record in read():
+            if record.path:
+                yield record.path
+            else:
+                log.error("record without a path skipped")
 
 
 def scan_files(operands, filters, want_facts=False, probe=None):

@@ -59,6 +59,17 @@ def clip_facts(props):
     }
 
 
+def open_project():
+    """(project manager, the project open in Resolve); TempFail (75) when none is open."""
+    from .connect import connect
+
+    pm = connect().GetProjectManager()
+    project = pm.GetCurrentProject()
+    if project is None:
+        raise TempFail("no project is open in DaVinci Resolve")
+    return pm, project
+
+
 def project_identity(project):
     """(name, unique id or None) of a project."""
     name = project.GetName()
