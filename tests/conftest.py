@@ -18,16 +18,27 @@ SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")   # its "native library": 
 sys.path.insert(0, os.path.join(SIM, "Modules"))    # its state helpers, for the tests
 
 
+def user_env(base, **extra):
+    """The environment a user would have, every location private under `base`: XDG
+    config, state and data directories, the backup root and HOME; nothing inherited from
+    the caller's PG*, REX_*, XDG_* or journal variables; the test's Python first on PATH.
+    `extra` is added last. The one place a test environment is made (fixtures, tests
+    that cannot take a fixture, such as hypothesis tests working in their own tempdir)."""
+    base = os.fspath(base)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
+    env.update(XDG_CONFIG_HOME=os.path.join(base, "config"), XDG_STATE_HOME=os.path.join(base, "state"),
+               XDG_DATA_HOME=os.path.join(base, "data"), REX_BACKUP_ROOT=os.path.join(base, "backups"),
+               HOME=os.path.join(base, "home"), LC_ALL="C.UTF-8")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
 @pytest.fixture
 def rex_env(tmp_path):
     """An environment with private XDG directories and backup root, as a user would have."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_DATA_HOME=str(tmp_path / "data"), REX_BACKUP_ROOT=str(tmp_path / "backups"),
-               HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    return env
+    return user_env(tmp_path)
 
 
 def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
@@ -44,9 +55,7 @@ def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
 
 def dump_once(cluster, library, home):
     """One rex-pgdump dump of `library` on `cluster`, made in its own state under `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_"))}
-    env.update(cluster.env(), XDG_STATE_HOME=str(home / "state"), REX_BACKUP_ROOT=str(home / "backups"),
-               LC_ALL="C.UTF-8")
+    env = user_env(home, **cluster.env())
     result = run_cmd("rex-pgdump", "-Z", "0", library, env=env)
     assert result.returncode == 0, result.err
     return result.out.strip()
