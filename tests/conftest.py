@@ -6,6 +6,28 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import settings
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE (or pytest --hypothesis-profile):
+# "ci", the default, runs every property test with its full count of examples; "fast"
+# (make test-fast) runs a few of each, for the edit-test loop. Neither has a deadline:
+# on a loaded machine a deadline fails on the load, not on a bug.
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("fast", deadline=None, max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+FAST_EXAMPLES = settings.get_profile("fast").max_examples
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under the fast profile, a test that names its own max_examples runs at most the
+    profile's count too (an explicit @settings would otherwise win over any profile)."""
+    if settings.get_current_profile_name() != "fast":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)   # set by @given/@settings
+        if own is not None and own.max_examples > FAST_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
