@@ -6,14 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 # Hypothesis profiles, chosen by HYPOTHESIS_PROFILE (or pytest --hypothesis-profile):
 # "ci", the default, runs every property test with its full count of examples; "fast"
 # (make test-fast) runs a few of each, for the edit-test loop. Neither has a deadline:
 # on a loaded machine a deadline fails on the load, not on a bug.
 settings.register_profile("ci", deadline=None, print_blob=True)
-settings.register_profile("fast", deadline=None, max_examples=10)
+settings.register_profile("fast", deadline=None, max_examples=10,
+                          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 FAST_EXAMPLES = settings.get_profile("fast").max_examples
 
