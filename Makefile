@@ -21,7 +21,7 @@ APT_PACKAGES := postgresql postgresql-client mandoc python3-venv systemd rclone 
 # Programs whose absence means the packages above are still missing.
 NEEDED_PROGRAMS := psql mandoc systemd-analyze rclone ffmpeg redis-server
 
-.PHONY: all deps venv test check demo bench lint man install uninstall clean
+.PHONY: all deps venv test test-fast check demo bench lint man install uninstall clean
 
 all: venv
 
@@ -44,8 +44,13 @@ $(VENV)/.done: setup.cfg pyproject.toml
 
 venv: $(VENV)/.done
 
+# Every test, each property test with its full count of examples (hypothesis profile "ci").
 test check: deps venv
 	$(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The edit-test loop: no test marked slow, few examples per property test (profile "fast").
+test-fast: deps venv
+	HYPOTHESIS_PROFILE=fast $(VPY) -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
 demo: deps venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VPY) tools/demo.py $(CURDIR)/demo

@@ -6,6 +6,29 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE (or pytest --hypothesis-profile):
+# "ci", the default, runs every property test with its full count of examples; "fast"
+# (make test-fast) runs a few of each, for the edit-test loop. Neither has a deadline:
+# on a loaded machine a deadline fails on the load, not on a bug.
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("fast", deadline=None, max_examples=10,
+                          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+FAST_EXAMPLES = settings.get_profile("fast").max_examples
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under the fast profile, a test that names its own max_examples runs at most the
+    profile's count too (an explicit @settings would otherwise win over any profile)."""
+    if settings.get_current_profile_name() != "fast":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)   # set by @given/@settings
+        if own is not None and own.max_examples > FAST_EXAMPLES:
+            test._hypothesis_internal_use_settings = settings(own, max_examples=FAST_EXAMPLES)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "bin")
@@ -18,16 +41,27 @@ SIM_LIB = os.path.join(SIM, "lib", "fusionscript.py")   # its "native library": 
 sys.path.insert(0, os.path.join(SIM, "Modules"))    # its state helpers, for the tests
 
 
+def user_env(base, **extra):
+    """The environment a user would have, every location private under `base`: XDG
+    config, state and data directories, the backup root and HOME; nothing inherited from
+    the caller's PG*, REX_*, XDG_* or journal variables; the test's Python first on PATH.
+    `extra` is added last. The one place a test environment is made (fixtures, tests
+    that cannot take a fixture, such as hypothesis tests working in their own tempdir)."""
+    base = os.fspath(base)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
+    env.update(XDG_CONFIG_HOME=os.path.join(base, "config"), XDG_STATE_HOME=os.path.join(base, "state"),
+               XDG_DATA_HOME=os.path.join(base, "data"), REX_BACKUP_ROOT=os.path.join(base, "backups"),
+               HOME=os.path.join(base, "home"), LC_ALL="C.UTF-8")
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env.update(extra)
+    return env
+
+
 @pytest.fixture
 def rex_env(tmp_path):
     """An environment with private XDG directories and backup root, as a user would have."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_DATA_HOME=str(tmp_path / "data"), REX_BACKUP_ROOT=str(tmp_path / "backups"),
-               HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    return env
+    return user_env(tmp_path)
 
 
 def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
@@ -44,9 +78,7 @@ def run_cmd(name, *args, env=None, input=None, timeout=120, **kwargs):
 
 def dump_once(cluster, library, home):
     """One rex-pgdump dump of `library` on `cluster`, made in its own state under `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_"))}
-    env.update(cluster.env(), XDG_STATE_HOME=str(home / "state"), REX_BACKUP_ROOT=str(home / "backups"),
-               LC_ALL="C.UTF-8")
+    env = user_env(home, **cluster.env())
     result = run_cmd("rex-pgdump", "-Z", "0", library, env=env)
     assert result.returncode == 0, result.err
     return result.out.strip()

@@ -17,7 +17,8 @@ from sample_library import create_library
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "bin")
 
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads processes from /proc")
+pytestmark = [pytest.mark.slow,   # kill -9 of running jobs
+              pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads processes from /proc")]
 
 
 def _stat(pid):

@@ -41,6 +41,7 @@ def test_a_config_that_is_not_a_regular_file_is_78_at_once(run, rex_env, tmp_pat
     assert result.err.count("\n") == 1 and path in result.err and NOT_FILES[kind] in result.err
 
 
+@pytest.mark.slow
 def test_a_config_larger_than_a_mebibyte_is_78(run, rex_env, tmp_path):
     big = tmp_path / "rex.yaml"
     big.write_bytes(b"# padding\n" * 110_000)     # valid YAML, 1.1 MB of comments

@@ -77,6 +77,7 @@ def root(rex_env):
     return rex_env["REX_BACKUP_ROOT"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", sources())
 def test_unchanged_reexports_become_relative_links_to_the_earliest(run, rex_env, root, fixture):
     fixture = source(fixture)
@@ -109,6 +110,7 @@ def test_unchanged_reexports_become_relative_links_to_the_earliest(run, rex_env,
     assert again.returncode == 0, again.err
 
 
+@pytest.mark.slow
 def test_dedupe_of_rex_export_output(run, rex_env, tmp_path, monkeypatch):
     from _rexsim import state
 
@@ -144,6 +146,7 @@ def test_changed_exports_are_all_kept(run, rex_env, root):
         assert md5_file(path) == digest and md5sum_ok(path)
 
 
+@pytest.mark.slow
 def test_hardlink(run, rex_env, root):
     d = os.path.join(root, "db", "P")
     first = put(d, "P", 0, SAMPLES[1])
@@ -158,6 +161,7 @@ def test_hardlink(run, rex_env, root):
     assert run("rex-verify", first, second, third, env=rex_env).returncode == 0
 
 
+@pytest.mark.slow
 def test_tree(run, rex_env, root):
     a = os.path.join(root, "db", "A")
     b = os.path.join(root, "db", "Jobs", "B")
@@ -302,6 +306,7 @@ def check_no_dangling_links(root):
                 assert not os.path.isabs(os.readlink(path))
 
 
+@pytest.mark.slow
 def test_kill_9_during_dedupe_never_leaves_a_broken_backup(run, rex_env, tmp_path):
     rng = random.Random(4321)
     for attempt in range(8):
@@ -330,6 +335,7 @@ def test_kill_9_during_dedupe_never_leaves_a_broken_backup(run, rex_env, tmp_pat
         check_no_dangling_links(root)
 
 
+@pytest.mark.slow
 def test_an_interrupted_replacement_is_finished_by_the_next_run(run, rex_env, root):
     """The state a kill between the link and its sidecar leaves: the next run repairs it."""
     d = os.path.join(root, "db", "P")
@@ -355,6 +361,7 @@ def test_an_interrupted_replacement_is_finished_by_the_next_run(run, rex_env, ro
     assert not os.path.lexists(temp) and os.listdir(journal) == []
 
 
+@pytest.mark.slow
 def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
     """rex-dedupe and rex-prune never change one set at once: the set's lock is shared."""
     import fcntl
@@ -393,6 +400,7 @@ def plain(directory, i, content):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("thing", ["directory", "loop"])
 def test_a_directory_or_a_link_loop_as_the_previous_backup_is_skipped(run, rex_env, root, thing):
     d = os.path.join(root, "db")

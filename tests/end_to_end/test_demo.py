@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow   # the whole demo
 
 
 def test_demo_backs_up_restores_and_encodes(rex_env, tmp_path):

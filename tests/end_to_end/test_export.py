@@ -80,6 +80,7 @@ def edited_ago(seconds, *projects, db=DB):
 # --- the tree ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_full_tree_with_nested_folders_and_duplicate_names(run, sim):
     projects = [((), "Demo"), (("Jobs",), "Demo"), (("Jobs", "2026"), "Demo"),
                 (("Jobs", "2026", "Spots"), "Demo"), (("Jobs", "2026"), "Feature Cut"), (("Archive",), "Old")]
@@ -115,6 +116,7 @@ HOSTILE = ["../../etc", "..", ".", "a/b", "a\\b", "line\nbreak", "tab\there", "Ã
            "CON", "con.txt", "nul", "-rf", ".hidden", "trailing. ", "50%", "%2F", "x" * 300, "a:b*c?\"<>|"]
 
 
+@pytest.mark.slow
 def test_hostile_names_never_escape_the_backup_root(run, sim, tmp_path):
     state.add_database("../../evil db", "Disk")
     for i, name in enumerate(HOSTILE):
@@ -171,6 +173,7 @@ def test_scripting_disabled_is_75_naming_the_preference(run, sim):
 # --- finding Resolve's module (a loader that swaps in the native library) ----------------------
 
 
+@pytest.mark.slow
 def test_module_found_both_ways_resolves_scripts_find_it(run, sim):
     state.add_project(DB, (), "Demo")
     result = run("rex-export", env=sim)       # $RESOLVE_SCRIPT_API/Modules, $RESOLVE_SCRIPT_LIB
@@ -220,6 +223,7 @@ def two_libraries(sim):
     return sim
 
 
+@pytest.mark.slow
 def test_export_while_a_project_is_open_keeps_it_and_the_folder(run, two_libraries):
     state.set_current(DB, ("Jobs", "Spots"), "Spot 1")
     before = current()
@@ -235,6 +239,7 @@ def test_export_while_a_project_is_open_keeps_it_and_the_folder(run, two_librari
     assert current() == before == (DB, ["Jobs"], before[2]) and before[2]
 
 
+@pytest.mark.slow
 def test_database_switch_when_no_project_is_open(run, two_libraries):
     state.set_current(DB, ("Jobs",))
     result = run("rex-export", "--database", "facility", env=two_libraries)
@@ -244,6 +249,7 @@ def test_database_switch_when_no_project_is_open(run, two_libraries):
     assert current() == (DB, ["Jobs"], None)
 
 
+@pytest.mark.slow
 def test_database_switch_refused_while_a_project_is_open(run, two_libraries):
     state.set_current(DB, ("Jobs",), "Demo")
     before = current()
@@ -259,6 +265,7 @@ def test_database_switch_refused_while_a_project_is_open(run, two_libraries):
     assert current() == before
 
 
+@pytest.mark.slow
 def test_all_databases(run, two_libraries):
     state.set_current(DB, ("Jobs", "Spots"))
     result = run("rex-export", "--all-databases", env=two_libraries)
@@ -273,11 +280,13 @@ def test_all_databases(run, two_libraries):
     assert current() == before
 
 
+@pytest.mark.slow
 def test_unknown_database_is_a_usage_error(run, two_libraries):
     result = run("rex-export", "--database", "nope", env=two_libraries)
     assert result.returncode == 64 and "nope" in result.err
 
 
+@pytest.mark.slow
 def test_folder_and_project_selection(run, two_libraries):
     env, root = two_libraries, root_of(two_libraries)
 
@@ -300,6 +309,7 @@ def test_folder_and_project_selection(run, two_libraries):
     assert current() == (DB, ["Jobs"], None)
 
 
+@pytest.mark.slow
 def test_stills_option_and_bad_durations(run, sim):
     state.add_project(DB, (), "Demo")
 
@@ -317,6 +327,7 @@ def test_stills_option_and_bad_durations(run, sim):
         assert result.returncode == 64 and option in result.err, result.err
 
 
+@pytest.mark.slow
 def test_current_folder_is_a_bare_name_so_the_user_stays_in_the_right_one(run, sim):
     # GetCurrentFolder() answers "Jobs" in Jobs and in Jobs/Jobs alike: the path is Rex's to track.
     for folder in ((), ("Jobs",), ("Jobs", "Jobs"), ("Jobs", "Jobs", "Jobs")):
@@ -335,6 +346,7 @@ def test_current_folder_is_a_bare_name_so_the_user_stays_in_the_right_one(run, s
     assert current() == (DB, ["Jobs", "Jobs"], None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", [(21, 0, 2), (21, 0, 4)])
 def test_only_calls_this_resolve_has_positional_and_not_deprecated(run, sim, version):
     # hasattr() is true for every name, a keyword or wrong-count call answers None/False,
@@ -382,6 +394,7 @@ def failing_lib(tmp_path, fail):
     return str(lib)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["false", "nothing", "empty", "notzip", "truncated"])
 def test_export_that_fails_or_lies_fails_only_that_project(run, sim, tmp_path, mode):
     for name in ("A first", "B broken", "C last"):
@@ -407,6 +420,7 @@ def test_export_that_fails_or_lies_fails_only_that_project(run, sim, tmp_path, m
     assert_good_backup(lines(result)[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["false", "nothing", "empty", "notzip", "truncated"])
 def test_every_export_failing_is_1_and_leaves_nothing(run, sim, mode):
     state.add_project(DB, (), "Demo")
@@ -422,6 +436,7 @@ def test_every_export_failing_is_1_and_leaves_nothing(run, sim, mode):
 # --- unchanged projects ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unchanged_projects_are_skipped_from_21_0_3(run, sim):
     state.set_version(21, 0, 4)
     state.add_project(DB, (), "Demo")
@@ -452,6 +467,7 @@ def test_unchanged_projects_are_skipped_from_21_0_3(run, sim):
     assert [os.path.dirname(p) for p in lines(again)] == [os.path.dirname(gone)]
 
 
+@pytest.mark.slow
 def test_before_21_0_3_every_run_exports(run, sim):
     state.set_version(21, 0, 2)
     state.add_project(DB, (), "Demo")
@@ -484,6 +500,7 @@ def lose_state(env):
 
 # The forms the simulator can report dates in, each in a zone where reading local time
 # as UTC (or the other way round) would misjudge which project changed.
+@pytest.mark.slow
 @pytest.mark.parametrize("form,tz", [("iso", "EST+5"), ("iso", "IST-5:30"), ("local", "EST+5"),
                                      ("local", "IST-5:30"), ("epoch", "UTC0")])
 def test_upgrade_to_21_0_4_exports_only_the_project_edited_since_its_backup(run, sim, form, tz):
@@ -501,6 +518,7 @@ def test_upgrade_to_21_0_4_exports_only_the_project_edited_since_its_backup(run,
     assert exported(run("rex-export", env=env), env) == [f"{DB}/Jobs/Demo"]
 
 
+@pytest.mark.slow
 def test_lost_state_directory_exports_nothing_unchanged(run, sim):
     state.set_version(21, 0, 4)
     add_three()
@@ -537,6 +555,7 @@ def dangling(path):
     os.symlink("gone.drp", path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", [flip_a_byte, no_sidecar, dangling])
 def test_damaged_newest_backup_is_exported_again(run, sim, damage):
     add_three()
@@ -553,6 +572,7 @@ def test_damaged_newest_backup_is_exported_again(run, sim, damage):
     assert damaged in again.err and len(again.err.strip().splitlines()) == 1, again.err
 
 
+@pytest.mark.slow
 def test_dedupe_link_is_a_good_backup_with_its_own_stamp(run, sim):
     state.add_project(DB, (), "Demo")
     edited_ago(3600, ((), "Demo"))
@@ -569,6 +589,7 @@ def test_dedupe_link_is_a_good_backup_with_its_own_stamp(run, sim):
     assert exported(run("rex-export", env=sim), sim) == []
 
 
+@pytest.mark.slow
 def test_unreadable_date_is_exported_with_one_warning(run, sim):
     state.set_date_format("sometime last week")
     add_three()
@@ -593,6 +614,7 @@ def idle_source(tmp_path):
     return str(script), value
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("on_timeout,exported", [("skip", 0), ("export", 1)])
 def test_active_user_until_max_wait(run, sim, idle_source, on_timeout, exported):
     script, _value = idle_source
@@ -609,6 +631,7 @@ def test_active_user_until_max_wait(run, sim, idle_source, on_timeout, exported)
         assert "skip" in result.err
 
 
+@pytest.mark.slow
 def test_idle_user_exports_at_once_and_waiting_ends_when_idle(run, sim, idle_source):
     script, value = idle_source
     state.add_project(DB, (), "Demo")
@@ -633,6 +656,7 @@ def test_idle_user_exports_at_once_and_waiting_ends_when_idle(run, sim, idle_sou
     assert elapsed < 15
 
 
+@pytest.mark.slow
 def test_nothing_changed_means_no_wait_for_the_user(run, sim, idle_source):
     script, _value = idle_source       # the user stays active
     state.add_project(DB, (), "Demo")
@@ -663,6 +687,7 @@ def wait_for(predicate, timeout=30.0):
     return False
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_slow_export(run, sim):
     state.add_project(DB, (), "Demo")
     state.add_project(DB, ("Jobs",), "Slow")
@@ -688,6 +713,7 @@ def test_kill_9_during_a_slow_export(run, sim):
     assert sorted(final_backups(root)) == sorted(lines(result))
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_times_never_leaves_a_partial_backup(run, sim):
     for i in range(4):
         state.add_project(DB, ("F%d" % i,), "P%d" % i)
@@ -724,6 +750,7 @@ def pipeline(env, export_args=""):
     return result
 
 
+@pytest.mark.slow
 def test_export_verify_dedupe_pipeline(sim):
     state.add_project(DB, (), "Demo")
     state.add_project(DB, ("Jobs",), "Demo")

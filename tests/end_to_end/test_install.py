@@ -40,6 +40,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow   # make install, systemd-analyze
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "bin")
 MAN = os.path.join(ROOT, "man")

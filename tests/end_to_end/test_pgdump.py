@@ -29,6 +29,7 @@ def table_counts(cluster, database):
     return cluster.psql(sql, database=database).strip()
 
 
+@pytest.mark.slow
 def test_all_dumps_every_library_with_sidecars(run, pg_env, pg_cluster):
     result = run("rex-pgdump", "--all", env=pg_env)
     assert result.returncode == 0, result.err
@@ -48,6 +49,7 @@ def test_all_dumps_every_library_with_sidecars(run, pg_env, pg_cluster):
     assert "postgres" not in " ".join(printed)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_dump_restores_with_identical_counts(run, pg_env, pg_cluster, jobs):
     result = run("rex-pgdump", "Resolve Projects", env=pg_env)
@@ -65,6 +67,7 @@ def test_dump_restores_with_identical_counts(run, pg_env, pg_cluster, jobs):
     pg_cluster.psql(f"DROP DATABASE {target};")
 
 
+@pytest.mark.slow
 def test_missing_library_fails_alone(run, pg_env):
     result = run("rex-pgdump", "No Such Library", "Resolve Projects", env=pg_env)
     assert result.returncode == 1
@@ -73,6 +76,7 @@ def test_missing_library_fails_alone(run, pg_env):
     assert not backups(pg_env["REX_BACKUP_ROOT"], "No Such Library*")
 
 
+@pytest.mark.slow
 def test_a_library_without_tables_is_65(run, pg_env, pg_cluster):
     pg_cluster.psql('CREATE DATABASE "No Tables";')
     try:
@@ -86,6 +90,7 @@ def test_a_library_without_tables_is_65(run, pg_env, pg_cluster):
     assert not backups(pg_env["REX_BACKUP_ROOT"], "No Tables*")
 
 
+@pytest.mark.slow
 def test_only_sidecars_orphaned_by_a_killed_run_are_cleaned(run, pg_env, pg_cluster):
     """A sidecar left beside a dead run's temporary file is ours to remove; one whose backup
     is simply gone may be the only trace of a lost backup: it stays, and rex-verify -r names it."""
@@ -116,6 +121,7 @@ def test_globals_written_beside(run, pg_env):
     assert os.path.exists(sql[0] + ".md5")
 
 
+@pytest.mark.slow
 def test_wrong_password_is_77_and_never_prompts(run, pg_env, tmp_path):
     passfile = tmp_path / "badpass"
     passfile.write_text("*:*:*:postgres:wrong\n")
@@ -152,23 +158,27 @@ def fake_pg_dump(tmp_path, version, real=True):
     return str(script)
 
 
+@pytest.mark.slow
 def test_pg_dump_missing_is_69(run, pg_env, tmp_path):
     result = run("rex-pgdump", "--all", "--pg-dump", str(tmp_path / "nope"), env=pg_env)
     assert result.returncode == 69 and "not found" in result.err
 
 
+@pytest.mark.slow
 def test_older_pg_dump_is_refused(run, pg_env, tmp_path):
     result = run("rex-pgdump", "--all", "--pg-dump", fake_pg_dump(tmp_path, "9.6.24", real=False), env=pg_env)
     assert result.returncode == 69 and "older than the server" in result.err
     assert not backups(pg_env["REX_BACKUP_ROOT"])
 
 
+@pytest.mark.slow
 def test_newer_pg_dump_warns(run, pg_env, tmp_path):
     result = run("rex-pgdump", "Resolve Projects", "--pg-dump", fake_pg_dump(tmp_path, "99.1"), env=pg_env)
     assert result.returncode == 0, result.err
     assert "warning" in result.err and "empty library" in result.err
 
 
+@pytest.mark.slow
 def test_kill_9_never_leaves_a_partial_backup(run, rex_env, tmp_path):
     with Cluster(base=str(tmp_path / "pg")) as cluster:
         create_library(cluster, "Big Library", projects=20, items_per_timeline=400, payload_bytes=4096)
@@ -190,6 +200,7 @@ def test_kill_9_never_leaves_a_partial_backup(run, rex_env, tmp_path):
         assert run("rex-verify", *result.out.splitlines(), env=env).returncode == 0
 
 
+@pytest.mark.slow
 def test_two_runs_at_once_both_succeed(run, pg_env):
     procs = [subprocess.Popen([sys.executable, os.path.join(BIN, "rex-pgdump"), "--all"], env=pg_env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
@@ -200,6 +211,7 @@ def test_two_runs_at_once_both_succeed(run, pg_env):
     assert run("rex-verify", *paths, env=pg_env).returncode == 0
 
 
+@pytest.mark.slow
 def test_lock_held_gives_75(run, pg_env, pg_cluster):
     import fcntl
 
@@ -214,6 +226,7 @@ def test_lock_held_gives_75(run, pg_env, pg_cluster):
         assert time.monotonic() - started < 20
 
 
+@pytest.mark.slow
 @needs_root
 def test_full_disk_is_74_and_earlier_backups_survive(run, pg_env, pg_cluster, tmp_path):
     with small_disk(tmp_path / "small") as mount:

@@ -97,6 +97,7 @@ PIX = {"prores_proxy": ("prores", "yuv422p10le"), "prores_lt": ("prores", "yuv42
        "dnxhr_lb": ("dnxhd", "yuv422p"), "dnxhr_sq": ("dnxhd", "yuv422p"), "h264_intra": ("h264", "yuv420p")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", sorted(PIX))
 def test_each_preset_matches_its_sources(run, env, clips, preset):
     sources = [clips[k] for k in GOOD]
@@ -115,6 +116,7 @@ def test_each_preset_matches_its_sources(run, env, clips, preset):
         assert not os.path.exists(proxy + ".part")
 
 
+@pytest.mark.slow
 def test_heights_never_upscale_and_keep_even_widths(run, env, clips):
     result = run("proxy-encode", "--height", "1080", clips["c2398"], clips["odd"], "--json", env=env)
     assert result.returncode == 0, result.err
@@ -128,6 +130,7 @@ def test_heights_never_upscale_and_keep_even_widths(run, env, clips):
     os.unlink(row["path"])
 
 
+@pytest.mark.slow
 def test_rerun_skips_valid_proxies_and_redoes_a_bad_one(run, env, clips):
     sources = [clips[k] for k in GOOD]
     first = run("proxy-encode", *sources, env=env)
@@ -171,6 +174,7 @@ def test_a_proxy_never_overwrites_its_source(run, rex_env, clips, tmp_path):
     assert result.returncode == 73 and "source itself" in result.err
 
 
+@pytest.mark.slow
 def test_rules_choose_presets(run, env, clips, tmp_path):
     config = tmp_path / "rex.yaml"
     config.write_text("proxy:\n  rules:\n    - match: {ext: [mkv]}\n      preset: dnxhr_lb\n"
@@ -187,6 +191,7 @@ def test_rules_choose_presets(run, env, clips, tmp_path):
     assert result.returncode == 78 and "did you mean 'ext'" in result.err
 
 
+@pytest.mark.slow
 def test_corrupt_file_named_others_done(run, env, clips):
     result = run("proxy-encode", clips["corrupt"], clips["c25"], clips["noaudio"], env=env)
     assert result.returncode == 1, result.err
@@ -207,6 +212,7 @@ def test_records_missing_and_malformed(run, env, clips):
     assert result.returncode == 66
 
 
+@pytest.mark.slow
 def test_hostile_names_with_null(run, env, clips):
     result = run("proxy-encode", "-0", env=env, input=clips["hostile"] + "\0")
     assert result.returncode == 0, result.err
@@ -250,6 +256,7 @@ def _ffmpeg_children_gone(part, timeout=10):
     return False
 
 
+@pytest.mark.slow
 def test_kill_9_mid_encode_leaves_no_final_file_and_next_run_finishes(run, env, clips):
     args = ["--preset", "prores_lt", "--height", "original", "--threads", "1", clips["long"]]
     proc = _start(env, *args)
@@ -282,6 +289,7 @@ def test_dry_run_encodes_nothing(run, env, clips):
     assert not os.path.exists(env["REX_PROXY_ROOT"])
 
 
+@pytest.mark.slow
 def test_a_finished_proxy_is_printed_before_the_next_input_arrives(env, clips):
     """A slow upstream (proxy-scan waiting on Resolve) must not hold back finished pairs."""
     proc = subprocess.Popen([sys.executable, os.path.join(BIN, "proxy-encode"), "--height", "90"], env=env,

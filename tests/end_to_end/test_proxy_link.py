@@ -68,6 +68,7 @@ def lines(result):
     return [x for x in result.out.split("\n") if x]
 
 
+@pytest.mark.slow
 def test_links_pairs_and_proxy_shows_its_resolution(run, sim, scene, media):
     result = run("proxy-link", env=sim, input=pairs(media, "a2398", "b25", "c2997"))
     assert result.returncode == 0, result.err
@@ -81,6 +82,7 @@ def test_links_pairs_and_proxy_shows_its_resolution(run, sim, scene, media):
     assert row["status"] == "already" and row["proxy"] == "160x90" and row["project"] == "Cut"
 
 
+@pytest.mark.slow
 def test_scan_json_records_with_media_id(run, sim, scene, media, tmp_path):
     scan = run("proxy-scan", "--json", env=sim)
     assert scan.returncode == 0, scan.err
@@ -96,6 +98,7 @@ def test_scan_json_records_with_media_id(run, sim, scene, media, tmp_path):
     assert all(proxy_of(m) == "160x90" for m in scene.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind, proxy_args, reason", [
     ("timecode", dict(timecode=None), "start timecode differs: source 01:00:00:00"),
     ("frames", dict(frames=20), "frame count differs: source 24, proxy 20"),
@@ -122,6 +125,7 @@ def test_missing_proxy_and_unknown_source(run, sim, scene, media, tmp_path):
     assert not result.out
 
 
+@pytest.mark.slow
 def test_project_manager_window_open(run, sim, scene, media):
     state.set_project_manager_open(True)
     result = run("proxy-link", env=sim, input=pairs(media, "b25"))
@@ -131,6 +135,7 @@ def test_project_manager_window_open(run, sim, scene, media):
     assert run("proxy-link", env=sim, input=pairs(media, "b25")).returncode == 0
 
 
+@pytest.mark.slow
 def test_offline_proxy_is_unlinked_and_linked_again(run, sim, scene, media, tmp_path):
     moved = make_proxy(media["c2997"], tmp_path / "c.mov")
     assert run("proxy-link", env=sim, input=f"{media['c2997']}\t{moved}\n").returncode == 0
@@ -163,6 +168,7 @@ def test_resolve_unreachable(run, sim, scene, media):
     assert run("proxy-link", env=sim, input=pairs(media, "b25")).returncode == 75
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer, linked", [("n", False), ("y", True)])
 def test_asks_once_on_a_terminal_over_the_limit(sim, scene, media, tmp_path, answer, linked):
     pexpect = pytest.importorskip("pexpect")
@@ -187,6 +193,7 @@ def test_asks_once_on_a_terminal_over_the_limit(sim, scene, media, tmp_path, ans
 
 # --- Resolve's awkward parts (reference/resolve.md), each through the command ------------------
 
+@pytest.mark.slow
 def test_project_reloaded_before_linking_links_with_fresh_handles(run, sim, scene, media):
     # The user closes and reopens the project just before the first link: Rex's handles
     # go stale and answer False, which is not Resolve refusing the proxy.
@@ -210,6 +217,7 @@ def test_project_closed_while_linking_is_75_and_links_nothing_elsewhere(run, sim
     assert [proxy_of(scene[k]) for k in ("a2398", "b25", "c2997")] == ["160x90", "None", "None"]
 
 
+@pytest.mark.slow
 def test_timelines_in_the_media_pool_are_left_alone(run, sim, scene, media):
     # A timeline named like the source file, in the same bin: it has no file path and no
     # proxy, so only the clip is linked.
@@ -222,6 +230,7 @@ def test_timelines_in_the_media_pool_are_left_alone(run, sim, scene, media):
     assert proxy_of(tl) is None and proxy_of(scene["b25"]) == "160x90"
 
 
+@pytest.mark.slow
 def test_localized_type_changes_nothing(run, sim, scene, media):
     state.set_language("ja")
     result = run("proxy-link", env=sim, input=pairs(media, "a2398", "b25", "c2997"))

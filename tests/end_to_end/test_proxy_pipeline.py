@@ -14,6 +14,8 @@ from proxyclips import clip_set
 from _rexsim import state  # noqa: E402
 from _rexsim.app import Resolve  # noqa: E402
 
+pytestmark = pytest.mark.slow   # real encodes through the pipeline
+
 DB = "Local Database"
 
 

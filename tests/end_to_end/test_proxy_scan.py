@@ -57,6 +57,7 @@ def records(result):
     return [json.loads(x) for x in lines(result)]
 
 
+@pytest.mark.slow
 def test_current_timeline_every_video_track_once_per_clip(run, sim, scene, media):
     result = run("proxy-scan", env=sim)
     assert result.returncode == 0, result.err
@@ -65,6 +66,7 @@ def test_current_timeline_every_video_track_once_per_clip(run, sim, scene, media
     assert run("proxy-scan", "--timeline", "current", env=sim).out == result.out
 
 
+@pytest.mark.slow
 def test_json_facts(run, sim, scene, media):
     result = run("proxy-scan", "--json", env=sim)
     assert result.returncode == 0, result.err
@@ -81,6 +83,7 @@ def test_json_facts(run, sim, scene, media):
                       "hflip", "vflip", "data_level", "audio_tracks", "proxy"}
 
 
+@pytest.mark.slow
 def test_named_globbed_and_all_timelines(run, sim, scene, media):
     result = run("proxy-scan", "--timeline", "Edit 2", env=sim)
     assert lines(result) == [media["d"], media["a2398"]]
@@ -92,6 +95,7 @@ def test_named_globbed_and_all_timelines(run, sim, scene, media):
     assert result.returncode == 64 and "Nope" in result.err and not result.out
 
 
+@pytest.mark.slow
 def test_all_timelines_reports_missing_source(run, sim, scene, media):
     result = run("proxy-scan", "--all-timelines", env=sim)
     assert result.returncode == 1
@@ -99,6 +103,7 @@ def test_all_timelines_reports_missing_source(run, sim, scene, media):
     assert scene["gone_path"] in result.err and "missing" in result.err
 
 
+@pytest.mark.slow
 def test_media_pool_whole_and_folder(run, sim, scene, media):
     result = run("proxy-scan", "--media-pool", env=sim)
     assert result.returncode == 1       # the clip whose file is gone
@@ -111,6 +116,7 @@ def test_media_pool_whole_and_folder(run, sim, scene, media):
     assert result.returncode == 64
 
 
+@pytest.mark.slow
 def test_linked_online_skipped_unless_relink_and_offline_included(run, sim, scene, media, tmp_path):
     import subprocess
 
@@ -133,6 +139,7 @@ def test_linked_online_skipped_unless_relink_and_offline_included(run, sim, scen
     assert rows[0]["proxy"] == "offline" and rows[0]["proxy_path"] == proxy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, expected", [
     (["--fps", "23.976"], ["a2398"]),
     (["--fps", "23.98"], ["a2398"]),
@@ -152,6 +159,7 @@ def test_filters(run, sim, scene, media, args, expected):
     assert lines(result) == [media[k] for k in expected]
 
 
+@pytest.mark.slow
 def test_filters_from_config(run, sim, scene, media, tmp_path):
     cfg = tmp_path / "rex.yaml"
     cfg.write_text("scan:\n  fps: [29.97, 23.976]\n  exclude: ['*A001*']\n")
@@ -165,6 +173,7 @@ def test_filters_from_config(run, sim, scene, media, tmp_path):
     assert result.returncode == 78 and "rex.yaml:2:3" in result.err and "'fps'" in result.err
 
 
+@pytest.mark.slow
 def test_directories_and_files(run, rex_env, media, tmp_path):
     card = os.path.dirname(media["a2398"])
     (tmp_path / "notes.txt").write_text("x")
@@ -183,6 +192,7 @@ def test_directories_and_files(run, rex_env, media, tmp_path):
     assert lines(result) == [media["b25"]]
 
 
+@pytest.mark.slow
 def test_files_without_video_are_left_out_alike_in_both_modes(run, rex_env, media, tmp_path):
     """A .mov with only sound is named and left out (0), one ffprobe cannot read (empty, text)
     is named and not listed (65); plain and --json list the same clips and exit alike."""
@@ -217,6 +227,7 @@ def test_resolve_unreachable_and_no_project(run, sim):
     assert result.returncode == 75 and "Resolve" in result.err
 
 
+@pytest.mark.slow
 def test_native_library_that_does_not_load_is_69_naming_it(run, sim, scene, tmp_path):
     lib = str(tmp_path / "nowhere" / "fusionscript.so")
     result = run("proxy-scan", env=dict(sim, RESOLVE_SCRIPT_LIB=lib))
@@ -234,6 +245,7 @@ def test_usage_errors(run, sim, media):
 
 # --- Resolve's awkward parts (reference/resolve.md), each through the command ------------------
 
+@pytest.mark.slow
 def test_project_reloaded_mid_scan_is_scanned_again_with_fresh_handles(run, sim, scene, media):
     # Before the second clip is read, the user closes the project and opens it again:
     # every handle Rex holds answers None from then on.
@@ -247,6 +259,7 @@ def test_project_reloaded_mid_scan_is_scanned_again_with_fresh_handles(run, sim,
     assert [r["path"] for r in records(result)] == [media["a2398"], media["b25"]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("action", ["open:Other", "close", "database:facility"])
 def test_project_closed_mid_scan_is_75_not_a_short_list(run, sim, scene, media, action):
     state.add_project(DB, (), "Other", sample=False)
@@ -257,6 +270,7 @@ def test_project_closed_mid_scan_is_75_not_a_short_list(run, sim, scene, media, 
     assert "'Cut'" in result.err and "closed" in result.err
 
 
+@pytest.mark.slow
 def test_timelines_in_the_media_pool_are_not_clips(run, sim, scene, media):
     # Timelines are media pool items too: no file path, no proxy, a "Type" of Timeline.
     state.add_timeline(DB, (), "Cut", "Day 1 selects", video=[scene["a"]], bin_path=("Day 1",))
@@ -270,6 +284,7 @@ def test_timelines_in_the_media_pool_are_not_clips(run, sim, scene, media):
         assert all(os.path.isfile(p) for p in paths)
 
 
+@pytest.mark.slow
 def test_localized_type_changes_nothing(run, sim, scene, media):
     english = [run("proxy-scan", *args, env=sim).out for args in ([], ["--media-pool", "--json"])]
     state.set_language("ja")            # "Type" reads ビデオ, タイムライン, ...
@@ -277,6 +292,7 @@ def test_localized_type_changes_nothing(run, sim, scene, media):
     assert japanese == english and english[0]
 
 
+@pytest.mark.slow
 def test_only_positional_documented_list_calls_are_made(run, sim, scene, media):
     # Keyword or wrong-count arguments fail silently (None/False) with the real product,
     # the deprecated dict calls key by floats, and hasattr() is true for every name: the

@@ -126,6 +126,7 @@ def test_per_set_policies_from_the_configuration(run, rex_env, root, tmp_path):
     assert "no retention policy matches" in result.err and "notes.txt" in result.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("link", ["symlink", "hardlink"])
 def test_deduplicated_backups_never_dangle(run, rex_env, root, link):
     d = os.path.join(root, "db")
@@ -221,6 +222,7 @@ def test_a_backup_changed_since_its_check_is_no_longer_verified(run, rex_env, ro
     assert os.path.exists(paths[2]), "the newest backup still known good was removed"
 
 
+@pytest.mark.slow
 def test_a_set_with_no_verified_backup_loses_nothing(run, rex_env, root, tmp_path):
     bare, checked, few = os.path.join(root, "bare"), os.path.join(root, "checked"), os.path.join(root, "few")
     unverified = [put(bare, "lib", stamp(i), b"%d" % i) for i in range(3)]
@@ -279,6 +281,7 @@ def test_a_ledger_of_the_previous_version_is_carried_over(run, rex_env, root, tm
 
 # --- only regular files (or links to them) are backups ---------------------------------------------
 
+@pytest.mark.slow
 def test_a_directory_or_a_link_loop_named_like_a_backup_is_no_backup(run, rex_env, root):
     d = os.path.join(root, "db")
     paths = [put(d, "lib", stamp(i), b"%d" % i) for i in range(3)]

@@ -144,6 +144,7 @@ def test_error_messages_quote_a_record_short_and_escaped(run, rex_env, tmp_path)
 
 # --- operands that look like options --------------------------------------------------------
 
+@pytest.mark.slow
 def test_verify_a_dump_named_like_an_option(run, pg_env, films_dump, tmp_path):
     dashed = dashed_copy(films_dump, tmp_path)
     for deep in ([], ["--deep"]):
@@ -153,6 +154,7 @@ def test_verify_a_dump_named_like_an_option(run, pg_env, films_dump, tmp_path):
     assert os.path.exists(dashed)
 
 
+@pytest.mark.slow
 def test_restore_a_dump_named_like_an_option(run, pg_env, pg_cluster, films_dump, tmp_path):
     dashed_copy(films_dump, tmp_path)
     listed = run("rex-restore", "--list-projects", "--", "-x_20260101T000000Z.backup", env=pg_env, cwd=tmp_path)
@@ -168,6 +170,7 @@ def test_restore_a_dump_named_like_an_option(run, pg_env, pg_cluster, films_dump
     assert name not in pg_cluster.psql("SELECT datname FROM pg_database").splitlines()
 
 
+@pytest.mark.slow
 def test_proxy_encode_a_source_named_like_an_option(run, rex_env, tmp_path):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=1",
                     "-c:v", "mpeg4", "./-clip.mov"], cwd=tmp_path, check=True, stdin=subprocess.DEVNULL)

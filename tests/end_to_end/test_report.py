@@ -138,6 +138,7 @@ def test_run_failing_first_stage_reports_failure_with_its_stderr(run, rex_env, s
     assert hook["host"] == socket.gethostname() and hook["time"].endswith("Z")
 
 
+@pytest.mark.slow
 def test_run_success_reports_start_and_success_and_passes_records_through(run, rex_env, server):
     all_monitors(rex_env, server.url)
     result = report(run, rex_env, "run", "rex-verify", "--", "/bin/bash", "-o", "pipefail", "-c",
@@ -174,6 +175,7 @@ def terminated_run(env, args, until):
     return proc
 
 
+@pytest.mark.slow
 def test_run_signals_become_128_plus_n_and_are_forwarded(run, rex_env, server):
     all_monitors(rex_env, server.url)
     def running():
@@ -186,6 +188,7 @@ def test_run_signals_become_128_plus_n_and_are_forwarded(run, rex_env, server):
     assert any(p.startswith(f"/hc/UUID/{128 + signal.SIGTERM}") for p in server.paths())
 
 
+@pytest.mark.slow
 def test_run_stopped_during_the_start_report_never_starts_the_job_and_reports(rex_env, server, tmp_path):
     write_config(rex_env, f"""
         report:
@@ -215,6 +218,7 @@ def test_run_of_a_missing_program_reports_127(run, rex_env, server):
 
 # --- standalone events ------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_standalone_events_and_log_sources(run, rex_env, server, tmp_path):
     all_monitors(rex_env, server.url)
     log = tmp_path / "job.log"
@@ -232,6 +236,7 @@ def test_standalone_events_and_log_sources(run, rex_env, server, tmp_path):
     assert hc[3]["body"].endswith(b"\nfrom stdin 2\nfrom stdin 3")
 
 
+@pytest.mark.slow
 def test_per_job_monitors_replace_the_default_list(run, rex_env, server):
     write_config(rex_env, f"""
         report:
@@ -268,6 +273,7 @@ def warnings(result):
     return [ln for ln in result.err.splitlines() if ln.startswith("rex-report: warning:")]
 
 
+@pytest.mark.slow
 def test_refused_monitor_never_changes_the_outcome(run, rex_env, closed_port):
     write_config(rex_env, f"""
         report:
@@ -288,6 +294,7 @@ def test_refused_monitor_never_changes_the_outcome(run, rex_env, closed_port):
     assert "SECRET" not in alone.err and len(warnings(ok)) == 2 and len(warnings(failed)) == 2
 
 
+@pytest.mark.slow
 def test_monitor_answering_500_is_retried_then_warned_about(run, rex_env, server):
     all_monitors(rex_env, server.url)
     write_config(rex_env, f"""
@@ -317,6 +324,7 @@ def test_one_500_then_ok_delivers_once(run, rex_env, server):
     assert [(r["path"], r["status"]) for r in server.requests] == [("/hc/1", 500), ("/hc/1", 200)]
 
 
+@pytest.mark.slow
 def test_hanging_monitor_costs_bounded_time(run, rex_env, server):
     write_config(rex_env, f"""
         report:
@@ -474,6 +482,7 @@ def trickler():
     listener.close()
 
 
+@pytest.mark.slow
 def test_monitor_given_up_on_is_named_without_its_secret_url(run, rex_env, trickler):
     write_config(rex_env, f"""
         report:

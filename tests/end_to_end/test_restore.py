@@ -74,6 +74,7 @@ def drop_if_there(cluster, name):
 
 # --- restore as a new library --------------------------------------------------------
 
+@pytest.mark.slow
 def test_restore_as_new_library_then_refusals_then_drop(run, env, cluster, dump):
     result = run("rex-restore", dump, "--as", "Films restored", "-v", env=env)
     assert result.returncode == 0, result.err
@@ -108,6 +109,7 @@ def test_drop_of_a_library_that_never_existed_is_66(run, env, cluster):
     assert "no library 'Never Was'" in result.err and result.err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_drop_refuses_an_open_library_unless_forced(run, env, cluster, dump):
     import subprocess
 
@@ -132,6 +134,7 @@ def test_drop_refuses_an_open_library_unless_forced(run, env, cluster, dump):
         holder.wait()
 
 
+@pytest.mark.slow
 def test_json_record_names_the_library_and_its_size(run, env, cluster, dump):
     result = run("rex-restore", dump, "--as", "Films json", "--json", env=env)
     assert result.returncode == 0, result.err
@@ -154,6 +157,7 @@ def test_flipped_byte_is_65_and_creates_nothing(run, env, cluster, dump, tmp_pat
     assert databases(cluster) == before
 
 
+@pytest.mark.slow
 def test_missing_sidecar_is_refused_unless_no_verify(run, env, cluster, dump, tmp_path):
     bare = os.path.join(tmp_path, "Films_20260101T000000Z.backup")
     shutil.copyfile(dump, bare)
@@ -179,6 +183,7 @@ def test_server_down_is_75(run, env, cluster, dump):
     assert databases(cluster) == before
 
 
+@pytest.mark.slow
 def test_server_from_the_backup_layout(run, env, cluster, dump, tmp_path):
     """Without -h/-p or PGHOST/PGPORT the dump goes back to the server its place names."""
     root = tmp_path / "backups"
@@ -202,6 +207,7 @@ def test_server_from_the_backup_layout(run, env, cluster, dump, tmp_path):
     assert run("rex-restore", "--drop", "Option wins", env=layout).returncode == 0   # from state
 
 
+@pytest.mark.slow
 def test_failing_restore_leaves_nothing(run, env, cluster, dump, tmp_path):
     """A dump that reads but fails half-way through (a garbled number in the data, sidecar
     rewritten to match) is rolled back and its new database dropped again."""
@@ -285,6 +291,7 @@ def test_list_projects_names_what_is_no_dump(run, rex_env, dump, tmp_path):
     assert "Project 1" in result.out.splitlines()
 
 
+@pytest.mark.slow
 def test_find_prints_the_newest_dump_holding_the_project(run, env, cluster, dump, tmp_path):
     library = tmp_path / "lib"
     older = copy_dump(dump, library, "Films_20260101T000000Z.backup")
@@ -419,6 +426,7 @@ def slow_pg_restore(directory):
     return slow
 
 
+@pytest.mark.slow
 def test_kill_9_mid_restore_leaves_a_record_that_drop_cleans(run, env, cluster, dump, tmp_path):
     """A restore killed with SIGKILL cannot clean up; the library it left is known to --drop."""
     import signal
@@ -446,6 +454,7 @@ def test_kill_9_mid_restore_leaves_a_record_that_drop_cleans(run, env, cluster, 
     assert "Killed" not in databases(cluster)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_restore_drops_the_new_library(run, env, cluster, dump, tmp_path):
     import signal
     import subprocess
@@ -468,6 +477,7 @@ def test_sigterm_mid_restore_drops_the_new_library(run, env, cluster, dump, tmp_
     assert run("rex-restore", "--drop", "Stopped", env=env).returncode == 66
 
 
+@pytest.mark.slow
 def test_drop_never_drops_a_database_made_again_under_a_restored_name(run, env, cluster, dump):
     """The library rex-restore made was dropped elsewhere and the name used again (Resolve's
     Project Manager, an admin): --drop must not take the newcomer for its own."""

@@ -40,6 +40,7 @@ def lines(text):
     return text.splitlines()
 
 
+@pytest.mark.slow
 def test_uploads_from_a_pipeline_and_verifies(run, env, target):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -65,6 +66,7 @@ def test_uploads_from_a_pipeline_and_verifies(run, env, target):
     assert {json.loads(line)["action"] for line in lines(again.out)} == {"already-there"}
 
 
+@pytest.mark.slow
 def test_sync_a_tree_with_filters_from_config(run, env, target, tmp_path):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -86,6 +88,7 @@ def test_sync_a_tree_with_filters_from_config(run, env, target, tmp_path):
     assert len(lines(result.out)) == 2 and all(p.endswith(".drp") for p in lines(result.out))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["symlink", "hardlink"])
 def test_dedupe_links_are_uploaded_once(run, env, target, how, tmp_path, remote):
     conf = remote.conf
@@ -159,6 +162,7 @@ def ledger_row(env, remote, rel):
 MODES = {"check": ["--check"], "recheck": ["--recheck-after", "0"]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_damaged_remote_copy_is_repaired(run, env, target, how, mode):
@@ -189,6 +193,7 @@ def test_a_damaged_remote_copy_is_repaired(run, env, target, how, mode):
                                                                             "already-there"}
 
 
+@pytest.mark.slow
 def test_check_sends_nothing_new(run, env, target):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -202,6 +207,7 @@ def test_check_sends_nothing_new(run, env, target):
     assert not os.path.exists(os.path.join(served, "pg", "s", os.path.basename(never)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_bad_local_copy_never_replaces_the_remote_one(run, env, target, how, mode):
@@ -230,6 +236,7 @@ def test_a_bad_local_copy_never_replaces_the_remote_one(run, env, target, how, m
     assert (open(copy, "rb").read() if os.path.exists(copy) else None) == before
 
 
+@pytest.mark.slow
 def test_download_check_off_checks_sizes_only(run, env, target, remote):
     if remote.kind != "webdav":
         pytest.skip("a remote without md5")
@@ -247,6 +254,7 @@ def test_download_check_off_checks_sizes_only(run, env, target, remote):
     assert open(copy, "rb").read() == b"abcdef"
 
 
+@pytest.mark.slow
 def test_hostile_names(run, env, target):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -262,6 +270,7 @@ def test_hostile_names(run, env, target):
         assert open(os.path.join(served, n), "rb").read() == n.encode()
 
 
+@pytest.mark.slow
 def test_outside_root_missing_and_no_sidecar(run, env, target, tmp_path):
     remote, _ = target
     root = env["REX_BACKUP_ROOT"]
@@ -292,6 +301,7 @@ def test_dry_run_changes_nothing(run, env, target):
     assert lines(from_env.out) == ["other:x/a/L_20260101T000000Z.backup"]
 
 
+@pytest.mark.slow
 def test_interrupted_upload_is_resumed(run, env, target):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -322,6 +332,7 @@ def _partial(served):
     return False
 
 
+@pytest.mark.slow
 def test_remote_down_is_75(run, env, tmp_path):
     path = put(env["REX_BACKUP_ROOT"], "a/L_20260101T000000Z.backup", b"x")
     down = Remote("webdav", tmp_path / "down")
@@ -334,6 +345,7 @@ def test_remote_down_is_75(run, env, tmp_path):
     assert result.out == ""
 
 
+@pytest.mark.slow
 def test_refused_credentials_are_77(run, env, tmp_path):
     path = put(env["REX_BACKUP_ROOT"], "a/L_20260101T000000Z.backup", b"x")
     server = Remote("sftp", tmp_path / "auth", password="right").start()
@@ -361,6 +373,7 @@ def test_rclone_missing_is_69(run, env, target, tmp_path):
     assert result.returncode == 69, result.err
 
 
+@pytest.mark.slow
 def test_bad_remotes(run, env, tmp_path):
     path = put(env["REX_BACKUP_ROOT"], "a/L_20260101T000000Z.backup", b"x")
     for bad in ("no-colon", "-x:path", ":sftp,pass=hunter2:dir", ""):
@@ -440,6 +453,7 @@ def spy(env, tmp_path):
     return Spy(tmp_path, env["REX_CONFIG"])
 
 
+@pytest.mark.slow
 def test_second_run_within_the_window_lists_sizes_only(run, env, target, spy):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -467,6 +481,7 @@ def test_second_run_within_the_window_lists_sizes_only(run, env, target, spy):
         assert spy.read() == (both(a, b, c), set()), how
 
 
+@pytest.mark.slow
 def test_deleted_or_truncated_copy_is_caught_within_the_window(run, env, target, spy):
     remote, served = target
     root = env["REX_BACKUP_ROOT"]
@@ -491,6 +506,7 @@ def test_deleted_or_truncated_copy_is_caught_within_the_window(run, env, target,
     assert spy.read()[0] == {"s/L0_20260101T000000Z.backup", "s/L1_20260101T000000Z.backup"}   # not the sidecars
 
 
+@pytest.mark.slow
 def test_same_size_damage_is_seen_only_by_md5(run, env, target, spy):
     """The documented trade-off: within the window a copy damaged in place with its size kept
     passes; --check, --recheck-after 0 and the end of the window read it back."""
@@ -519,6 +535,7 @@ def test_same_size_damage_is_seen_only_by_md5(run, env, target, spy):
     assert result.returncode == 65 and result.err.count("does not match") == 3, result.err
 
 
+@pytest.mark.slow
 def test_a_changed_local_backup_gets_the_full_check(run, env, target, spy, remote):
     kind = remote.kind
     remote, served = target
@@ -544,6 +561,7 @@ def test_a_changed_local_backup_gets_the_full_check(run, env, target, spy, remot
     assert md5_file(os.path.join(served, rel)) == md5_file(path)
 
 
+@pytest.mark.slow
 def test_the_ledger_is_shared_by_concurrent_runs(env, target, remote):
     name, _served = target
     root = env["REX_BACKUP_ROOT"]

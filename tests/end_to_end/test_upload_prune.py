@@ -16,6 +16,8 @@ import pytest
 from rclone_remote import Remote, put
 from rex.checksum import md5_file, write_sidecar
 
+pytestmark = pytest.mark.slow   # rclone remotes, several runs each
+
 DAYS = [f"202611{d:02d}T120000Z" for d in range(1, 11)] + ["20261110T060000Z"]
 
 

@@ -26,6 +26,7 @@ def test_good_dumps_pass_through(run, pg_env, dumps):
     assert all(f"{p}: OK" in result.err for p in dumps)
 
 
+@pytest.mark.slow
 def test_flipped_byte_is_65_and_not_passed_on(run, pg_env, dumps):
     bad = dumps[0]
     with open(bad, "r+b") as f:
@@ -48,6 +49,7 @@ def test_truncated_dump_with_matching_sidecar_is_caught(run, pg_env, dumps):
     assert result.returncode == 65 and "not a readable custom-format dump" in result.err
 
 
+@pytest.mark.slow
 def test_missing_file_is_66_and_missing_sidecar_is_65(run, pg_env, dumps):
     result = run("rex-verify", dumps[0] + ".gone", env=pg_env)
     assert result.returncode == 66 and "no such file" in result.err
@@ -86,6 +88,7 @@ def test_older_than_skips_recent_and_rechecks_changed(run, pg_env, dumps):
     assert changed.returncode == 65 and changed.out.splitlines() == dumps[1:]
 
 
+@pytest.mark.slow
 def test_deep_restores_and_leaves_no_database(run, pg_env, pg_cluster, dumps):
     before = pg_cluster.psql("SELECT count(*) FROM pg_database").strip()
     result = run("rex-verify", "-v", "--deep", "-h", "127.0.0.1", "-p", pg_cluster.port, *dumps, env=pg_env)
@@ -94,6 +97,7 @@ def test_deep_restores_and_leaves_no_database(run, pg_env, pg_cluster, dumps):
     assert pg_cluster.psql("SELECT count(*) FROM pg_database").strip() == before
 
 
+@pytest.mark.slow
 def test_deep_catches_damage_behind_a_matching_sidecar(run, pg_env, pg_cluster, dumps):
     bad = dumps[1]   # Resolve Projects
     size = os.path.getsize(bad)
@@ -109,6 +113,7 @@ def test_deep_catches_damage_behind_a_matching_sidecar(run, pg_env, pg_cluster, 
     assert pg_cluster.psql("SELECT count(*) FROM pg_database").strip() == before
 
 
+@pytest.mark.slow
 def test_deep_without_server_uses_a_scratch_cluster(run, rex_env, pg_env, dumps):
     result = run("rex-verify", "-v", "--deep", dumps[0], env=rex_env)
     assert result.returncode == 0, result.err

@@ -16,13 +16,9 @@ COMMANDS = ["rex-config", "rex-pgdump", "rex-verify"]
 
 
 @pytest.fixture
-def env(tmp_path):
-    """Private XDG directories; nothing from the caller's PG/REX/journal environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "REX_", "XDG_", "JOURNAL_STREAM"))}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_STATE_HOME=str(tmp_path / "state"),
-               XDG_DATA_HOME=str(tmp_path / "data"), REX_BACKUP_ROOT=str(tmp_path / "backups"),
-               HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
-    return env
+def env(rex_env):
+    """Private XDG directories; nothing from the caller's PG/REX/journal environment (conftest.user_env)."""
+    return rex_env
 
 
 def rex(name, *args, env, input=None, timeout=60, **kwargs):

@@ -109,7 +109,7 @@ def _height(value):
 
 def _remote(value):
     """An rclone remote as rex-upload takes it (NAME:PATH or :BACKEND:PATH), normalised."""
-    from ..remote.rclone import check_remote   # rclone's syntax, known in one place; a pure check
+    from ..remotepath import check_remote   # rclone's syntax, known in one place (base layer); a pure check
 
     if isinstance(value, (dict, list, bool)):
         raise ValueError("expected an rclone remote and path, REMOTE:PATH")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ..backups.sets import parse
 from .policy import decide, set_label
 from ..checksum import SUFFIX as SIDECAR_SUFFIX
-from ..remote.rclone import LINK_SUFFIX
+from ..remotepath import LINK_SUFFIX
 LINK_TARGET_REASON = "target of a kept link"
 UNREAD_LINK_REASON = "a kept link whose target could not be read"
 

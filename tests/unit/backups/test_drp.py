@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import run_cmd
+from conftest import run_cmd, user_env
 from drpfiles import FIXTURES, read_members, real_fixtures, reexport, samples, source, sources, write_members
 from rex.checksum import md5_file, write_sidecar
 from rex.backups.drp import canonical_digest
@@ -273,10 +273,7 @@ def test_rex_dedupe_keeps_an_edited_export(edit):
     with tempfile.TemporaryDirectory() as tmp:
         first, second = two_exports(tmp, members, edited)
         digest = md5_file(second)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("REX_", "XDG_"))}
-        env.update(XDG_STATE_HOME=os.path.join(tmp, "state"), XDG_CONFIG_HOME=os.path.join(tmp, "config"),
-                   REX_BACKUP_ROOT=os.path.join(tmp, "backups"))
-        result = run_cmd("rex-dedupe", second, env=env)
+        result = run_cmd("rex-dedupe", second, env=user_env(tmp))
         assert os.path.isfile(second) and not os.path.islink(second), what
         assert md5_file(second) == digest, what
         if result.returncode == 0:
@@ -290,8 +287,7 @@ def test_rex_dedupe_links_an_unchanged_generated_export():
     again, _ = base(0, 2)
     with tempfile.TemporaryDirectory() as tmp:
         first, second = two_exports(tmp, members, again)
-        env = dict(os.environ, XDG_STATE_HOME=os.path.join(tmp, "state"), XDG_CONFIG_HOME=os.path.join(tmp, "c"))
-        result = run_cmd("rex-dedupe", second, env=env)
+        result = run_cmd("rex-dedupe", second, env=user_env(tmp))
         assert result.returncode == 0, result.err
         assert os.path.islink(second) and os.readlink(second) == os.path.basename(first)
 
