@@ -13,14 +13,8 @@ from dataclasses import dataclass
 
 from .. import fsutil, log, paths
 from . import drp, sets
+from .export_plan import SUFFIX, by_database, target_dir
 from ..errors import OK, PARTIAL, DataError, IOFailure, RexError
-
-SUFFIX = ".drp"
-
-
-def target_dir(root, ref):
-    return paths.join_safe(root, ref.database, *ref.folder, ref.name)
-
 
 def export_project(pm, ref, root, stills=True):
     """Export `ref` (its folder must be the current one); returns (path, md5, size)."""
@@ -69,7 +63,6 @@ def export_all(pm, targets, root, ledger, stills=True):
     """Export planned targets library by library, the user's library and folder put back
     after each; yields an Exported per project (and per library that vanished, code 1),
     each failure named on stderr. A disk that fails (74) fails that project only."""
-    from .export_plan import by_database
     from ..resolve import api
 
     for db_name, group in by_database(targets):

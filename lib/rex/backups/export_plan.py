@@ -17,8 +17,14 @@ from dataclasses import dataclass
 
 from .. import checksum, errors, log, paths
 from . import sets
-from .export import SUFFIX, target_dir
 from ..statedb import open_db
+
+SUFFIX = ".drp"
+
+
+def target_dir(root, ref):
+    """Where the backups of project `ref` live: library/folder.../project under `root`."""
+    return paths.join_safe(root, ref.database, *ref.folder, ref.name)
 
 
 @dataclass(frozen=True)
