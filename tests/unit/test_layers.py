@@ -1,7 +1,8 @@
 """The layers of docs/ARCHITECTURE.md hold: no import cycle between modules or between
 packages, no import from a lower layer into a higher one, and between domain packages
 only the edges the document lists. The tables are read from the document itself (its
-```layers, ```edges and ```exceptions blocks), so code and document cannot drift apart.
+```layers and ```edges blocks), so code and document cannot drift apart. There is no
+list of exceptions: every cycle fails.
 
 Every `import` counts, including those inside functions (lazy imports are imports too).
 """
@@ -31,12 +32,10 @@ def _blocks(text, kind):
 
 
 def read_architecture(text):
-    """(layers, edges, exceptions) from ARCHITECTURE.md's text.
+    """(layers, edges) from ARCHITECTURE.md's text.
 
     layers: unit -> (rank, layer name); a unit is a flat module or a package under rex
-    (`__init__` is rex/__init__.py). edges: the allowed domain -> domain package edges.
-    exceptions: module -> module edges allowed although they break the rules, each
-    with its reason in the document."""
+    (`__init__` is rex/__init__.py). edges: the allowed domain -> domain package edges."""
     layers = {}
     for rank, line in enumerate(_blocks(text, "layers")):
         name, *units = line.split()
@@ -48,12 +47,7 @@ def read_architecture(text):
         source, arrow, *targets = line.split()
         assert arrow == "->" and targets, f"not 'PACKAGE -> PACKAGE...': {line}"
         edges |= {(source, target) for target in targets}
-    exceptions = set()
-    for line in _blocks(text, "exceptions"):
-        source, arrow, target = line.split()[:3]
-        assert arrow == "->", f"not 'rex.MODULE -> rex.MODULE  reason': {line}"
-        exceptions.add((source, target))
-    return layers, edges, exceptions
+    return layers, edges
 
 
 # ---- reading the code -----------------------------------------------------------------
@@ -146,7 +140,7 @@ def cycles(edges):
     return found
 
 
-def problems(internal, external, layers, allowed, exceptions):
+def problems(internal, external, layers, allowed):
     """Every breach of the architecture, one line each (empty when the tree is sound)."""
     found = []
     for module in sorted(internal):
@@ -159,7 +153,7 @@ def problems(internal, external, layers, allowed, exceptions):
     for module, targets in sorted(internal.items()):
         for target, line in sorted(targets):
             a, b = unit(module), unit(target)
-            if a == b or (module, target) in exceptions or a not in layers or b not in layers:
+            if a == b or a not in layers or b not in layers:
                 continue
             unit_edges.setdefault(a, set()).add(b)
             (rank_a, layer_a), (rank_b, layer_b) = layers[a], layers[b]
@@ -190,28 +184,29 @@ def test_the_tree_keeps_the_documented_layers(architecture):
 
 
 def test_the_document_names_real_units_and_edges(architecture):
-    layers, allowed, exceptions = architecture
+    layers, allowed = architecture
     units = {unit(m) for m in modules()}
     assert sorted(set(layers) - units) == [], "layers name units that do not exist"
     for a, b in allowed:
         assert layers.get(a, (0, ""))[1] == layers.get(b, (0, ""))[1] == "domains", (a, b)
-    known = modules()
-    internal, _ = graph()
-    for source, target in exceptions:
-        assert target in {t for t, _ in internal.get(source, ())}, f"stale exception {source} -> {target}"
-        assert source in known and target in known
+
+
+def test_the_document_lists_no_exception():
+    """Every breach is fixed, not excused: the document holds no table of exceptions."""
+    with open(DOC, encoding="utf-8") as f:
+        assert "```exceptions" not in f.read()
 
 
 LAYERS = {"errors": (0, "base"), "config": (1, "core"), "pg": (2, "domains"),
           "backups": (2, "domains"), "cli": (3, "cli")}
 
 
-def _breaches(edges, allowed=(), exceptions=()):
+def _breaches(edges, allowed=()):
     internal = {m: set() for m in ["rex.errors", "rex.config", "rex.config.load", "rex.pg.dump",
                                    "rex.backups.sets", "rex.backups.verify", "rex.cli"]}
     for source, target in edges:
         internal[source].add((target, 1))
-    return problems(internal, {}, LAYERS, set(allowed), set(exceptions))
+    return problems(internal, {}, LAYERS, set(allowed))
 
 
 def test_a_module_cycle_fails():
@@ -235,11 +230,6 @@ def test_an_unlisted_domain_edge_fails_and_a_listed_one_passes():
     assert _breaches([("rex.backups.verify", "rex.pg.dump")], allowed=[("backups", "pg")]) == []
 
 
-def test_an_exception_is_out_of_the_package_graph():
-    edges = [("rex.pg.dump", "rex.backups.sets"), ("rex.backups.verify", "rex.pg.dump")]
-    assert _breaches(edges, allowed=[("backups", "pg")], exceptions=[edges[0]]) == []
-
-
 def test_lazy_imports_are_read(tmp_path):
     package = tmp_path / "rex"
     (package / "sub").mkdir(parents=True)
@@ -252,6 +242,6 @@ def test_lazy_imports_are_read(tmp_path):
     assert {t for t, _ in internal["rex.sub.deep"]} == {"rex.errors"}
     assert external["rex.sub.deep"] == {"click"}
     found = problems(internal, external, {"__init__": (0, "base"), "errors": (0, "base"),
-                                          "sub": (2, "domains")}, set(), set())
+                                          "sub": (2, "domains")}, set())
     assert any("upward" in f for f in found) and any("cycle" in f for f in found)
     assert any("click" in f for f in found)

@@ -36,7 +36,9 @@ def command(inv, databases, all_databases, include_postgres, exclude, host, port
     """Dump PostgreSQL project libraries (DATABASE..., or --all) in the custom
     format Resolve restores, each with an md5 sidecar, and print each dump's path."""
     from ..fsutil import job_lock
-    from ..pg import dump, tools
+    from ..backups.pgdump import dump_all, library_dir
+    from ..pg import tools
+    from ..pg.dump import choose_databases
     from ..pg.server import Server, list_databases, major_of, server_version_num
 
     config = inv.config
@@ -52,20 +54,20 @@ def command(inv, databases, all_databases, include_postgres, exclude, host, port
             log.warning(warning)
         log.info(f"server {server.label} runs PostgreSQL {major}; using {program}")
         every = list_databases(server, psql=psql) if config.get("pgdump.all") and not databases else None
-        names, excluded = dump.choose_databases(databases, every, config.get("pgdump.include_postgres"),
-                                                config.get("pgdump.exclude") or [],
-                                                config.get("pgdump.databases") or [])
+        names, excluded = choose_databases(databases, every, config.get("pgdump.include_postgres"),
+                                           config.get("pgdump.exclude") or [],
+                                           config.get("pgdump.databases") or [])
         for name in excluded:
             log.info(f"skipping {name} (excluded)")
         if not names and not config.get("pgdump.globals"):
             raise errors.UsageError("no database to dump: name some, use --all, or set pgdump.databases")
         if dry_run:
             for name in names:
-                log.notice(f"would dump {name} into {dump.library_dir(root, server.label, name)}")
+                log.notice(f"would dump {name} into {library_dir(root, server.label, name)}")
             return errors.OK
         codes = []
-        for name, done, code in dump.dump_all(server, names, root, program, config.get("pgdump.compression"),
-                                              config.get("pgdump.timeout"), config.get("pgdump.globals")):
+        for name, done, code in dump_all(server, names, root, program, config.get("pgdump.compression"),
+                                         config.get("pgdump.timeout"), config.get("pgdump.globals")):
             codes.append(code)
             if done and name is None:
                 inv.out.path(done.path, database=None, size=done.size, md5=done.md5, server=server.label)

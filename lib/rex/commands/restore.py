@@ -51,21 +51,22 @@ def command(inv, sources, as_name, drop_name, force, list_projects, find_pattern
             raise errors.UsageError("--drop takes no operand")
         return _drop(inv, drop_name, force, dry_run)
     if list_projects or find_pattern:
-        from ..pg import search
+        from ..backups.dump_search import dumps_in, newest_holding, projects_of_each
+        from ..pg.projects import project_facts
 
         codes = []
-        dumps = search.dumps_in((r.path for r in inv.records(sources)), codes)
+        dumps = dumps_in((r.path for r in inv.records(sources)), codes)
         if list_projects:
-            for path, projects in search.projects_of_each(dumps, codes):
+            for path, projects in projects_of_each(dumps, codes):
                 for project in projects:
-                    inv.out.named([*project.folder, project.name], **search.project_facts(project, path))
+                    inv.out.named([*project.folder, project.name], **project_facts(project, path))
             return errors.worst(codes)
-        found = search.newest_holding(dumps, find_pattern, codes)
+        found = newest_holding(dumps, find_pattern, codes)
         if not found:
             log.error(f"no dump holds a project matching {find_pattern!r}")
             return errors.worst([*codes, errors.PARTIAL])
         path, hits = found
-        inv.out.path(path, projects=[search.project_facts(p, path) for p in hits])
+        inv.out.path(path, projects=[project_facts(p, path) for p in hits])
         return errors.OK
     paths = [r.path for r in inv.records(sources)]
     if len(paths) != 1:

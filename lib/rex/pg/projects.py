@@ -7,7 +7,10 @@ in COPY's text format, parsed here; folder paths come from the ParentFolder
 chain. Names are untrusted: any text survives, including tabs, newlines and `/`.
 """
 
+import fnmatch
+import os
 import re
+import time
 from dataclasses import dataclass
 
 from ..errors import DataError, about
@@ -151,3 +154,19 @@ def list_projects(pg_restore, path, timeout=3600):
         return projects_of(tables)
     except DataError as exc:
         raise DataError(about(path, exc.message)) from None
+
+
+def matches(project, pattern):
+    """True when the project's name, or its FOLDER/NAME path, matches `pattern`
+    (a shell pattern; without wildcards, an exact name)."""
+    return fnmatch.fnmatchcase(project.name, pattern) or fnmatch.fnmatchcase(project.path, pattern)
+
+
+def iso_time(seconds):
+    return None if seconds is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def project_facts(project, dump):
+    """The JSON facts of a project found in a dump."""
+    return {"folder": list(project.folder), "name": project.name, "modified": iso_time(project.modified),
+            "modified_epoch": project.modified, "dump": os.path.abspath(dump)}

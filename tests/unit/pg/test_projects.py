@@ -6,9 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rex.pg.origin import layout_server
-from rex.pg.projects import (Project, escape_field, folder_paths, parse_copy, projects_of,
+from rex.pg.projects import (Project, escape_field, folder_paths, matches, parse_copy, projects_of,
                              unescape_field)
-from rex.pg.search import matches, newest_first
 from rex.records import parse, plain_names
 
 # Any text PostgreSQL can store: every code point but NUL (lone surrogates cannot be UTF-8).
@@ -111,13 +110,6 @@ def test_layout_names_the_server(tmp_path):
     assert layout_server(root, f"{root}/h_5432/Films/Other_20260101T000000Z.backup") is None
     assert layout_server(root, f"{root}/h_99999/Films/Films_20260101T000000Z.backup") is None
     assert layout_server(root, "/elsewhere/h_5432/Films/Films_20260101T000000Z.backup") is None
-
-
-def test_newest_first_by_stamp_not_by_order_or_mtime():
-    dumps = ["/l/F_20260102T000000Z.backup", "/x/odd.backup", "/l/F_20260103T000000Z.backup",
-             "/l/F_20260101T000000Z.backup", "/l/F_20260102T000000Z.backup"]
-    assert newest_first(dumps) == ["/l/F_20260103T000000Z.backup", "/l/F_20260102T000000Z.backup",
-                                   "/l/F_20260101T000000Z.backup", "/x/odd.backup"]
 
 
 def test_matches_name_or_path():

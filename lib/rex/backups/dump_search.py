@@ -1,18 +1,16 @@
-"""Which dumps to search for a lost project, in which order, and what matches.
+"""Which dumps to search for a lost project, in which order, and what they hold.
 
 Dumps are ordered by the UTC stamp in their names, newest first, never by mtime
 (a copy or a restore from tape changes mtimes); names without a stamp come last,
-in the order given.
+in the order given. What a project is, and when it matches, is pg/projects.py.
 """
 
-import fnmatch
 import os
-import time
 
 from .. import errors, log
-from ..backups import sets
-
-SUFFIX = ".backup"
+from ..pg.dump import SUFFIX
+from ..pg.projects import matches
+from . import sets
 
 
 def dumps_in(operands, codes):
@@ -40,26 +38,10 @@ def newest_first(dumps):
     return stamped + [p for p in dumps if not stamps[p]]
 
 
-def matches(project, pattern):
-    """True when the project's name, or its FOLDER/NAME path, matches `pattern`
-    (a shell pattern; without wildcards, an exact name)."""
-    return fnmatch.fnmatchcase(project.name, pattern) or fnmatch.fnmatchcase(project.path, pattern)
-
-
-def iso_time(seconds):
-    return None if seconds is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-
-
-def project_facts(project, dump):
-    """The JSON facts of a project found in a dump."""
-    return {"folder": list(project.folder), "name": project.name, "modified": iso_time(project.modified),
-            "modified_epoch": project.modified, "dump": os.path.abspath(dump)}
-
-
 def projects_of_each(dumps, codes):
     """(path, projects) for each readable dump; each failure named, its code kept in `codes`."""
-    from .projects import list_projects
-    from .tools import newest
+    from ..pg.projects import list_projects
+    from ..pg.tools import newest
 
     program = newest("pg_restore")
     for path in dumps:
