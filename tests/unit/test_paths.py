@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from rex import paths
 from rex.errors import DataError
-from rex.paths import join_safe, parse_stamp, safe_name, split_backup_name, stamp, unsafe_name
+from rex.paths import (join_safe, parse_stamp, path_matches, path_selected, safe_name, split_backup_name, stamp,
+                       unsafe_name)
 
 # Every kind of text, lone surrogates included (names may come from undecodable bytes).
 any_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF))
@@ -258,3 +259,16 @@ def test_relative_xdg_variables_are_ignored(tmp_path, monkeypatch):
     assert paths.config_home() != "relative/dir"
     assert os.path.isabs(paths.config_home())
     assert paths.config_home().startswith(str(tmp_path))
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="/\0*?[]"), min_size=1, max_size=20))
+def test_globs_without_slash_match_the_file_name(name):
+    path = "/Volumes/Media/" + name
+    assert path_matches(path, "*") and path_matches(path, name)
+    assert not path_matches("/other/" + name + "x", name)
+    assert path_matches(path, "/Volumes/*") and path_selected(path, include=["/Volumes/*"])
+    assert not path_selected(path, exclude=[name]) and path_selected(path)
+
+
+def test_star_crosses_slashes_in_path_patterns():
+    assert path_matches("/a/b/c/D.mov", "/a/*.mov") and not path_matches("/a/b/D.mov", "/x/*")

@@ -1,10 +1,14 @@
-"""proxy.link's planning: which requests are linked, when to ask first, how a refusal reads."""
+"""rex.proxy.link: reading link requests, and planning: which requests are linked, when to
+ask first, how a refusal reads."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rex.proxy.link import LinkRequest, must_confirm, plan, refusal
+from rex import errors
+from rex.proxy.link import LinkRequest, must_confirm, parse_pair, plan, refusal, wrong_project
 from rex.proxy.match import PROJECT_MANAGER_HINT
+from rex.records import parse
 
 
 class Pool:
@@ -47,3 +51,19 @@ def test_a_refusal_names_the_reasons_and_the_project_manager_unless_the_file_is_
     assert refusal(request, [])[0].endswith("no difference found in frame rate, frame count, start timecode "
                                             "or audio streams")
     assert refusal(request, [])[1] == PROJECT_MANAGER_HINT
+
+
+def test_parse_pair_plain_and_json():
+    assert parse_pair(parse("/s/a.mov\t/p/a.mov")) == LinkRequest("/s/a.mov", "/p/a.mov")
+    r = parse_pair(parse('{"source": "/s/a.mov", "path": "/p/a.mov", "media_id": "m1", "project": "Cut"}'))
+    assert (r.source, r.proxy, r.media_id, r.project) == ("/s/a.mov", "/p/a.mov", "m1", "Cut")
+    for bad in ("/s/a.mov", '{"source": "/s/a.mov"}', "\t/p/a.mov"):
+        with pytest.raises(errors.DataError):
+            parse_pair(parse(bad))
+
+
+def test_wrong_project():
+    assert wrong_project(LinkRequest("s", "p"), "Cut", "id1") is None
+    assert wrong_project(LinkRequest("s", "p", project="Cut"), "Cut", "id1") is None
+    assert wrong_project(LinkRequest("s", "p", project="Old"), "Cut", "id1")
+    assert wrong_project(LinkRequest("s", "p", project="Cut", project_id="id2"), "Cut", "id1")

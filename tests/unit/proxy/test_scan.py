@@ -1,10 +1,9 @@
-"""proxy.scan and proxy.filters as proxy-scan calls them: operands, and filters from settings."""
+"""rex.proxy.scan: proxy-scan's operands, and which timelines a scan reads."""
 
-import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rex import errors
-from rex.proxy.filters import VIDEO_EXTENSIONS, Filters, from_settings
-from rex.proxy.scan import operand_paths
+from rex.proxy.scan import choose_timelines, operand_paths
 from rex.records import Record
 
 
@@ -21,17 +20,14 @@ def test_dash_reads_the_paths_of_records_there_in_operand_order():
     assert list(operand_paths(["/m/A.mov"], read)) == ["/m/A.mov"] and reads == [1]   # stdin untouched
 
 
-def test_filters_from_settings():
-    assert from_settings(VIDEO_EXTENSIONS, [], [], [], None) == Filters()
-    got = from_settings(["mov"], ["*/Day1/*"], ["*.tmp"], ["23.976", "25"], "1080")
-    assert got == Filters(("mov",), ("*/Day1/*",), ("*.tmp",), ("23.976", "25"), (0, 1080))
-
-
-@pytest.mark.parametrize("fps, size, message", [
-    (["24", "fast"], None, "--fps: not a frame rate: 'fast'"),
-    ([], "big", "--min-resolution: not a resolution (WIDTHxHEIGHT or HEIGHT): 'big'"),
-])
-def test_bad_settings_are_usage_errors_naming_the_option(fps, size, message):
-    with pytest.raises(errors.UsageError) as caught:
-        from_settings(VIDEO_EXTENSIONS, [], [], fps, size)
-    assert caught.value.message == message and caught.value.code == errors.USAGE
+@given(st.lists(st.sampled_from(["Edit 1", "Edit 2", "Final", "current"]), max_size=5), st.data())
+def test_choose_timelines(names, data):
+    current = data.draw(st.one_of(st.none(), st.integers(0, len(names) - 1))) if names else None
+    chosen, unmatched = choose_timelines(names, current, (), True)
+    assert chosen == list(range(len(names))) and not unmatched
+    chosen, _ = choose_timelines(names, current, (), False)
+    assert chosen == ([] if current is None else [current])
+    chosen, unmatched = choose_timelines(names, current, ("Edit*", "Edit 1"), False)
+    assert len(chosen) == len(set(chosen))
+    assert all(names[i].startswith("Edit") for i in chosen)
+    assert ("Edit*" in unmatched) == (not any(n.startswith("Edit") for n in names))
