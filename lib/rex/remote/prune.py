@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .. import errors, log
 from . import rclone
 from ..config.schema import RETENTION_KEYS
-from ..retention import remote as remote_retention
+from ..retention import remote
 
 
 def policy_section(config):
@@ -77,9 +77,9 @@ def planned_objects(items):
     a dry run pretends is there."""
     objects = {}
     for item in items:
-        objects[item.rel + remote_retention.SIDECAR_SUFFIX] = None
+        objects[item.rel + remote.SIDECAR_SUFFIX] = None
         if item.kind == "link":
-            objects[item.rel + remote_retention.LINK_SUFFIX] = item.target
+            objects[item.rel + remote.LINK_SUFFIX] = item.target
         else:
             objects[item.rel] = None
     return objects
@@ -95,8 +95,8 @@ class RemoteRemoval:
 class RemotePruner:
     """Lists `remote`, decides by a policy, and deletes what goes."""
 
-    def __init__(self, rclone_, remote):
-        self.rclone, self.remote = rclone_, remote
+    def __init__(self, rclone_, target):
+        self.rclone, self.remote = rclone_, target
 
     def listing(self):
         """Every object name under the remote path ([] when the path does not exist yet)."""
@@ -109,7 +109,7 @@ class RemotePruner:
 
     def read_links(self, objects, work):
         """{backup rel: target text} of the link objects named; one that cannot be read is
-        left out (and then keeps every real object: see remote_retention.plan)."""
+        left out (and then keeps every real object: see remote.plan)."""
         if not objects:
             return {}
         listing = rclone.write_list(work, "links", objects)
@@ -120,7 +120,7 @@ class RemotePruner:
         for obj in objects:
             try:
                 with open(os.path.join(dest, *obj.split("/")), "rb") as f:
-                    texts[obj[: -len(remote_retention.LINK_SUFFIX)]] = f.read().decode("utf-8", "surrogateescape")
+                    texts[obj[: -len(remote.LINK_SUFFIX)]] = f.read().decode("utf-8", "surrogateescape")
             except OSError:
                 log.warning(f"{rclone.join(self.remote, obj)}: could not be read; every real backup is kept")
         return texts
@@ -133,15 +133,15 @@ class RemotePruner:
             names = self.listing()
             planned = planned or {}
             names = sorted(set(names) | set(planned))
-            found = remote_retention.backups(names)
-            wanted = [o for o in remote_retention.link_objects(found) if o not in planned]
+            found = remote.backups(names)
+            wanted = [o for o in remote.link_objects(found) if o not in planned]
             links = self.read_links(wanted, work)
-            links.update({o[: -len(remote_retention.LINK_SUFFIX)]: text for o, text in planned.items()
+            links.update({o[: -len(remote.LINK_SUFFIX)]: text for o, text in planned.items()
                           if text is not None})
         finally:
             shutil.rmtree(work, ignore_errors=True)
         verified = verified_stamps(found, verified_rels, ledger, roots)
-        return found, remote_retention.plan(found, links, policy_of, verified)
+        return found, remote.plan(found, links, policy_of, verified)
 
     def delete(self, found, plan, on_removed=None):
         """Carry out `plan`: the objects of the removed backups, then their sidecars."""
