@@ -91,19 +91,22 @@ def _hash_pipelined(fd, h, depth=3):
         thread.join()
 
 
-def sidecar_text(hexdigest, name):
-    if "\n" in name or "\\" in name:
-        # md5sum's escaped form for awkward names: leading backslash, \\ and \n.
-        escaped = name.replace("\\", "\\\\").replace("\n", "\\n")
-        return f"\\{hexdigest}  {escaped}\n"
-    return f"{hexdigest}  {name}\n"
+def sidecar_line(hexdigest, name):
+    """The bytes md5sum writes for `name` (str or bytes): the name's own bytes (a name
+    that is not UTF-8 stays as it is on disk), with md5sum's escaped form for a
+    backslash or newline in it: a leading backslash, then \\\\ and \\n."""
+    raw = os.fsencode(name)
+    if b"\n" in raw or b"\\" in raw:
+        escaped = raw.replace(b"\\", b"\\\\").replace(b"\n", b"\\n")
+        return b"\\" + hexdigest.encode("ascii") + b"  " + escaped + b"\n"
+    return hexdigest.encode("ascii") + b"  " + raw + b"\n"
 
 
 def write_sidecar(path, hexdigest):
-    """Write `path.md5` atomically for the file `path`."""
+    """Write `path.md5` atomically for the file `path`, whatever bytes its name holds."""
     from .fsutil import write_atomic
 
-    write_atomic(sidecar_path(path), sidecar_text(hexdigest, os.path.basename(path)))
+    write_atomic(sidecar_path(path), sidecar_line(hexdigest, os.path.basename(path)))
 
 
 def read_sidecar(path):

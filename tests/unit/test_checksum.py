@@ -70,6 +70,58 @@ def test_sidecar_is_accepted_by_md5sum(tmp_path, name):
     assert read_sidecar(str(path)) == digest
 
 
+def md5sum_line(directory, name):
+    """What md5sum itself writes for the file `name` (bytes) in `directory`."""
+    return subprocess.run([b"md5sum", b"--", name], cwd=directory, stdout=subprocess.PIPE, check=True,
+                          timeout=30).stdout
+
+
+@needs_md5sum
+@pytest.mark.parametrize("name", [b"caf\xe9_20260101T000000Z.backup", b"a\xffb.sql", b"back\\slash\xfe.drp",
+                                  b"new\nline\xff.backup", b"\xff\\\n\xfe"])
+def test_a_name_that_is_not_utf8_gets_the_sidecar_md5sum_writes(tmp_path, name):
+    """The name's bytes go into the sidecar as they are (md5sum escapes only a backslash and a
+    newline); md5sum -c and read_sidecar read it back."""
+    directory = os.fsencode(str(tmp_path))
+    data = os.urandom(300)
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+    path = os.fsdecode(os.path.join(directory, name))        # as Rex holds it: a str, surrogate-escaped
+    write_sidecar(path, hashlib.md5(data).hexdigest())
+    with open(os.path.join(directory, name + b".md5"), "rb") as f:
+        assert f.read() == md5sum_line(directory, name)
+    result = md5sum_check(directory, name + b".md5")
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    assert read_sidecar(path) == hashlib.md5(data).hexdigest()
+
+
+# Any name a file can have, but a carriage return (which md5sum 9 escapes as well, and
+# md5sum 8 does not read back escaped): every byte but NUL and /, not . or ..
+file_names = st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"\0", b"").replace(b"/", b"")
+                                                         .replace(b"\r", b"")).filter(lambda b: b not in (b"", b".", b".."))
+
+
+@needs_md5sum
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(file_names)
+def test_every_name_gets_what_md5sum_writes_and_reads_back(tmp_path, name):
+    directory = os.fsencode(str(tmp_path))
+    target = os.path.join(directory, name)
+    with open(target, "wb") as f:
+        f.write(name)
+    try:
+        path = os.fsdecode(target)
+        write_sidecar(path, md5_file(path))
+        with open(target + b".md5", "rb") as f:
+            assert f.read() == md5sum_line(directory, name)
+        assert md5sum_check(directory, name + b".md5").returncode == 0
+        assert read_sidecar(path) == hashlib.md5(name).hexdigest()
+    finally:
+        for leftover in (target, target + b".md5"):
+            if os.path.lexists(leftover):
+                os.unlink(leftover)
+
+
 @needs_md5sum
 def test_md5sum_rejects_a_flipped_byte(tmp_path):
     path = tmp_path / "with space.backup"
