@@ -6,7 +6,7 @@ directories and FIFOs named like backups, links to backups, dangling links, host
 import json
 import os
 
-from rex.checksum import md5_file
+from rex.checksum import md5_file, write_sidecar
 from rex.log import printable
 
 STAMPS = [f"202601{d:02d}T000000Z" for d in range(1, 10)]
@@ -17,14 +17,8 @@ def _file(path, sidecar=True):
     with open(path, "wb") as f:
         f.write(os.urandom(64) + path.encode("utf-8", "surrogateescape"))     # every content differs
     if sidecar:
-        _sidecar(path, md5_file(path))
+        write_sidecar(path, md5_file(path))
     return path
-
-
-def _sidecar(path, digest):
-    """As md5sum writes it, in bytes (a name that is not UTF-8 stays as it is)."""
-    with open(os.fsencode(path) + b".md5", "wb") as f:
-        f.write(digest.encode() + b"  " + os.fsencode(os.path.basename(path)) + b"\n")
 
 
 def _tree(top):
@@ -38,7 +32,7 @@ def _tree(top):
     bare = [_file(j(d1, f"lib_{STAMPS[2]}.sql"), sidecar=False)]
     link = j(d1, f"lib_{STAMPS[3]}.sql")                     # a dedupe link, with its sidecar
     os.symlink(os.path.basename(good[0]), link)
-    _sidecar(link, md5_file(good[0]))
+    write_sidecar(link, md5_file(good[0]))
     good.append(link)
     # Not backups, whatever a suffix or a sidecar says: two of each, so that a set would form.
     for stamp in STAMPS[4:6]:
