@@ -1,6 +1,7 @@
-"""The types of nested configuration values (heights, remotes, proxy rules, retention
-policies, monitors, per-job monitors): each checked with the position of what is
-wrong, so `rex-config check` names file:line:column for every problem.
+"""The types of configuration values (heights, remotes, and the entries of proxy rules,
+retention policies and monitors, which schema.Record declares and `walk` checks field by
+field): each checked with the position of what is wrong, so `rex-config check` names
+file:line:column for every problem.
 """
 
 import difflib
