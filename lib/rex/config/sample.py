@@ -1,7 +1,33 @@
 """Text made from the schema: the commented sample `rex-config generate` writes and
 the key list of rex.5 (`python3 -m rex.config.sample --man`)."""
 
-from .schema import SECTIONS, keys_in
+from .schema import SECTIONS, Record, keys_in
+
+
+def record_fields(record, depth=0):
+    """(depth, name, type, text) for every field of a Record (of each kind's, for the
+    monitors' dict of Records), nested fields one deeper: what the sample and rex.5 list."""
+    if isinstance(record, dict):
+        for rec in record.values():
+            kind, *options = rec.fields
+            yield depth, kind.name, kind.type, kind.doc       # the kind: present by definition
+            for field in options:
+                yield depth + 1, field.name, field.type, _field_text(field)
+        return
+    for field in record.fields:
+        nested = isinstance(field.type, Record)
+        yield depth, field.name, "mapping" if nested else field.type, _field_text(field)
+        if nested:
+            yield from record_fields(field.type, depth + 1)
+
+
+def _field_text(field):
+    text = field.doc
+    if field.choices:
+        text += " One of: " + ", ".join(field.choices) + "."
+    if field.required:
+        text += " Required."
+    return text
 
 
 def _yaml_scalar(value):
@@ -49,6 +75,12 @@ def sample():
             out.append(f"# {section}:")
         for key in keys_in(section):
             out += doc(key.doc, indent)
+            if key.record is not None:
+                out += doc("The fields of each entry:", indent)
+                for depth, name, kind, text in record_fields(key.record):
+                    lead = f"{indent}##   " + "  " * depth
+                    out += textwrap.wrap(f"{name} ({kind}): {text}", 88, initial_indent=lead,
+                                         subsequent_indent=lead + "  ")
             if key.env:
                 out += doc(f"Environment: {', '.join(key.env)}.", indent)
             value = key.default if key.default not in (None, [], {}) else key.example
@@ -90,6 +122,8 @@ def man_keys():
         for key in keys_in(section):
             lines.append(f".It Cm {key.name} Pq {key.type}")
             lines.extend(text(key.doc))
+            if key.record is not None:
+                lines.extend(man_fields(key.record, text))
             if key.choices:
                 lines.append("One of:" if key.type == "enum" else "Presets:")
                 quoted = ['"\\&' + _man_escape(str(c)).replace('"', "\\(dq") + '"' for c in key.choices]
@@ -105,6 +139,22 @@ def man_keys():
                     lines.append(f".Ev {env}" + (" ." if i == len(key.env) - 1 else " ,"))
         lines.append(".El")
     return "\n".join(lines) + "\n"
+
+
+def man_fields(record, text):
+    """The fields of a Record as nested mdoc tag lists (`text` makes mdoc text lines)."""
+    lines, depth = [], -1
+    for level, name, kind, doc in record_fields(record):
+        while depth > level:
+            lines.append(".El")
+            depth -= 1
+        if level > depth:
+            lines.append(".Bl -tag -width Ds")
+            depth = level
+        lines.append(f".It Cm {name} Pq {kind}")
+        lines.extend(text(doc))
+    lines.extend([".El"] * (depth + 1))
+    return lines
 
 
 if __name__ == "__main__":

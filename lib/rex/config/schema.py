@@ -20,6 +20,7 @@ class Key:
     minimum: int = None
     maximum: int = None
     example: object = None
+    record: object = None     # rules, policies, monitors: the Record of each entry (monitors: one per kind)
 
     @property
     def section(self):
@@ -48,9 +49,8 @@ SECTIONS = {
               "A monitor that cannot be reached never fails the job.",
 }
 
-# What rex-report sends, and where to (rex.monitor holds a module per kind).
+# What rex-report sends (MONITORS below says where to).
 REPORT_EVENTS = ("start", "success", "failure")
-MONITOR_KINDS = ("healthchecks", "ntfy", "webhook", "desktop")
 
 # The proxy presets (rex.media.presets holds their ffmpeg arguments).
 PROXY_PRESETS = ("prores_proxy", "prores_lt", "dnxhr_lb", "dnxhr_sq", "h264_intra")
@@ -69,6 +69,94 @@ RETENTION = (
     ("keep_yearly", "int", 0, "Keep the newest backup of each of the N latest years that have one."),
 )
 RETENTION_KEYS = tuple(key for key, *_ in RETENTION)
+
+
+# --- nested values: the entries of rules, policies and monitors ------------------------------
+# A Record is one entry of such a list; config.types walks it (every problem at its spot),
+# config.sample lists its fields in the sample and in rex.5. Field types, each with the
+# problem config.types reports: strings (a string or a list of them), patterns (the same,
+# not empty), pixels and count (whole numbers >= 0), duration, choice (one of choices),
+# events (a list of REPORT_EVENTS), url (http(s) URL or $NAME), switch (true or false),
+# string, env-name; or a Record (a nested mapping).
+
+UNSET = object()     # a field left out is left out of the clean value
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: object              # a field type named above, or a Record
+    doc: str
+    required: object = False  # True: absent is a problem of its type; a text: the problem when absent
+    choices: tuple = ()
+    default: object = UNSET   # what the clean value holds when the field is absent
+
+
+@dataclass(frozen=True)
+class Record:
+    noun: str                 # rule 2: ..., policy 3: ...
+    fields: tuple
+    check: object = None      # clean value -> a problem with the whole entry, or None
+    shape: str = "a mapping"  # what an entry must be
+
+    @property
+    def names(self):
+        return tuple(f.name for f in self.fields)
+
+
+RULE_MATCH = Record("match", (
+    Field("ext", "strings", "File extensions (any case, no dot), one or a list."),
+    Field("glob", "strings", "Shell patterns of the source path (one without / matches the file name), "
+          "one or a list."),
+    Field("min_height", "pixels", "Only sources at least this many pixels high."),
+    Field("max_height", "pixels", "Only sources at most this many pixels high."),
+    Field("min_width", "pixels", "Only sources at least this many pixels wide."),
+    Field("max_width", "pixels", "Only sources at most this many pixels wide."),
+))
+
+RULE = Record("rule", (
+    Field("match", RULE_MATCH, "What a clip must be for the rule to apply (every condition given); "
+          "an empty match takes every clip.", default={}),
+    Field("preset", "choice", "The preset of the clips it matches.", required=True, choices=PROXY_PRESETS),
+), shape="a mapping with match and preset")
+
+
+def _keeps_something(policy):
+    if not any(policy.get(key) for key in RETENTION_KEYS):
+        return "keeps nothing by rule; give at least one keep_* key above 0"
+    return None
+
+
+POLICY = Record("policy", (
+    Field("match", "patterns", "The sets it applies to: shell patterns, one or a list (one without / matches "
+          "NAME.EXT of the set, one with / its whole path DIR/NAME.EXT).",
+          required="no match (the sets it applies to)"),
+    *(Field(key, "duration" if kind == "duration" else "count", doc) for key, kind, _default, doc in RETENTION),
+), check=_keeps_something, shape="a mapping with match and keep_* keys")
+
+_EVENTS = "Which of " + ", ".join(REPORT_EVENTS) + " to send"
+_TOKEN = Field("token", "string", "A bearer token sent with each message.", default=None)
+_TOKEN_ENV = Field("token_env", "env-name", "The name of an environment variable holding the token.",
+                   default=None)
+_ALL_EVENTS = Field("events", "events", _EVENTS + " (default: all three).", default=list(REPORT_EVENTS))
+_FAILURES = Field("events", "events", _EVENTS + " (default: failure).", default=["failure"])
+
+
+def _monitor(kind, target, doc, *options):
+    return Record("monitor", (Field(kind, target, doc, required=True), *options),
+                  shape="a mapping such as healthchecks: URL")
+
+
+# One Record per kind of monitor: an entry names exactly one kind (rex.monitor holds a module per kind).
+MONITORS = {
+    "healthchecks": _monitor("healthchecks", "url", "A ping URL: start goes to URL/start, success to URL, "
+                             "failure to URL/fail or URL/STATUS, with the log tail as body.", _ALL_EVENTS),
+    "ntfy": _monitor("ntfy", "url", "A topic URL.", _FAILURES, _TOKEN, _TOKEN_ENV),
+    "webhook": _monitor("webhook", "url", "A URL that receives JSON: job, event, exit_status, host, time, "
+                        "log_tail.", _ALL_EVENTS, _TOKEN, _TOKEN_ENV),
+    "desktop": _monitor("desktop", "switch", "true: a desktop notification, for user jobs.", _FAILURES),
+}
+MONITOR_KINDS = tuple(MONITORS)
 
 KEYS = [
     Key("backup_root", "path", None,
@@ -147,9 +235,8 @@ KEYS = [
     *(Key(f"prune.{key}", kind, default, doc, minimum=None if kind == "duration" else 0,
           example="2d" if kind == "duration" else None) for key, kind, default, doc in RETENTION),
     Key("prune.policies", "policies", [],
-        "Per-set policies, first match wins: each has a match (shell patterns; one without / matches "
-        "NAME.EXT of the set, one with / its whole path DIR/NAME.EXT) and " + ", ".join(RETENTION_KEYS) + ". "
-        "A policy is whole: the keep keys it leaves out are 0.",
+        "Per-set policies, first match wins: each a mapping of the fields below, a match and keep_* keys. "
+        "A policy is whole: the keep keys it leaves out are 0.", record=POLICY,
         example=[{"match": "*.backup", "keep_within": "2d", "keep_daily": 30, "keep_monthly": 24},
                  {"match": "*.drp", "keep_last": 24, "keep_daily": 14, "keep_weekly": 8}]),
     Key("prune.allow_unverified", "bool", False,
@@ -179,9 +266,8 @@ KEYS += [
         "Proxy height: pixels (720, 1080, ...) or original, half, quarter, eighth, sixteenth of the source. "
         "Never larger than the source."),
     Key("proxy.rules", "rules", [],
-        "Rules that choose a preset, first match wins: each has a match (ext, glob, min_height, max_height, "
-        "min_width, max_width) and a preset.",
-        choices=PROXY_PRESETS, example=[{"match": {"ext": ["mxf", "braw"]}, "preset": "dnxhr_lb"}]),
+        "Rules that choose a preset, first match wins: each a mapping of the fields below.", record=RULE,
+        example=[{"match": {"ext": ["mxf", "braw"]}, "preset": "dnxhr_lb"}]),
     Key("proxy.jobs", "int", 0, "Encodes at once (0: one per processor core).", minimum=0, maximum=256),
     Key("proxy.threads", "int", 0, "Threads per encode (0: the cores shared among the jobs).",
         minimum=0, maximum=256),
@@ -240,20 +326,14 @@ KEYS += [
     Key("upload.timeout", "duration", "12h", "Longest time one rclone run may take."),
     Key("report.monitors", "monitors", [],
         "Monitors told about every job that has none of its own in jobs. "
-        "Each is a mapping with one kind: healthchecks (a ping URL; start goes to URL/start, "
-        "success to URL, failure to URL/fail or URL/STATUS, with the log tail as body), "
-        "ntfy (a topic URL), webhook (a URL that receives JSON: job, event, exit_status, host, "
-        "time, log_tail) or desktop (true: a desktop notification, for user jobs). "
-        "Optional with it: events (which of start, success, failure to send; by default all three "
-        "for healthchecks and webhook, failure alone for ntfy and desktop), and for ntfy and "
-        "webhook token or token_env (the name of an environment variable holding it), sent as a "
-        "bearer token. A URL written $NAME is read from that environment variable, "
-        "so secrets can stay in an environment file.",
+        "Each is a mapping with exactly one kind (" + ", ".join(MONITOR_KINDS) + ") and the options of that "
+        "kind, as below. A URL written $NAME is read from that environment variable, "
+        "so secrets can stay in an environment file.", record=MONITORS,
         example=[{"healthchecks": "https://hc-ping.com/UUID"}, {"ntfy": "https://ntfy.sh/rex-studio"}]),
     Key("report.jobs", "job-monitors", {},
         "Monitors of single jobs, by job name (rex-pgdump, rex-pgdump@PROFILE, rex-verify, rex-prune, "
         "rex-upload, rex-export, rex-proxy, rex-prune-exports): a job listed here is reported to its own "
-        "list instead of monitors; an empty list silences it.",
+        "list (each entry as in monitors) instead of monitors; an empty list silences it.",
         example={"rex-pgdump": [{"healthchecks": "https://hc-ping.com/UUID2"}]}),
     Key("report.timeout", "duration", "10s",
         "How long to wait for a monitor to connect, and then for each read of its answer."),

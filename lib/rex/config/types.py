@@ -1,6 +1,7 @@
-"""The types of nested configuration values (heights, remotes, proxy rules, retention
-policies, monitors, per-job monitors): each checked with the position of what is
-wrong, so `rex-config check` names file:line:column for every problem.
+"""The types of configuration values (heights, remotes, and the entries of proxy rules,
+retention policies and monitors, which schema.Record declares and `walk` checks field by
+field): each checked with the position of what is wrong, so `rex-config check` names
+file:line:column for every problem.
 """
 
 import difflib
@@ -79,9 +80,9 @@ def coerce(key, value):
     if kind == "remote":
         return _remote(value)
     if kind == "rules":
-        return _rules(value, key.choices)
+        return _records(value, schema.RULE, "rules ({match: {...}, preset: NAME})")
     if kind == "policies":
-        return _policies(value)
+        return _records(value, schema.POLICY, "policies ({match: GLOB, keep_daily: N, ...})")
     if kind == "monitors":
         return _monitors(value)
     if kind == "job-monitors":
@@ -90,7 +91,6 @@ def coerce(key, value):
 
 
 HEIGHT_WORDS = ("original", "half", "quarter", "eighth", "sixteenth")
-RULE_MATCH_KEYS = ("ext", "glob", "min_height", "max_height", "min_width", "max_width")
 
 
 def _height(value):
@@ -116,45 +116,62 @@ def _remote(value):
     return check_remote(str(value))
 
 
-def _rules(value, presets):
-    """A list of {match: {...}, preset: NAME} mappings, as plain dicts and lists; every
-    problem found (Several), each at its spot."""
+def _records(value, record, listed):
+    """A list of entries of `record` as plain dicts; every problem of every entry (Several),
+    each at its spot."""
     if not isinstance(value, (list, tuple)):
-        raise ValueError("expected a list of rules ({match: {...}, preset: NAME})")
-    return _each(value, lambda rule, n, where: _rule(rule, n, where, presets))
+        raise ValueError(f"expected a list of {listed}")
+    return _each(value, lambda item, n, where: walk(record, item, f"{record.noun} {n}", where))
 
 
-def _rule(rule, n, where, presets):
-    if not isinstance(rule, dict):
-        raise Misplaced(f"rule {n}: expected a mapping with match and preset", where)
+def walk(record, item, label, where, unknown="key", suffix=""):
+    """The clean value of one entry of a schema.Record: each field checked by its type (a
+    bad value cited at the value, an unknown key at the key), required fields present, then
+    the Record's own check; every problem found (Several), each prefixed with `label`."""
+    import copy
+
+    if not isinstance(item, dict):
+        raise Misplaced(f"{label}: expected {record.shape}", where)
+    fields = {f.name: f for f in record.fields}
+    clean = {f.name: copy.deepcopy(f.default) for f in record.fields if f.default is not schema.UNSET}
     found = []
-    for key in rule:
-        if str(key) not in ("match", "preset"):
-            found.append(Misplaced(f"rule {n}: unknown key '{key}'{suggest(str(key), ['match', 'preset'])}",
-                                   _at(rule, key) or where))
-    match = rule.get("match") or {}
-    clean = {}
-    if not isinstance(match, dict):
-        found.append(Misplaced(f"rule {n}: match must be a mapping", _at(rule, "match", value=True) or where))
-        match = {}
-    for mkey, mvalue in match.items():
-        mkey = str(mkey)
+    for key, value in item.items():
+        key = str(key)
+        if key not in fields:
+            found.append(Misplaced(f"{label}: unknown {unknown} '{key}'{suffix}{suggest(key, list(fields))}",
+                                   _at(item, key) or where))
+            continue
+        spot = _at(item, key, value=True) or where
         try:
-            if mkey not in RULE_MATCH_KEYS:
-                raise Misplaced(f"rule {n}: unknown match key '{mkey}'{suggest(mkey, RULE_MATCH_KEYS)}",
-                                _at(match, mkey) or where)
-            if mkey in ("ext", "glob"):
-                clean[mkey] = _strings(mvalue, f"rule {n}: {mkey} must be a string or a list of strings")
-            else:
-                clean[mkey] = _whole(mvalue, f"rule {n}: {mkey} must be a whole number of pixels")
+            clean[key] = _field(fields[key], value, label, spot)
         except ValueError as exc:
-            found.extend(_placed(exc, _at(match, mkey, value=True) or where))
-    preset = rule.get("preset")
-    if presets and str(preset) not in presets:
-        found.append(Misplaced(f"rule {n}: preset must be one of: {', '.join(presets)}",
-                               _at(rule, "preset", value=True) if "preset" in rule else where))
+            found.extend(_placed(exc, spot))
+    for field in record.fields:
+        if field.required and field.name not in item:
+            if isinstance(field.required, str):
+                found.append(Misplaced(f"{label}: {field.required}", where))
+                continue
+            try:
+                _field(field, None, label, where)      # absent: the problem its type has with nothing
+            except ValueError as exc:
+                found.extend(_placed(exc, where))
+    problem = record.check(clean) if record.check and not found else None
+    if problem:
+        found.append(Misplaced(f"{label}: {problem}", where))
     _raise(found)
-    return {"match": clean, "preset": str(preset)}
+    return clean
+
+
+def _field(field, value, label, spot):
+    """The clean value of one field; ValueError naming `label` and the field otherwise."""
+    if isinstance(field.type, schema.Record):
+        if value and not isinstance(value, dict):
+            raise ValueError(f"{label}: {field.name} must be a mapping")
+        return walk(field.type, value or {}, label, spot, unknown=f"{field.name} key")
+    try:
+        return FIELD_TYPES[field.type](field, value)
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
 
 
 def _whole(value, problem):
@@ -173,46 +190,80 @@ def _strings(value, problem, empty=True):
     return [str(i) for i in items]
 
 
-POLICY_KEYS = ("match",) + schema.RETENTION_KEYS
+def _duration(field, value):
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{field.name}: {exc}") from None
 
 
-def _policies(value):
-    """A list of {match: GLOB or [GLOB, ...], keep_*: ...} retention policies, as plain dicts
-    ({match: [...], keep_within: seconds, keep_daily: 30, ...}); each must keep something.
-    Every problem found (Several), each at its spot."""
-    if not isinstance(value, (list, tuple)):
-        raise ValueError("expected a list of policies ({match: GLOB, keep_daily: N, ...})")
-    return _each(value, _policy)
+def _choice(field, value):
+    if str(value) not in field.choices:
+        raise ValueError(f"{field.name} must be one of: {', '.join(field.choices)}")
+    return str(value)
 
 
-def _policy(item, n, where):
-    if not isinstance(item, dict):
-        raise Misplaced(f"policy {n}: expected a mapping with match and keep_* keys", where)
-    clean, found = {}, []
-    for pkey, pvalue in item.items():
-        pkey = str(pkey)
-        try:
-            if pkey not in POLICY_KEYS:
-                raise Misplaced(f"policy {n}: unknown key '{pkey}'{suggest(pkey, POLICY_KEYS)}",
-                                _at(item, pkey) or where)
-            if pkey == "match":
-                clean["match"] = _strings(pvalue, f"policy {n}: match must be a pattern or a list of patterns",
-                                          empty=False)
-            elif pkey == "keep_within":
-                try:
-                    clean[pkey] = parse_duration(pvalue)
-                except ValueError as exc:
-                    raise ValueError(f"policy {n}: keep_within: {exc}") from None
-            else:
-                clean[pkey] = _whole(pvalue, f"policy {n}: {pkey} must be a whole number >= 0")
-        except ValueError as exc:
-            found.extend(_placed(exc, _at(item, pkey, value=True) or where))
-    if "match" not in item:
-        found.append(Misplaced(f"policy {n}: no match (the sets it applies to)", where))
-    elif not found and not any(clean.get(k) for k in POLICY_KEYS[1:]):
-        found.append(Misplaced(f"policy {n}: keeps nothing by rule; give at least one keep_* key above 0", where))
-    _raise(found)
-    return clean
+def _events(field, value):
+    events = _strings(value, f"{field.name} must be a list of {', '.join(schema.REPORT_EVENTS)}")
+    bad = [e for e in events if e not in schema.REPORT_EVENTS]
+    if bad:
+        raise ValueError(f"unknown event '{bad[0]}'{suggest(bad[0], schema.REPORT_EVENTS)} "
+                         f"(one of: {', '.join(schema.REPORT_EVENTS)})")
+    return events
+
+
+def _env_name(field, value):
+    if not (isinstance(value, str) and _ENV_NAME.fullmatch(value)):
+        raise ValueError(f"{field.name} must name an environment variable")
+    return value
+
+
+def _string(field, value):
+    if isinstance(value, (dict, list, bool)) or value is None:
+        raise ValueError(f"{field.name} must be a string")
+    return str(value)
+
+
+def _switch(field, value):
+    if not isinstance(value, bool):
+        raise ValueError(f"{field.name} must be true or false")
+    return value
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _url(field, value):
+    """An http(s) URL ($NAME: read from the environment when sending)."""
+    text = value if isinstance(value, str) else ""
+    if text.startswith("$"):
+        name = text[1:].strip("{}") if text.startswith("${") and text.endswith("}") else text[1:]
+        if _ENV_NAME.fullmatch(name):
+            return "$" + name
+        raise ValueError(f"{text!r} is not an environment variable name")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError:
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise ValueError(f"{field.name} needs an http:// or https:// URL, not {value!r}")
+    return text
+
+
+# Each field type of schema.Field: (field, value) -> clean value, or ValueError with the problem.
+FIELD_TYPES = {
+    "strings": lambda f, v: _strings(v, f"{f.name} must be a string or a list of strings"),
+    "patterns": lambda f, v: _strings(v, f"{f.name} must be a pattern or a list of patterns", empty=False),
+    "pixels": lambda f, v: _whole(v, f"{f.name} must be a whole number of pixels"),
+    "count": lambda f, v: _whole(v, f"{f.name} must be a whole number >= 0"),
+    "duration": _duration, "choice": _choice, "events": _events, "env-name": _env_name,
+    "string": _string, "switch": _switch, "url": _url,
+}
+
+POLICY_KEYS = schema.POLICY.names
 
 
 class Misplaced(ValueError):
@@ -271,10 +322,6 @@ def _each(items, check):
     return results
 
 
-MONITOR_OPTIONS = {"healthchecks": ("events",), "ntfy": ("events", "token", "token_env"),
-                   "webhook": ("events", "token", "token_env"), "desktop": ("events",)}
-
-
 def _monitors(value):
     """A list of monitors, each {KIND: URL or true, events: [...], token/token_env: ...},
     as plain dicts {kind, target, events, token, token_env}; every problem (Several), each
@@ -285,9 +332,10 @@ def _monitors(value):
 
 
 def _monitor(item, n, where):
+    """One monitor: the kind it names picks its Record (schema.MONITORS), which is walked."""
     kinds = schema.MONITOR_KINDS
     if not isinstance(item, dict):
-        raise Misplaced(f"monitor {n}: expected a mapping such as healthchecks: URL", where)
+        raise Misplaced(f"monitor {n}: expected {schema.MONITORS[kinds[0]].shape}", where)
     found = [str(k) for k in item if str(k) in kinds]
     if len(found) != 1:
         first = next(iter(item), None)
@@ -297,76 +345,9 @@ def _monitor(item, n, where):
                             f"(one of: {', '.join(kinds)})", spot)
         raise Misplaced(f"monitor {n}: name exactly one kind of {', '.join(kinds)}", spot)
     kind = found[0]
-    clean = {"kind": kind, "events": _default_events(kind), "token": None, "token_env": None}
-    problems = []
-    for key, sub in item.items():
-        key = str(key)
-        known = key == kind or key in MONITOR_OPTIONS[kind]    # an unknown key is cited, a known one's value
-        try:
-            clean["target" if key == kind else key] = _monitor_option(kind, key, sub, n,
-                                                                      _at(item, key, value=known) or where)
-        except Misplaced as exc:
-            problems.append(exc)
-    _raise(problems)
-    return clean
-
-
-def _monitor_option(kind, key, sub, n, spot):
-    """The clean value of one key of a monitor of `kind`; Misplaced at `spot` otherwise."""
-    if key == kind:
-        return _monitor_target(kind, sub, n, spot)
-    if key not in MONITOR_OPTIONS[kind]:
-        raise Misplaced(f"monitor {n}: unknown key '{key}' for {kind}{suggest(key, MONITOR_OPTIONS[kind])}", spot)
-    if key == "events":
-        try:
-            events = _strings(sub, f"monitor {n}: events must be a list of {', '.join(schema.REPORT_EVENTS)}")
-        except ValueError as exc:
-            raise Misplaced(str(exc), spot) from None
-        bad = [e for e in events if e not in schema.REPORT_EVENTS]
-        if bad:
-            raise Misplaced(f"monitor {n}: unknown event '{bad[0]}'{suggest(bad[0], schema.REPORT_EVENTS)} "
-                            f"(one of: {', '.join(schema.REPORT_EVENTS)})", spot)
-        return events
-    if key == "token_env":
-        if not (isinstance(sub, str) and _ENV_NAME.fullmatch(sub)):
-            raise Misplaced(f"monitor {n}: token_env must name an environment variable", spot)
-        return sub
-    if isinstance(sub, (dict, list, bool)) or sub is None:
-        raise Misplaced(f"monitor {n}: token must be a string", spot)
-    return str(sub)
-
-
-def _default_events(kind):
-    """Pings and webhooks want every event; people (ntfy, desktop) only failures."""
-    return list(schema.REPORT_EVENTS) if kind in ("healthchecks", "webhook") else ["failure"]
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _monitor_target(kind, value, n, spot):
-    """The URL of an HTTP monitor ($NAME: read from the environment when sending), or
-    True/False for desktop."""
-    if kind == "desktop":
-        if not isinstance(value, bool):
-            raise Misplaced(f"monitor {n}: desktop must be true or false", spot)
-        return value
-    text = value if isinstance(value, str) else ""
-    if text.startswith("$"):
-        name = text[1:].strip("{}") if text.startswith("${") and text.endswith("}") else text[1:]
-        if _ENV_NAME.fullmatch(name):
-            return "$" + name
-        raise Misplaced(f"monitor {n}: {text!r} is not an environment variable name", spot)
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError:
-        parts = None
-    if not parts or parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
-        raise Misplaced(f"monitor {n}: {kind} needs an http:// or https:// URL, not {value!r}", spot)
-    return text
+    clean = walk(schema.MONITORS[kind], item, f"monitor {n}", where, suffix=f" for {kind}")
+    target = clean.pop(kind)
+    return {"token": None, "token_env": None, **clean, "kind": kind, "target": target}
 
 
 def _job_monitors(value):
