@@ -6,7 +6,7 @@ import shutil
 import subprocess
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from rex import checksum
@@ -17,8 +17,12 @@ needs_md5sum = pytest.mark.skipif(shutil.which("md5sum") is None, reason="md5sum
 
 
 def md5sum_check(directory, sidecar_name):
-    return subprocess.run(["md5sum", "-c", sidecar_name], cwd=directory, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=30, env=dict(os.environ, LC_ALL="C"))
+    """`md5sum -c` of a sidecar (a name starting with '-' is no option). md5sum reads a file
+    named exactly '-' from its standard input, so that file is given there too."""
+    with open(os.path.join(directory, sidecar_name[:-len(".md5")]), "rb") as stdin:
+        return subprocess.run(["md5sum", "-c", "--", sidecar_name], cwd=directory, stdin=stdin,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                              env=dict(os.environ, LC_ALL="C"))
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -72,8 +76,9 @@ def test_sidecar_is_accepted_by_md5sum(tmp_path, name):
 
 def md5sum_line(directory, name):
     """What md5sum itself writes for the file `name` (bytes) in `directory`."""
-    return subprocess.run([b"md5sum", b"--", name], cwd=directory, stdout=subprocess.PIPE, check=True,
-                          timeout=30).stdout
+    with open(os.path.join(directory, name), "rb") as stdin:   # a file named '-' is read from stdin
+        return subprocess.run([b"md5sum", b"--", name], cwd=directory, stdin=stdin, stdout=subprocess.PIPE,
+                              check=True, timeout=30).stdout
 
 
 @needs_md5sum
@@ -104,6 +109,8 @@ file_names = st.binary(min_size=1, max_size=40).map(lambda b: b.replace(b"\0", b
 @needs_md5sum
 @settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(file_names)
+@example(b"-")          # md5sum's standard input
+@example(b"-\x01")      # no option
 def test_every_name_gets_what_md5sum_writes_and_reads_back(tmp_path, name):
     directory = os.fsencode(str(tmp_path))
     target = os.path.join(directory, name)
