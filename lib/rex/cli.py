@@ -115,15 +115,17 @@ def rex_group(name, **kwargs):
     return decorate
 
 
-def rex_subcommand(group, **kwargs):
-    """Decorate a function `f(inv, **options)` as a subcommand of a `rex_group`."""
+def rex_subcommand(group, help_names=("-h", "--help"), **kwargs):
+    """Decorate a function `f(inv, **options)` as a subcommand of a `rex_group`
+    (`help_names=("--help",)` frees -h for a host, as psql does)."""
 
     def decorate(func):
         @functools.wraps(func)
         def callback(**params):
             return _invoke(func, click.get_current_context().find_object(Invocation), params)
 
-        return group.command(context_settings=CONTEXT_SETTINGS, **kwargs)(callback)
+        settings = dict(CONTEXT_SETTINGS, help_option_names=list(help_names))
+        return group.command(context_settings=settings, **kwargs)(callback)
 
     return decorate
 

@@ -1,0 +1,161 @@
+"""rex-standby: prepare a primary, clone a standby, watch it, promote it."""
+
+import os
+
+import click
+
+from .. import errors, log
+from ..cli import rex_group, rex_subcommand
+
+NO_H = ("--help",)   # -h is the host, as in psql
+
+
+def _connection(func):
+    for option in reversed([
+            click.option("-h", "--host", metavar="HOST", help="Server host or socket directory (PGHOST)."),
+            click.option("-p", "--port", type=int, metavar="PORT", help="Server port (PGPORT)."),
+            click.option("-U", "--username", metavar="USER", help="User to connect as (PGUSER)."),
+            click.option("--slot", default="rex_standby", show_default=True, metavar="NAME",
+                         help="Physical replication slot.")]):
+        func = option(func)
+    return func
+
+
+def _server(host, port, username):
+    from ..pg.server import Server
+
+    return Server(host=host, port=port, user=username)
+
+
+def _password(password_file):
+    """The replication password: --password-file, else REX_STANDBY_PASSWORD, else PGPASSWORD."""
+    if password_file:
+        try:
+            with open(password_file) as f:
+                return f.readline().rstrip("\n")
+        except OSError as exc:
+            raise errors.from_oserror(exc, f"cannot read {password_file}") from None
+    return os.environ.get("REX_STANDBY_PASSWORD") or os.environ.get("PGPASSWORD")
+
+
+_password_option = click.option("--password-file", metavar="FILE",
+                                help="Read the replication role's password from FILE (else REX_STANDBY_PASSWORD).")
+
+
+@rex_group("rex-standby")
+def command():
+    """A warm standby of the project database: prepare, clone, status, promote (see rex-standby(1))."""
+
+
+@rex_subcommand(command, help_names=NO_H, short_help="Check (and --apply) what the primary needs.")
+@_connection
+@click.option("--standby-address", required=True, metavar="ADDR", help="IP address the standby connects from.")
+@click.option("--role", default="replicator", show_default=True, metavar="ROLE", help="Replication role.")
+@_password_option
+@click.option("--apply", "do_apply", is_flag=True, help="Run the SQL-level fixes and reload.")
+def prepare(inv, host, port, username, slot, standby_address, role, password_file, do_apply):
+    """Check the primary for replication; one line per problem with its fix. Exit 1 while
+    anything is missing, 0 when ready."""
+    import ipaddress
+
+    from ..standby import checks, primary
+
+    try:
+        ipaddress.ip_address(standby_address)
+    except ValueError:
+        raise errors.UsageError(f"--standby-address: not an IP address: {standby_address}") from None
+    server = _server(host, port, username)
+    found = checks.problems(primary.facts(server, role, slot), role, slot, standby_address)
+    if do_apply and found:
+        primary.apply(server, found, role, _password(password_file))
+        found = checks.problems(primary.facts(server, role, slot), role, slot, standby_address)
+    for problem in found:
+        log.error(problem.line())
+        inv.out.obj({"path": problem.key, "problem": problem.message, "fix": problem.fix, "needs": problem.needs})
+    if found:
+        return errors.PARTIAL
+    log.notice(f"ready: a standby of role {role} on {standby_address} can stream with slot {slot}")
+    return errors.OK
+
+
+@rex_subcommand(command, help_names=NO_H, short_help="Replication state with a Nagios exit status.")
+@_connection
+@click.option("--side", type=click.Choice(["auto", "primary", "standby"]), default="auto", show_default=True,
+              help="Which side the server is.")
+@click.option("--warn", "warn_", default="16MB,5m", show_default=True, metavar="SIZE,DURATION",
+              help="WARNING from this many bytes or seconds behind.")
+@click.option("--crit", default="256MB,10m", show_default=True, metavar="SIZE,DURATION",
+              help="CRITICAL from this many bytes or seconds behind.")
+def status(inv, host, port, username, slot, side, warn_, crit):
+    """One status record on stdout; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    from ..standby import status as verdicts
+    from ..standby import watch
+
+    try:
+        warn = verdicts.parse_thresholds(warn_, verdicts.DEFAULT_WARN)
+        crit = verdicts.parse_thresholds(crit, verdicts.DEFAULT_CRIT)
+    except ValueError as exc:
+        raise errors.UsageError(f"--warn/--crit: {exc}") from None
+    try:
+        record = watch.record(_server(host, port, username), slot, None if side == "auto" else side)
+    except errors.RexError as exc:
+        log.error(exc.message)
+        return verdicts.UNKNOWN if exc.code not in (errors.TEMPFAIL, errors.NOPERM) else verdicts.CRITICAL
+    code, reasons = verdicts.verdict(record, warn, crit)
+    record.update(status=verdicts.NAMES[code], reasons=reasons, path=f"{record['side']}:{slot}")
+    log.info(f"{verdicts.NAMES[code]}: {'; '.join(reasons) or 'streaming'} ({record['side']} side)")
+    if inv.json:
+        inv.out.obj(record)
+    else:
+        inv.out.text(verdicts.NAMES[code])
+    return code
+
+
+@rex_subcommand(command, help_names=NO_H, short_help="Clone the primary into DIR with pg_basebackup.")
+@_connection
+@click.argument("directory", metavar="DIR")
+@_password_option
+@click.option("--owner", metavar="USER", help="Server's OS user owning DIR (as root; default postgres).")
+@click.option("--start", is_flag=True, help="Start the standby and wait until it streams.")
+@click.option("--standby-port", "start_port", type=int, metavar="PORT", default=5432,
+              show_default=True, help="Port the started standby listens on.")
+def clone(inv, host, port, username, slot, directory, password_file, owner, start, start_port):
+    """Clone the primary into DIR (absent or empty) as a streaming standby."""
+    import sys
+
+    from ..pg.server import major_of, server_version_num
+    from ..standby import clone as cloning
+    from ..standby import serve
+
+    who = cloning.owner(owner)
+    with cloning.session(_server(host, port, username), _password(password_file)) as server:
+        major = major_of(server_version_num(server))
+        cloning.clone(server, directory, slot, major, who, progress=sys.stderr.isatty())
+        target = os.path.abspath(directory)
+        inv.out.path(target, slot=slot, major=major)
+        bindir = os.path.dirname(cloning.find_basebackup(major))
+        if start:
+            serve.start(bindir, target, start_port, who)
+            serve.wait_streaming(server, slot)
+            log.notice(f"standby in {target} streams on port {start_port}")
+        else:
+            log.notice(f"start it: {bindir}/pg_ctl start -D {target} -o '-p {start_port}' (as the server's user)")
+    return errors.OK
+
+
+@rex_subcommand(command, help_names=NO_H, short_help="Promote the standby; refuses while the primary answers.")
+@click.option("-h", "--host", metavar="HOST", help="Standby host or socket directory (PGHOST).")
+@click.option("-p", "--port", type=int, metavar="PORT", help="Standby port (PGPORT).")
+@click.option("-U", "--username", metavar="USER", help="User to connect as (PGUSER).")
+@click.option("--force", is_flag=True, help="Promote even though the primary still answers.")
+def promote(inv, host, port, username, force):
+    """Promote the standby to a primary (pg_promote) and print the steps that remain."""
+    from ..standby import serve
+
+    facts = serve.promote(_server(host, port, username), force=force)
+    inv.out.obj({"path": f"{host or os.environ.get('PGHOST', 'local')}:{port or os.environ.get('PGPORT', 5432)}",
+                 "promoted": True, "replay_lag_bytes": facts.get("replay_lag_bytes")})
+    log.notice("promoted; still to do:")
+    for step in serve.STEPS:
+        log.notice(f"- {step}")
+    return errors.OK

@@ -1,0 +1,2 @@
+"""A warm standby of the project database: preparing the primary, cloning,
+watching the lag and promoting (rex-standby)."""

@@ -1,0 +1,196 @@
+"""rex-standby against two real clusters from initdb on free loopback ports: a primary
+that starts unready, is prepared, cloned, watched and finally replaced by its standby."""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+
+import pytest
+
+from conftest import run_cmd, user_env
+
+pytestmark = pytest.mark.slow
+PASSWORD = "s3cret:rep'l"
+
+
+def _edit_primary(cluster):
+    """An unready primary: WAL level minimal, no senders, no slots, no replication lines."""
+    with open(os.path.join(cluster.datadir, "postgresql.conf"), "a") as f:
+        f.write("wal_level = minimal\nmax_wal_senders = 0\nmax_replication_slots = 0\n")
+    hba = os.path.join(cluster.datadir, "pg_hba.conf")
+    with open(hba) as f:
+        lines = [line for line in f if " replication " not in line]
+    with open(hba, "w") as f:
+        f.writelines(lines)
+
+
+@pytest.fixture(scope="module")
+def primary(tmp_path_factory):
+    from rex.pg.cluster import Cluster
+
+    cluster = Cluster(base=str(tmp_path_factory.mktemp("primary")))
+    cluster.create()
+    _edit_primary(cluster)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("home")
+
+
+def env_of(cluster, home, **extra):
+    return user_env(home, **cluster.env(), **extra)
+
+
+def standby_cmd(cluster, home, *args, **extra):
+    return run_cmd("rex-standby", *args, env=env_of(cluster, home, **extra), timeout=300)
+
+
+PREPARE = ("prepare", "--standby-address", "127.0.0.1", "--role", "replicator")
+
+
+@pytest.fixture(scope="module")
+def ready(primary, home):
+    """The person's fix (the pg_hba.conf line), then --apply, then a restart."""
+    before = standby_cmd(primary, home, *PREPARE)
+    with open(os.path.join(primary.datadir, "pg_hba.conf"), "a") as f:
+        f.write("host replication replicator 127.0.0.1/32 scram-sha-256\n")
+    applied = standby_cmd(primary, home, *PREPARE, "--apply", REX_STANDBY_PASSWORD=PASSWORD)
+    primary.stop()
+    primary.start()
+    return before, applied
+
+
+def test_prepare_names_each_missing_setting_with_its_fix(ready):
+    before, _ = ready
+    assert before.returncode == 1, before.err
+    err = before.err
+    assert "wal_level: is minimal" in err and "ALTER SYSTEM SET wal_level = 'replica'; then restart" in err
+    assert "max_wal_senders: is 0" in err and "ALTER SYSTEM SET max_wal_senders = 10" in err
+    assert "max_replication_slots: is 0" in err
+    assert "role replicator does not exist" in err
+    assert "add the line 'host replication replicator 127.0.0.1/32 scram-sha-256'" in err
+    assert "then reload" in err
+    assert "pg_create_physical_replication_slot('rex_standby', true)" in err
+
+
+def test_apply_leaves_only_the_restart_then_ready_and_idempotent(primary, home, ready):
+    _, applied = ready
+    assert applied.returncode == 1, applied.err
+    left = [line for line in applied.err.splitlines() if "fix:" in line]
+    assert left and all("restart" in line or "slot rex_standby" in line for line in left), left
+    assert "wal_level: is minimal, needs replica; replica is set and waits for a restart" in applied.err
+    assert "PASSWORD" not in applied.err and PASSWORD not in applied.err
+    first = standby_cmd(primary, home, *PREPARE, "--apply", REX_STANDBY_PASSWORD=PASSWORD)
+    assert first.returncode == 0, first.err          # the slot, now that slots exist
+    second = standby_cmd(primary, home, *PREPARE, "--apply")
+    assert second.returncode == 0, second.err
+    assert "ready" in second.err
+    assert primary.psql("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'rex_standby'").strip() \
+        == "reserved"
+
+
+@pytest.fixture(scope="module")
+def standby(primary, home, ready):
+    from rex.pg.cluster import Cluster, free_port
+
+    standby_cmd(primary, home, *PREPARE, "--apply", REX_STANDBY_PASSWORD=PASSWORD)
+    node = Cluster()
+    node.base = tempfile.mkdtemp(prefix="rex-standby-")
+    node.port = free_port()
+    os.chmod(node.base, 0o755)
+    shutil.copy(primary.passfile, node.passfile)
+    os.makedirs(node.sockdir)
+    if node.user is not None:
+        os.chown(node.sockdir, node.user.pw_uid, node.user.pw_gid)
+    result = standby_cmd(primary, home, "clone", "-U", "replicator", node.datadir, "--start",
+                         "--standby-port", node.port, REX_STANDBY_PASSWORD=PASSWORD)
+    node.running = os.path.exists(os.path.join(node.datadir, "postmaster.pid"))
+    node.clone_result = result
+    try:
+        yield node
+    finally:
+        node.remove()
+
+
+def wait_for(check, timeout=20):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_clone_streams_with_the_password_only_in_a_0600_passfile(standby):
+    assert standby.clone_result.returncode == 0, standby.clone_result.err
+    assert standby.clone_result.out.strip() == standby.datadir
+    assert oct(os.stat(standby.datadir).st_mode & 0o777) == "0o700"
+    auto = open(os.path.join(standby.datadir, "postgresql.auto.conf")).read()
+    assert PASSWORD not in auto and "s3cret" not in auto
+    assert re.search(r"primary_conninfo = '.*passfile=", auto)
+    passfile = os.path.join(standby.datadir, "rex-standby.pgpass")
+    assert oct(os.stat(passfile).st_mode & 0o777) == "0o600"
+    assert os.path.exists(os.path.join(standby.datadir, "standby.signal"))
+    assert not [n for n in os.listdir(os.path.dirname(standby.datadir)) if "rex-partial" in n]
+
+
+def test_rows_on_the_primary_appear_on_the_standby(primary, standby):
+    primary.psql("CREATE TABLE IF NOT EXISTS edits (n int); INSERT INTO edits SELECT generate_series(1, 500)")
+    wait_for(lambda: standby.psql("SELECT count(*) FROM pg_class WHERE relname = 'edits'").strip() == "1"
+             and standby.psql("SELECT count(*) FROM edits").strip() == "500")
+
+
+def test_status_ok_with_no_lag_on_both_sides(primary, standby, home):
+    wait_for(lambda: standby_cmd(primary, home, "--json", "status").returncode == 0)
+    result = standby_cmd(primary, home, "--json", "status")
+    record = json.loads(result.out)
+    assert record["status"] == "OK" and record["side"] == "primary" and record["connected"]
+    assert record["replay_lag_bytes"] < 1 << 20
+    on_standby = standby_cmd(standby, home, "--json", "status")
+    assert on_standby.returncode == 0, on_standby.err
+    assert json.loads(on_standby.out)["side"] == "standby"
+
+
+def test_stopped_standby_retains_wal_and_goes_warning_then_critical(primary, standby, home):
+    standby.stop()
+    try:
+        primary.psql("CREATE TABLE IF NOT EXISTS bulk (t text); "
+                     "INSERT INTO bulk SELECT repeat('x', 1000) FROM generate_series(1, 20000)")
+        warn = standby_cmd(primary, home, "--json", "status", "--warn", "1MB", "--crit", "1GB")
+        assert warn.returncode == 1, warn.err
+        record = json.loads(warn.out)
+        assert record["retained_bytes"] > 1 << 20 and not record["connected"]
+        crit = standby_cmd(primary, home, "status", "--warn", "1MB", "--crit", "2MB")
+        assert crit.returncode == 2 and crit.out.strip() == "CRITICAL", crit.err
+    finally:
+        standby.start()
+    wait_for(lambda: standby_cmd(primary, home, "status").returncode == 0, timeout=60)
+
+
+def test_wrong_password_is_77_and_a_down_server_75(primary, home, tmp_path):
+    from rex.pg.cluster import free_port
+
+    env = user_env(home, PGHOST="127.0.0.1", PGPORT=str(primary.port), PGUSER="postgres", PGPASSWORD="wrong")
+    wrong = run_cmd("rex-standby", *PREPARE, env=env)
+    assert wrong.returncode == 77, wrong.err
+    assert len(wrong.err.strip().splitlines()) == 1
+    down = run_cmd("rex-standby", *PREPARE, env=dict(env, PGPORT=str(free_port())))
+    assert down.returncode == 75, down.err
+
+
+def test_promote_refuses_while_the_primary_answers_then_makes_it_writable(primary, standby, home):
+    refused = standby_cmd(standby, home, "promote")
+    assert refused.returncode == 1 and "still answers" in refused.err
+    assert standby.psql("SELECT pg_is_in_recovery()").strip() == "t"
+    primary.stop()
+    promoted = standby_cmd(standby, home, "promote")
+    assert promoted.returncode == 0, promoted.err
+    assert "clone" in promoted.err
+    standby.psql("INSERT INTO edits VALUES (42)")
+    assert standby.psql("SELECT pg_is_in_recovery()").strip() == "f"
