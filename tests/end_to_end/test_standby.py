@@ -184,6 +184,30 @@ def test_wrong_password_is_77_and_a_down_server_75(primary, home, tmp_path):
     assert down.returncode == 75, down.err
 
 
+def test_a_failed_clone_leaves_no_directory(primary, home, tmp_path):
+    target = tmp_path / "standby"
+    result = standby_cmd(primary, home, "clone", "-U", "replicator", target, REX_STANDBY_PASSWORD="wrong")
+    assert result.returncode == 77, result.err
+    assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
+
+
+def test_lost_wal_is_critical_even_after_the_standby_restarts(primary, standby, home):
+    primary.psql("ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'; SELECT pg_reload_conf()")
+    standby.stop()
+    try:
+        for _ in range(4):
+            primary.psql("INSERT INTO bulk SELECT repeat('y', 1000) FROM generate_series(1, 20000); "
+                         "SELECT pg_switch_wal(); CHECKPOINT")
+        wait_for(lambda: primary.psql(
+            "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'rex_standby'").strip() == "lost")
+    finally:
+        standby.start()
+    time.sleep(2)
+    result = standby_cmd(primary, home, "--json", "status", "--warn", "1GB,1h", "--crit", "2GB,2h")
+    assert result.returncode == 2, result.err
+    assert json.loads(result.out)["wal_status"] == "lost" and "lost" in result.err
+
+
 def test_promote_refuses_while_the_primary_answers_then_makes_it_writable(primary, standby, home):
     refused = standby_cmd(standby, home, "promote")
     assert refused.returncode == 1 and "still answers" in refused.err

@@ -103,7 +103,8 @@ def status(inv, host, port, username, slot, side, warn_, crit):
         return verdicts.UNKNOWN if exc.code not in (errors.TEMPFAIL, errors.NOPERM) else verdicts.CRITICAL
     code, reasons = verdicts.verdict(record, warn, crit)
     record.update(status=verdicts.NAMES[code], reasons=reasons, path=f"{record['side']}:{slot}")
-    log.info(f"{verdicts.NAMES[code]}: {'; '.join(reasons) or 'streaming'} ({record['side']} side)")
+    say = {verdicts.OK: log.notice, verdicts.WARNING: log.warning}.get(code, log.error)
+    say(f"{verdicts.NAMES[code]}: {'; '.join(reasons) or 'streaming'} ({record['side']} side)")
     if inv.json:
         inv.out.obj(record)
     else:

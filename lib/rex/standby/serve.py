@@ -1,6 +1,7 @@
 """Starting a cloned standby, waiting until it streams, and promoting it."""
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -52,8 +53,17 @@ def answers(host, port, timeout=3):
         return False
 
 
+def conninfo_address(conninfo):
+    """(host, port) named by a primary_conninfo string, either may be None."""
+    found = dict(re.findall(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", conninfo or ""))
+    clean = {k: re.sub(r"\\(.)", r"\1", v[1:-1]) if v.startswith("'") else v for k, v in found.items()}
+    host = clean.get("host") or clean.get("hostaddr")
+    return (host.split(",")[0] if host else None), (clean.get("port", "").split(",")[0] or None)
+
+
 def standby_facts(server):
     return one_json(server, """SELECT json_build_object('in_recovery', pg_is_in_recovery(),
+        'conninfo', current_setting('primary_conninfo', true),
         'status', (SELECT status FROM pg_stat_wal_receiver), 'sender_host', (SELECT sender_host FROM pg_stat_wal_receiver),
         'sender_port', (SELECT sender_port FROM pg_stat_wal_receiver),
         'replay_lag_bytes', pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint)""")
@@ -64,8 +74,9 @@ def promote(server, force=False, primary_host=None, primary_port=None):
     facts = standby_facts(server)
     if not facts["in_recovery"]:
         raise RexError("server is not a standby (not in recovery); nothing to promote", code=1)
-    host = primary_host or facts.get("sender_host")
-    port = primary_port or facts.get("sender_port")
+    named_host, named_port = conninfo_address(facts.get("conninfo"))
+    host = primary_host or facts.get("sender_host") or named_host
+    port = primary_port or facts.get("sender_port") or named_port
     if not force and (facts.get("status") == "streaming" or answers(host, port)):
         raise RexError(f"the primary ({host}:{port}) still answers; stop it first or use --force", code=1)
     if not one_json(server, "SELECT to_json(pg_promote(true, 60))"):
