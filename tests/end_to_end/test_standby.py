@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -144,6 +145,24 @@ def test_rows_on_the_primary_appear_on_the_standby(primary, standby):
     primary.psql("CREATE TABLE IF NOT EXISTS edits (n int); INSERT INTO edits SELECT generate_series(1, 500)")
     wait_for(lambda: standby.psql("SELECT count(*) FROM pg_class WHERE relname = 'edits'").strip() == "1"
              and standby.psql("SELECT count(*) FROM edits").strip() == "500")
+
+
+def test_large_objects_and_a_library_reach_the_standby_and_dump_alike(primary, standby, home):
+    from sample_library import create_library
+
+    primary.psql("SELECT lo_from_bytea(4242, 'a still frame')")
+    create_library(primary, "Standby Projects", projects=2)
+    wait_for(lambda: standby.psql("SELECT count(*) FROM pg_database WHERE datname = 'Standby Projects'").strip()
+             == "1" and standby.psql("SELECT encode(lo_get(4242), 'escape')").strip() == "a still frame")
+    wait_for(lambda: standby_cmd(primary, home, "--json", "status").returncode == 0)
+    tocs = []
+    for node, name in ((primary, "p"), (standby, "s")):
+        env = env_of(node, home / name)
+        dumped = run_cmd("rex-pgdump", "-Z", "0", "Standby Projects", env=env)
+        assert dumped.returncode == 0, dumped.err
+        toc = subprocess.run(["pg_restore", "-l", dumped.out.strip()], capture_output=True, text=True, check=True)
+        tocs.append([line for line in toc.stdout.splitlines() if line and not line.startswith(";")])
+    assert tocs[0] == tocs[1] and len(tocs[0]) > 5
 
 
 def test_status_ok_with_no_lag_on_both_sides(primary, standby, home):
