@@ -181,7 +181,9 @@ def test_stopped_standby_retains_wal_and_goes_warning_then_critical(primary, sta
     try:
         primary.psql("CREATE TABLE IF NOT EXISTS bulk (t text); "
                      "INSERT INTO bulk SELECT repeat('x', 1000) FROM generate_series(1, 20000)")
-        warn = standby_cmd(primary, home, "--json", "status", "--warn", "1MB", "--crit", "1GB")
+        config = home / "thresholds.yaml"
+        config.write_text("standby:\n  warn: 1MB\n  crit: 1GB\n")
+        warn = standby_cmd(primary, home, "--json", "-c", config, "status")
         assert warn.returncode == 1, warn.err
         record = json.loads(warn.out)
         assert record["retained_bytes"] > 1 << 20 and not record["connected"]
@@ -190,6 +192,15 @@ def test_stopped_standby_retains_wal_and_goes_warning_then_critical(primary, sta
     finally:
         standby.start()
     wait_for(lambda: standby_cmd(primary, home, "status").returncode == 0, timeout=60)
+
+
+def test_a_bad_threshold_is_a_usage_or_configuration_error(home, tmp_path):
+    env = user_env(home)
+    assert run_cmd("rex-standby", "status", "--warn", "lots", env=env).returncode == 64
+    config = tmp_path / "rex.yaml"
+    config.write_text("standby:\n  crit: soon\n")
+    result = run_cmd("rex-standby", "-c", config, "status", env=env)
+    assert result.returncode == 78 and "standby.crit" in result.err, result.err
 
 
 def test_wrong_password_is_77_and_a_down_server_75(primary, home, tmp_path):

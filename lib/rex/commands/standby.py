@@ -15,8 +15,7 @@ def _connection(func):
             click.option("-h", "--host", metavar="HOST", help="Server host or socket directory (PGHOST)."),
             click.option("-p", "--port", type=int, metavar="PORT", help="Server port (PGPORT)."),
             click.option("-U", "--username", metavar="USER", help="User to connect as (PGUSER)."),
-            click.option("--slot", default="rex_standby", show_default=True, metavar="NAME",
-                         help="Physical replication slot.")]):
+            click.option("--slot", metavar="NAME", help="Physical replication slot (standby.slot).")]):
         func = option(func)
     return func
 
@@ -50,7 +49,7 @@ def command():
 @rex_subcommand(command, help_names=NO_H, short_help="Check (and --apply) what the primary needs.")
 @_connection
 @click.option("--standby-address", required=True, metavar="ADDR", help="IP address the standby connects from.")
-@click.option("--role", default="replicator", show_default=True, metavar="ROLE", help="Replication role.")
+@click.option("--role", metavar="ROLE", help="Replication role (standby.role).")
 @_password_option
 @click.option("--apply", "do_apply", is_flag=True, help="Run the SQL-level fixes and reload.")
 def prepare(inv, host, port, username, slot, standby_address, role, password_file, do_apply):
@@ -64,6 +63,7 @@ def prepare(inv, host, port, username, slot, standby_address, role, password_fil
         ipaddress.ip_address(standby_address)
     except ValueError:
         raise errors.UsageError(f"--standby-address: not an IP address: {standby_address}") from None
+    slot, role = slot or inv.config.get("standby.slot"), role or inv.config.get("standby.role")
     server = _server(host, port, username)
     found = checks.problems(primary.facts(server, role, slot), role, slot, standby_address)
     if do_apply and found:
@@ -82,20 +82,24 @@ def prepare(inv, host, port, username, slot, standby_address, role, password_fil
 @_connection
 @click.option("--side", type=click.Choice(["auto", "primary", "standby"]), default="auto", show_default=True,
               help="Which side the server is.")
-@click.option("--warn", "warn_", default="16MB,5m", show_default=True, metavar="SIZE,DURATION",
-              help="WARNING from this many bytes or seconds behind.")
-@click.option("--crit", default="256MB,10m", show_default=True, metavar="SIZE,DURATION",
-              help="CRITICAL from this many bytes or seconds behind.")
+@click.option("--warn", "warn_", metavar="SIZE,DURATION",
+              help="WARNING from this many bytes or seconds behind (standby.warn, 16MB,5m).")
+@click.option("--crit", metavar="SIZE,DURATION",
+              help="CRITICAL from this many bytes or seconds behind (standby.crit, 256MB,10m).")
 def status(inv, host, port, username, slot, side, warn_, crit):
     """One status record on stdout; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
     from ..standby import status as verdicts
     from ..standby import watch
 
-    try:
-        warn = verdicts.parse_thresholds(warn_, verdicts.DEFAULT_WARN)
-        crit = verdicts.parse_thresholds(crit, verdicts.DEFAULT_CRIT)
-    except ValueError as exc:
-        raise errors.UsageError(f"--warn/--crit: {exc}") from None
+    slot = slot or inv.config.get("standby.slot")
+    limits = {}
+    for name, given, default in (("warn", warn_, verdicts.DEFAULT_WARN), ("crit", crit, verdicts.DEFAULT_CRIT)):
+        try:
+            limits[name] = verdicts.parse_thresholds(given or inv.config.get(f"standby.{name}"), default)
+        except ValueError as exc:
+            bad = errors.UsageError if given else errors.ConfigError
+            raise bad(f"{'--' + name if given else 'standby.' + name}: {exc}") from None
+    warn, crit = limits["warn"], limits["crit"]
     try:
         record = watch.record(_server(host, port, username), slot, None if side == "auto" else side)
     except errors.RexError as exc:
@@ -129,6 +133,7 @@ def clone(inv, host, port, username, slot, directory, password_file, owner, star
     from ..standby import serve
 
     who = cloning.owner(owner)
+    slot = slot or inv.config.get("standby.slot")
     with cloning.session(_server(host, port, username), _password(password_file)) as server:
         major = major_of(server_version_num(server))
         cloning.clone(server, directory, slot, major, who, progress=sys.stderr.isatty())

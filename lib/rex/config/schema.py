@@ -45,6 +45,7 @@ SECTIONS = {
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
     "scan": "proxy-scan: find the clips that need proxies.",
     "link": "proxy-link: link finished proxies to their clips in Resolve.",
+    "standby": "rex-standby: a warm standby of the project database, and the thresholds of its check.",
     "report": "rex-report: tell monitors when a scheduled job starts, succeeds or fails. "
               "A monitor that cannot be reached never fails the job.",
 }
@@ -229,6 +230,12 @@ KEYS = [
     Key("restore.verify", "bool", True,
         "Check the sidecar checksum (and the format) before restoring or importing; "
         "a backup without a sidecar is refused."),
+    Key("standby.slot", "str", "rex_standby", "The physical replication slot the standby streams from."),
+    Key("standby.role", "str", "replicator", "The replication role rex-standby prepare checks and creates."),
+    Key("standby.warn", "str", "16MB,5m",
+        "rex-standby status is WARNING from this many bytes or this long behind (SIZE,DURATION)."),
+    Key("standby.crit", "str", "256MB,10m",
+        "rex-standby status is CRITICAL from this many bytes or this long behind (SIZE,DURATION)."),
     Key("dedupe.link", "enum", "symlink",
         "How an unchanged backup points at the earlier copy: a relative symlink, or a hard link.",
         choices=("symlink", "hardlink")),
