@@ -214,10 +214,18 @@ def test_wrong_password_is_77_and_a_down_server_75(primary, home, tmp_path):
     assert down.returncode == 75, down.err
 
 
-def test_a_failed_clone_leaves_no_directory(primary, home, tmp_path):
+def test_a_failed_clone_leaves_no_directory_and_removes_a_killed_ones(primary, home, tmp_path):
     target = tmp_path / "standby"
-    result = standby_cmd(primary, home, "clone", "-U", "replicator", target, REX_STANDBY_PASSWORD="wrong")
-    assert result.returncode == 77, result.err
+    wrong = standby_cmd(primary, home, "clone", "-U", "replicator", target, REX_STANDBY_PASSWORD="wrong")
+    assert wrong.returncode == 77, wrong.err
+    assert os.listdir(tmp_path) == []
+    leftover = tmp_path / ".standby.rex-partial"     # what a killed clone leaves
+    leftover.mkdir()
+    (leftover / "PG_VERSION").write_text("15\n")
+    failed = standby_cmd(primary, home, "clone", "-U", "replicator", "--slot", "no_such_slot", target,
+                         REX_STANDBY_PASSWORD=PASSWORD)
+    assert failed.returncode != 0 and "no_such_slot" in failed.err, failed.err
+    assert len(failed.err.strip().splitlines()) == 1, failed.err
     assert os.listdir(tmp_path) == [], os.listdir(tmp_path)
 
 
