@@ -98,6 +98,14 @@ def test_apply_leaves_only_the_restart_then_ready_and_idempotent(primary, home, 
         == "reserved"
 
 
+def test_apply_never_gives_the_role_the_superusers_password(primary, home, ready):
+    result = standby_cmd(primary, home, "prepare", "--standby-address", "127.0.0.1", "--role", "other",
+                         "--apply", PGPASSWORD=primary.password)
+    assert result.returncode == 1
+    assert "password: role other has no password" in result.err, result.err
+    assert primary.psql("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'other'").strip() == "t"
+
+
 @pytest.fixture(scope="module")
 def standby(primary, home, ready):
     from rex.pg.cluster import Cluster, free_port

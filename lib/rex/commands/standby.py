@@ -26,15 +26,16 @@ def _server(host, port, username):
     return Server(host=host, port=port, user=username)
 
 
-def _password(password_file):
-    """The replication password: --password-file, else REX_STANDBY_PASSWORD, else PGPASSWORD."""
+def _password(password_file, libpq=False):
+    """The replication password: --password-file, else REX_STANDBY_PASSWORD, else (for
+    clone, which connects as that role) PGPASSWORD."""
     if password_file:
         try:
             with open(password_file) as f:
                 return f.readline().rstrip("\n")
         except OSError as exc:
             raise errors.from_oserror(exc, f"cannot read {password_file}") from None
-    return os.environ.get("REX_STANDBY_PASSWORD") or os.environ.get("PGPASSWORD")
+    return os.environ.get("REX_STANDBY_PASSWORD") or (os.environ.get("PGPASSWORD") if libpq else None)
 
 
 _password_option = click.option("--password-file", metavar="FILE",
@@ -134,7 +135,7 @@ def clone(inv, host, port, username, slot, directory, password_file, owner, star
 
     who = cloning.owner(owner)
     slot = slot or inv.config.get("standby.slot")
-    with cloning.session(_server(host, port, username), _password(password_file)) as server:
+    with cloning.session(_server(host, port, username), _password(password_file, libpq=True)) as server:
         major = major_of(server_version_num(server))
         cloning.clone(server, directory, slot, major, who, progress=sys.stderr.isatty())
         target = os.path.abspath(directory)
