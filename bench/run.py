@@ -2,7 +2,7 @@
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
-                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload]
+                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload] [standby]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -26,6 +26,9 @@
   upload   plain `rclone copy` vs rex-upload --sync (copy, then every file checked against its sidecar)
            of 20 x 50 MB to `rclone serve sftp` on 127.0.0.1 (target <= 1.1x), and for information to
            `rclone serve webdav` (no hashes) with and without the download check.
+
+  standby  replay lag p50/p99 under many small transactions, catch-up after 200 MB written while
+           the standby was stopped, and rex-standby status wall time (target < 0.3 s).
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -54,7 +57,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))    # sample_library: the sample 
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
-              "prune", "upload")
+              "prune", "upload", "standby")
 
 
 # ----------------------------------------------------------------- helpers
@@ -406,6 +409,11 @@ def bench_upload(args, work):
 
 # ------------------------------------------------------------------- prune
 
+def bench_standby(args, work):
+    import bench_standby
+    return bench_standby.standby(args, work, sys.modules[__name__])
+
+
 def bench_prune(args, work):
     """The pure decision of rex-prune over 100,000 backups (no file system)."""
     import datetime
@@ -518,7 +526,7 @@ def main(argv=None):
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
              "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
-             "upload": bench_upload}
+             "upload": bench_upload, "standby": bench_standby}
     try:
         for name in BENCHMARKS:
             if name not in chosen:
