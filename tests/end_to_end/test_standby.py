@@ -106,11 +106,11 @@ def test_apply_never_gives_the_role_the_superusers_password(primary, home, ready
     assert primary.psql("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'other'").strip() == "t"
 
 
-@pytest.fixture(scope="module")
-def standby(primary, home, ready):
+def clone_standby(primary, home, *slot):
+    """A standby of `primary` cloned and started by rex-standby (`slot`: e.g. --slot NAME)."""
     from rex.pg.cluster import Cluster, free_port
 
-    standby_cmd(primary, home, *PREPARE, "--apply", REX_STANDBY_PASSWORD=PASSWORD)
+    standby_cmd(primary, home, *PREPARE, *slot, "--apply", REX_STANDBY_PASSWORD=PASSWORD)
     node = Cluster()
     node.base = tempfile.mkdtemp(prefix="rex-standby-")
     node.port = free_port()
@@ -119,10 +119,16 @@ def standby(primary, home, ready):
     os.makedirs(node.sockdir)
     if node.user is not None:
         os.chown(node.sockdir, node.user.pw_uid, node.user.pw_gid)
-    result = standby_cmd(primary, home, "clone", "-U", "replicator", node.datadir, "--start",
+    result = standby_cmd(primary, home, "clone", "-U", "replicator", *slot, node.datadir, "--start",
                          "--standby-port", node.port, REX_STANDBY_PASSWORD=PASSWORD)
     node.running = os.path.exists(os.path.join(node.datadir, "postmaster.pid"))
     node.clone_result = result
+    return node
+
+
+@pytest.fixture(scope="module")
+def standby(primary, home, ready):
+    node = clone_standby(primary, home)
     try:
         yield node
     finally:
@@ -252,6 +258,19 @@ def test_lost_wal_is_critical_even_after_the_standby_restarts(primary, standby, 
     result = standby_cmd(primary, home, "--json", "status", "--warn", "1GB,1h", "--crit", "2GB,2h")
     assert result.returncode == 2, result.err
     assert json.loads(result.out)["wal_status"] == "lost" and "lost" in result.err
+
+
+def test_promote_force_promotes_while_the_primary_answers(primary, home, ready):
+    second = clone_standby(primary, home, "--slot", "second")
+    try:
+        assert second.clone_result.returncode == 0, second.clone_result.err
+        assert standby_cmd(second, home, "promote").returncode == 1
+        forced = standby_cmd(second, home, "promote", "--force")
+        assert forced.returncode == 0, forced.err
+        assert second.psql("SELECT pg_is_in_recovery()").strip() == "f"
+        primary.psql("SELECT 1")            # the primary was left as it was
+    finally:
+        second.remove()
 
 
 def test_promote_refuses_while_the_primary_answers_then_makes_it_writable(primary, standby, home):

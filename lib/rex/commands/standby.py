@@ -26,18 +26,6 @@ def _server(host, port, username):
     return Server(host=host, port=port, user=username)
 
 
-def _password(password_file, libpq=False):
-    """The replication password: --password-file, else REX_STANDBY_PASSWORD, else (for
-    clone, which connects as that role) PGPASSWORD."""
-    if password_file:
-        try:
-            with open(password_file) as f:
-                return f.readline().rstrip("\n")
-        except OSError as exc:
-            raise errors.from_oserror(exc, f"cannot read {password_file}") from None
-    return os.environ.get("REX_STANDBY_PASSWORD") or (os.environ.get("PGPASSWORD") if libpq else None)
-
-
 _password_option = click.option("--password-file", metavar="FILE",
                                 help="Read the replication role's password from FILE (else REX_STANDBY_PASSWORD).")
 
@@ -59,6 +47,7 @@ def prepare(inv, host, port, username, slot, standby_address, role, password_fil
     import ipaddress
 
     from ..standby import checks, primary
+    from ..standby.credentials import replication_password
 
     try:
         ipaddress.ip_address(standby_address)
@@ -68,7 +57,7 @@ def prepare(inv, host, port, username, slot, standby_address, role, password_fil
     server = _server(host, port, username)
     found = checks.problems(primary.facts(server, role, slot), role, slot, standby_address)
     if do_apply and found:
-        primary.apply(server, found, role, _password(password_file))
+        primary.apply(server, found, role, replication_password(password_file))
         found = checks.problems(primary.facts(server, role, slot), role, slot, standby_address)
     for problem in found:
         log.error(problem.line())
@@ -93,23 +82,14 @@ def status(inv, host, port, username, slot, side, warn_, crit):
     from ..standby import watch
 
     slot = slot or inv.config.get("standby.slot")
-    limits = {}
-    for name, given, default in (("warn", warn_, verdicts.DEFAULT_WARN), ("crit", crit, verdicts.DEFAULT_CRIT)):
-        try:
-            limits[name] = verdicts.parse_thresholds(given or inv.config.get(f"standby.{name}"), default)
-        except ValueError as exc:
-            bad = errors.UsageError if given else errors.ConfigError
-            raise bad(f"{'--' + name if given else 'standby.' + name}: {exc}") from None
-    warn, crit = limits["warn"], limits["crit"]
-    try:
-        record = watch.record(_server(host, port, username), slot, None if side == "auto" else side)
-    except errors.RexError as exc:
-        log.error(exc.message)
-        return verdicts.UNKNOWN if exc.code not in (errors.TEMPFAIL, errors.NOPERM) else verdicts.CRITICAL
-    code, reasons = verdicts.verdict(record, warn, crit)
-    record.update(status=verdicts.NAMES[code], reasons=reasons, path=f"{record['side']}:{slot}")
-    say = {verdicts.OK: log.notice, verdicts.WARNING: log.warning}.get(code, log.error)
-    say(f"{verdicts.NAMES[code]}: {'; '.join(reasons) or 'streaming'} ({record['side']} side)")
+    warn, crit = verdicts.limits({"warn": warn_, "crit": crit},
+                                 {k: inv.config.get(f"standby.{k}") for k in ("warn", "crit")})
+    code, record, line = watch.check(_server(host, port, username), slot, None if side == "auto" else side,
+                                     warn, crit)
+    if record is None:
+        log.error(line)
+        return code
+    {verdicts.OK: log.notice, verdicts.WARNING: log.warning}.get(code, log.error)(line)
     if inv.json:
         inv.out.obj(record)
     else:
@@ -129,24 +109,16 @@ def clone(inv, host, port, username, slot, directory, password_file, owner, star
     """Clone the primary into DIR (absent or empty) as a streaming standby."""
     import sys
 
-    from ..pg.server import major_of, server_version_num
     from ..standby import clone as cloning
-    from ..standby import serve
+    from ..standby.credentials import replication_password
+    from ..standby.serve import clone_standby
 
-    who = cloning.owner(owner)
-    slot = slot or inv.config.get("standby.slot")
-    with cloning.session(_server(host, port, username), _password(password_file, libpq=True)) as server:
-        major = major_of(server_version_num(server))
-        cloning.clone(server, directory, slot, major, who, progress=sys.stderr.isatty())
-        target = os.path.abspath(directory)
-        inv.out.path(target, slot=slot, major=major)
-        bindir = os.path.dirname(cloning.find_basebackup(major))
-        if start:
-            serve.start(bindir, target, start_port, who)
-            serve.wait_streaming(server, slot)
-            log.notice(f"standby in {target} streams on port {start_port}")
-        else:
-            log.notice(f"start it: {bindir}/pg_ctl start -D {target} -o '-p {start_port}' (as the server's user)")
+    target, major, message = clone_standby(
+        _server(host, port, username), replication_password(password_file, libpq=True), directory,
+        slot or inv.config.get("standby.slot"), cloning.owner(owner), start_port, and_start=start,
+        progress=sys.stderr.isatty())
+    inv.out.path(target, slot=slot or inv.config.get("standby.slot"), major=major)
+    log.notice(message)
     return errors.OK
 
 

@@ -82,3 +82,23 @@ def promote(server, force=False, primary_host=None, primary_port=None):
     if not one_json(server, "SELECT to_json(pg_promote(true, 60))"):
         raise TempFail("pg_promote did not finish within 60 s")
     return facts
+
+
+def clone_standby(server, password, directory, slot, owner, start_port, and_start=False, progress=False):
+    """Clone the primary behind `server` into `directory` as a streaming standby and, when
+    asked, start it on `start_port` and wait until it streams. Returns (path, major, what
+    to tell the user)."""
+    from ..pg.server import major_of, server_version_num
+    from . import clone as cloning
+
+    with cloning.session(server, password) as session:
+        major = major_of(server_version_num(session))
+        cloning.clone(session, directory, slot, major, owner, progress=progress)
+        target = os.path.abspath(directory)
+        bindir = os.path.dirname(cloning.find_basebackup(major))
+        if not and_start:
+            return target, major, (f"start it: {bindir}/pg_ctl start -D {target} -o '-p {start_port}' "
+                                   "(as the server's user)")
+        start(bindir, target, start_port, owner)
+        wait_streaming(session, slot)
+        return target, major, f"standby in {target} streams on port {start_port}"

@@ -107,3 +107,21 @@ def verdict(record, warn=DEFAULT_WARN, crit=DEFAULT_CRIT):
         codes.append(level)
         reasons.append(f"{secs:.1f} s behind")
     return max(codes), reasons
+
+
+def limits(given, configured):
+    """(warn, crit) Thresholds from the options `given` ({"warn": text or None, ...}), else
+    the `configured` texts, else the defaults. A bad option is a usage error (64), a bad
+    configured value a configuration error (78)."""
+    from .. import errors
+
+    found = []
+    for name, default in (("warn", DEFAULT_WARN), ("crit", DEFAULT_CRIT)):
+        text = given.get(name)
+        try:
+            found.append(parse_thresholds(text or configured.get(name), default))
+        except ValueError as exc:
+            if text:
+                raise errors.UsageError(f"--{name}: {exc}") from None
+            raise errors.ConfigError(f"standby.{name}: {exc}") from None
+    return tuple(found)

@@ -61,3 +61,20 @@ def record(server, slot, side=None):
     if side == "standby" and not got.get("in_recovery"):
         got["connected"] = False
     return got
+
+
+def check(server, slot, side, warn, crit):
+    """(exit code, record with status and reasons, one line for people). A server that is
+    down or refuses the login is CRITICAL, as a check that pages someone must say; any
+    other failure to ask is UNKNOWN."""
+    from .. import errors
+    from . import status as verdicts
+
+    try:
+        got = record(server, slot, side)
+    except errors.RexError as exc:
+        code = verdicts.CRITICAL if exc.code in (errors.TEMPFAIL, errors.NOPERM) else verdicts.UNKNOWN
+        return code, None, exc.message
+    code, reasons = verdicts.verdict(got, warn, crit)
+    got.update(status=verdicts.NAMES[code], reasons=reasons, path=f"{got['side']}:{slot}")
+    return code, got, f"{verdicts.NAMES[code]}: {'; '.join(reasons) or 'streaming'} ({got['side']} side)"
