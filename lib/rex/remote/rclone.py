@@ -8,6 +8,7 @@ own), and credentials live in that file or in RCLONE_CONFIG_<REMOTE>_* variables
 
 import json
 import os
+import re
 
 from .. import errors, log, runner
 
@@ -163,7 +164,7 @@ def messages(stderr):
 _UNREACHABLE = ("connection refused", "no such host", "i/o timeout", "network is unreachable",
                 "no route to host", "connection reset", "context deadline exceeded", "tls handshake timeout",
                 "server misbehaving", "timeout")
-_AUTH = ("401", "403 forbidden", "unauthorized", "unable to authenticate", "authentication failed",
+_AUTH = ("403 forbidden", "unauthorized", "unable to authenticate", "authentication failed",
          "permission denied (publickey", "invalid_grant", "access denied", "couldn't connect ssh: ssh: handshake")
 
 
@@ -171,7 +172,8 @@ def run_wide(stderr):
     """The sysexits code when rclone's messages say the whole run failed (remote down,
     refused, misconfigured), else None (failures of single files)."""
     text = " ".join(messages(stderr)).lower()
-    if any(s in text for s in _AUTH):
+    # A bare status code only where it stands alone: a port such as 127.0.0.1:36401 is no 401.
+    if any(s in text for s in _AUTH) or re.search(r"(?<![\w.:])40[13](?!\w)", text):
         return errors.NOPERM
     if any(s in text for s in _UNREACHABLE):
         return errors.TEMPFAIL

@@ -150,6 +150,11 @@ def test_parsers():
     ('{"level":"error","msg":"dial tcp 127.0.0.1:1: connect: connection refused"}', errors.TEMPFAIL),
     ("Failed to create file system: dial tcp: lookup nohost: no such host", errors.TEMPFAIL),
     ('{"level":"error","msg":"401 Unauthorized"}', errors.NOPERM),
+    ('{"level":"error","msg":"Propfind: 401"}', errors.NOPERM),
+    # a port holding 401 or 403 is no HTTP status (a random test port once made "down" read as 77)
+    ('read metadata failed: Propfind "http://127.0.0.1:36401/x": dial tcp 127.0.0.1:36401: connect: '
+     'connection refused', errors.TEMPFAIL),
+    ('{"level":"error","msg":"dial tcp 127.0.0.1:40310: connect: connection refused"}', errors.TEMPFAIL),
     ("Failed to create file system for \"x:\": didn't find section in config file", errors.CONFIG),
     ('{"level":"error","msg":"x: failed to copy: unexpected EOF","object":"x"}', errors.PARTIAL),
 ])
