@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from backuptree import put as put_backup
 from conftest import BIN, sim_env
 from drpfiles import read_members, reexport, samples, source, sources, write_members
 from rex.checksum import md5_file, read_sidecar, write_sidecar
@@ -392,12 +393,7 @@ def test_dedupe_waits_for_a_prune_of_the_same_set(run, rex_env, tmp_path):
 
 def plain(directory, i, content):
     """A .sql backup (compared by MD5) with its sidecar."""
-    os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, f"lib_{stamp(i)}.sql")
-    with open(path, "wb") as f:
-        f.write(content)
-    write_sidecar(path, md5_file(path))
-    return path
+    return put_backup(directory, "lib", stamp(i), content)
 
 
 @pytest.mark.slow

@@ -162,18 +162,25 @@ def ledger_row(env, remote, rel):
 MODES = {"check": ["--check"], "recheck": ["--recheck-after", "0"]}
 
 
+def uploaded_then_damaged(run, env, target, how):
+    """Two backups uploaded, then the remote copy of the first damaged `how`: (remote, root,
+    its relative path, the other's, its local path, its remote copy)."""
+    remote, served = target
+    root = env["REX_BACKUP_ROOT"]
+    rel, good = "pg/s/Lib_20260101T000000Z.backup", "pg/s/Lib_20260102T000000Z.backup"
+    path = put(root, rel, os.urandom(40000))
+    put(root, good, os.urandom(40000))
+    assert run("rex-upload", "-r", remote, "--sync", root, env=env).returncode == 0
+    copy = os.path.join(served, rel)
+    damage(copy, how)
+    return remote, root, rel, good, path, copy
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["flipped", "truncated", "missing"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_damaged_remote_copy_is_repaired(run, env, target, how, mode):
-    remote, served = target
-    root = env["REX_BACKUP_ROOT"]
-    bad, good = "pg/s/Lib_20260101T000000Z.backup", "pg/s/Lib_20260102T000000Z.backup"
-    path = put(root, bad, os.urandom(40000))
-    put(root, good, os.urandom(40000))
-    assert run("rex-upload", "-r", remote, "--sync", root, env=env).returncode == 0
-    copy = os.path.join(served, bad)
-    damage(copy, how)
+    remote, root, bad, good, path, copy = uploaded_then_damaged(run, env, target, how)
     started = time.time()
     result = run("rex-upload", "-r", remote, "--sync", root, "--json", *MODES[mode], env=env)
     assert result.returncode == 0, result.err
@@ -212,14 +219,7 @@ def test_check_sends_nothing_new(run, env, target):
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_bad_local_copy_never_replaces_the_remote_one(run, env, target, how, mode):
     """The remote copy may be the last good one anywhere, or hold what can still be saved."""
-    remote, served = target
-    root = env["REX_BACKUP_ROOT"]
-    rel, good = "pg/s/Lib_20260101T000000Z.backup", "pg/s/Lib_20260102T000000Z.backup"
-    path = put(root, rel, os.urandom(40000))
-    put(root, good, os.urandom(40000))
-    assert run("rex-upload", "-r", remote, "--sync", root, env=env).returncode == 0
-    copy = os.path.join(served, rel)
-    damage(copy, how)
+    remote, root, rel, good, path, copy = uploaded_then_damaged(run, env, target, how)
     with open(path, "r+b") as f:                # the local copy goes bad too (and looks changed)
         f.seek(99)
         f.write(b"rot")
