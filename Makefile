@@ -17,9 +17,9 @@ VENV    := .venv
 VPY     := $(VENV)/bin/python
 COMMANDS := $(notdir $(wildcard bin/*))
 MANPAGES := $(wildcard man/*.[1-8])
-APT_PACKAGES := postgresql postgresql-client mandoc python3-venv systemd rclone ffmpeg redis-server
+APT_PACKAGES := postgresql postgresql-client mandoc python3-venv systemd rclone ffmpeg redis-server chromium chromium-driver
 # Programs whose absence means the packages above are still missing.
-NEEDED_PROGRAMS := psql mandoc systemd-analyze rclone ffmpeg redis-server
+NEEDED_PROGRAMS := psql mandoc systemd-analyze rclone ffmpeg redis-server chromium chromedriver
 
 .PHONY: all deps venv test test-fast check demo bench lint man install uninstall clean
 

@@ -145,3 +145,13 @@ def sim(rex_env, tmp_path, monkeypatch):
     state.empty()
     yield sim_env(rex_env, tmp_path / "sim.json")
     assert state.misuse() == [], "Resolve's API misused (fails silently with the real product)"
+
+
+@pytest.fixture
+def notify_socket():
+    """A real $NOTIFY_SOCKET: pass `notify_socket.env()` to the service, then `wait_for("READY")`."""
+    from notifysocket import NotifySocket
+
+    sock = NotifySocket()
+    yield sock
+    sock.close()

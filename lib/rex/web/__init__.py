@@ -1,0 +1,1 @@
+"""rex-web: the read-only status page and the JSON API behind it."""
