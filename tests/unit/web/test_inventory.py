@@ -3,43 +3,17 @@ the real ledgers of rex-verify and rex-upload; one walk at start-up, then only t
 directories that changed are read again, never a walk per request."""
 
 import os
-import time
 from collections import namedtuple
 
 import pytest
 
 import backuptree
 from rex.backups import sets as backup_sets
-from rex.backups.verify import Checker, VerificationLedger
-from rex.config.loader import Config
 from rex.remote.ledger import UploadLedger
 from rex.web.inventory import Inventory
+from webtree import DAY, NOW, Clock, config, iso_ago, settle, stamp_ago, verify
 
-DAY = 86400
-NOW = time.time()
 Expected = namedtuple("Expected", "size md5 local")
-
-
-def stamp_ago(seconds):
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(NOW - seconds))
-
-
-def config(**values):
-    return Config(file_values={name: (value, "test") for name, value in values.items()}, environ={})
-
-
-class Clock:
-    def __init__(self):
-        self.now = NOW
-
-    def __call__(self):
-        return self.now
-
-
-def settle(root):
-    """Every directory under `root` dated an hour ago: no longer too recent to trust its time."""
-    for directory, _dirs, _files in os.walk(root):
-        os.utime(directory, (NOW - 3600, NOW - 3600))
 
 
 @pytest.fixture
@@ -120,7 +94,7 @@ def test_sets_carry_kind_place_counts_and_stable_url_safe_ids(tree, tmp_path):
     lib = first["lib2"]
     assert (lib["kind"], lib["server"], lib["library"], lib["project"], lib["directory"], lib["count"]) == (
         "dump", "db1_5432", "lib2", None, "db1_5432/lib2", 3)
-    assert lib["newest"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 3600))
+    assert lib["newest"] == iso_ago(3600)
     assert 3600 <= lib["age_s"] < 3700 and lib["bytes"] == sum(len(f"2{a}") for a in (3 * DAY, 2 * DAY, 3600))
     proj = first["Proj"]
     assert (proj["kind"], proj["library"], proj["project"], proj["count"]) == ("export", "Lib", "Proj", 2)
@@ -135,14 +109,6 @@ def test_dedupe_links_count_as_saved_bytes_not_bytes_on_disk(tmp_path):
     backuptree.put(str(root / "s"), "s", stamp_ago(60), b"y" * 10, ext=".sql")
     [found] = Inventory(str(root), None, str(tmp_path / "state")).sets()
     assert (found["count"], found["bytes"], found["saved_bytes"]) == (4, 1010, 2000)
-
-
-def verify(state, *paths):
-    os.makedirs(state, exist_ok=True)
-    ledger = VerificationLedger(state)
-    for path in paths:
-        ledger.record(Checker().check(path))
-    ledger.close()
 
 
 def test_states_from_the_ledgers_and_a_backup_damaged_in_place_is_seen(tmp_path):
@@ -161,8 +127,7 @@ def test_states_from_the_ledgers_and_a_backup_damaged_in_place_is_seen(tmp_path)
     states = {s["name"]: s for s in inventory.sets()}
     assert {n: s["state"] for n, s in states.items()} == {"fresh": "OK", "stale": "STALE",
                                                            "unverified": "UNVERIFIED", "damaged": "OK"}
-    assert states["unverified"]["verified_newest"] == time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                    time.gmtime(NOW - 2 * DAY))
+    assert states["unverified"]["verified_newest"] == iso_ago(2 * DAY)
     assert states["stale"]["reasons"] == ["newest backup 30d old; expected every 1d"]
     # damaged in place: its directory's time does not change, the ledger's does
     backuptree.corrupt(damaged)
@@ -185,7 +150,7 @@ def test_the_newest_copy_proved_on_the_remote_comes_from_rex_uploads_ledger(tree
     ledger.update("elsewhere:rex", {f"db1_5432/lib2/lib2_{stamp_ago(3600)}.backup": Expected(1, "m", None)}, [])
     ledger.close()
     found = {s["name"]: s for s in Inventory(tree, None, state, remote="offsite:rex").sets()}
-    assert found["lib0"]["uploaded_newest"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 2 * DAY))
+    assert found["lib0"]["uploaded_newest"] == iso_ago(2 * DAY)
     assert found["lib0"]["uploaded_at"] is not None
     assert found["lib1"]["uploaded_newest"] is None          # no such backup in the tree
     assert found["lib2"]["uploaded_newest"] is None          # proved on another remote
