@@ -102,6 +102,8 @@ class Inventory:
         self._real_root = None
         self.stats = {"walks": 0, "looks": 0, "dirs_read": 0}
         self._sets = {}              # id -> static summary
+        self._sets_of = set()        # the directories _sets was made from
+        self._judged_cache = None    # (second, [judged sets]): ages move by the second
 
     # --- looking at the tree -------------------------------------------------------------
 
@@ -123,7 +125,10 @@ class Inventory:
             for directory in changed:
                 if directory in self._dirs:
                     self._summarise(directory)
-            self._sets = {s["id"]: s for d in self._dirs.values() for s in d.summaries}
+            if changed or len(self._sets_of) != len(self._dirs):
+                self._sets = {s["id"]: s for d in self._dirs.values() for s in d.summaries}
+                self._sets_of = set(self._dirs)
+                self._judged_cache = None
             self._looked = now
 
     def _walk_all(self):
@@ -254,7 +259,7 @@ class Inventory:
         groups = {}
         for file in entry.files:
             groups.setdefault((file.backup.name, file.backup.ext), []).append(file)
-        entry.summaries = [self._summary("/".join(parts), parts, name, ext, sorted(files, key=lambda f: f.backup))
+        entry.summaries = [self._summary("/".join(parts), parts, name, ext, sorted(files, key=_order))
                            for (name, ext), files in sorted(groups.items())]
 
     def _summary(self, rel_dir, parts, name, ext, files):
@@ -310,7 +315,10 @@ class Inventory:
         """Every set as a dict (see web.status), newest look; never walks the tree."""
         self.refresh()
         now = self.clock()
-        return [self._judged(s, now) for s in list(self._sets.values())]
+        cached = self._judged_cache
+        if cached is None or cached[0] != int(now):
+            cached = self._judged_cache = (int(now), [self._judged(s, now) for s in list(self._sets.values())])
+        return list(cached[1])
 
     def get(self, ident):
         """One set by id, or None."""
@@ -330,6 +338,10 @@ class Inventory:
                                           summary["newest_verified"], summary["failures"])
         out.update(age_s=round(age), expected_s=interval, state=state, reasons=reasons)
         return out
+
+
+def _order(file):
+    return file.backup.stamp, file.backup.path
 
 
 def _is_link(entry):
