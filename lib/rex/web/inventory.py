@@ -2,13 +2,15 @@
 brought up to date without walking the tree again.
 
 The first look is the one backup walk (backups.sets.directories_under, with the rule of
-backups.sets for what a backup is). After that, a look at most every `web.rescan`
-seconds stats each known directory: only one whose modification time changed (or that
-changed too recently to trust its time) is read again, a new subdirectory is walked, a
-vanished one dropped. A request never walks the tree; it reads the sets as they were at
-the last look. The ledgers of rex-verify and rex-upload are read again only when their
-files changed; a backup whose verification changed is stat'ed again (it may have been
-damaged in place, which leaves its directory's time alone).
+backups.sets for what a backup is). After that, two things keep the cache: inotify (where
+there is one, see web.watch) names the directories that changed, and each request reads
+those again; and a look at most every `web.rescan` seconds stats each known directory, to
+read again one whose modification time changed (or that changed too recently to trust its
+time) -- the whole keeping without inotify, a safety net with it. A new subdirectory is
+walked, a vanished one dropped. A request never walks the tree. The ledgers of rex-verify
+and rex-upload are read again only when their files changed; a backup whose verification
+changed is stat'ed again (it may have been damaged in place, which leaves its directory's
+time alone).
 """
 
 import hashlib
@@ -83,7 +85,7 @@ class Inventory:
     """The backup sets under `root`, cached (see the module docstring). `state` is the
     state directory holding the ledgers; `remote` the upload target whose proofs count."""
 
-    def __init__(self, root, config=None, state=None, remote=None, clock=time.time):
+    def __init__(self, root, config=None, state=None, remote=None, clock=time.time, watch=True):
         self.root = os.path.abspath(root)
         self.clock = clock
         get = config.get if config is not None else (lambda _name: None)
@@ -104,21 +106,34 @@ class Inventory:
         self._sets = {}              # id -> static summary
         self._sets_of = set()        # the directories _sets was made from
         self._judged_cache = None    # (second, [judged sets]): ages move by the second
+        self.watch = watch           # inotify where it is available
+        self._watcher = None
 
     # --- looking at the tree -------------------------------------------------------------
 
     def refresh(self, force=False):
-        """Bring the cache up to date if it is older than web.rescan (or `force`)."""
+        """Bring the cache up to date: the directories inotify named since the last request,
+        and every directory (by its time) once the last look is older than web.rescan (or
+        with `force`)."""
         with self._lock:
             now = self.clock()
-            if self._dirs is not None and not force and now - self._looked < self.rescan:
+            due = self._dirs is None or force or now - self._looked >= self.rescan
+            if not due and self._watcher is None:
                 return
             self._real_root = os.path.realpath(self.root)
-            if self._dirs is None or self.root not in self._dirs:
+            news = self._watcher.changed() if self._watcher is not None else set()
+            if news is None:                 # the kernel dropped events: look at everything
+                due = True
+            if self._dirs is None or (due and self.root not in self._dirs):
                 changed = self._walk_all()
+            elif self.root not in self._dirs:
+                changed = set()              # no tree yet: looked for again at the next look
+            elif due:
+                changed = self._reread(sorted(d for d in news or () if d in self._dirs))
+                changed |= self._look()
             else:
-                changed = self._look()
-            restat = self._read_ledgers()
+                changed = self._reread(sorted(d for d in news if d in self._dirs))
+            restat = self._read_ledgers() if due or (news and self.state in news) else None
             if restat is not None:           # ledgers changed: every summary is recomputed
                 self._restat(restat)
                 changed = set(self._dirs)
@@ -129,14 +144,50 @@ class Inventory:
                 self._sets = {s["id"]: s for d in self._dirs.values() for s in d.summaries}
                 self._sets_of = set(self._dirs)
                 self._judged_cache = None
-            self._looked = now
+            if due:
+                self._looked = now
+
+    def close(self):
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
 
     def _walk_all(self):
         self.stats["walks"] += 1
+        self.close()
         self._dirs = {}
         for directory, entries in sets.directories_under(self.root):
             self._dirs[directory] = self._read(directory, entries)
+        if self.watch:
+            self._start_watching()
         return set(self._dirs)
+
+    def _start_watching(self):
+        """inotify watches on every directory and the state directory; without them (no
+        inotify, the watch limit) the looks at web.rescan alone keep the cache."""
+        from .watch import Unavailable, Watcher
+
+        try:
+            self._watcher = Watcher()
+            for directory in [*self._dirs, *([self.state] if self.state and os.path.isdir(self.state) else [])]:
+                self._watcher.add(directory)
+        except Unavailable as exc:
+            self.close()
+            self.watch = False
+            from .. import log
+
+            log.info(f"no inotify ({exc}); the backup tree is looked at every {self.rescan:g} s")
+
+    def _watch(self, directory):
+        if self._watcher is not None:
+            from .watch import Unavailable
+
+            try:
+                self._watcher.add(directory)
+            except Unavailable:
+                self.close()                 # the watch limit: looks alone from now on,
+                self.watch = False
+                self._looked = float("-inf")   # the first at the next request
 
     def _look(self):
         """Stat every known directory; read again those that changed. The changed ones."""
@@ -151,7 +202,17 @@ class Inventory:
             except OSError:
                 self._drop(directory)
                 continue
-            if st.st_mtime_ns == old.mtime_ns and not old.racy:
+            if st.st_mtime_ns != old.mtime_ns or old.racy:
+                changed |= self._reread([directory], st)
+        return changed
+
+    def _reread(self, directories, st=None):
+        """Read `directories` again (walking new subdirectories, dropping vanished ones);
+        the directories read."""
+        changed = set()
+        for directory in directories:
+            old = self._dirs.get(directory)
+            if old is None:
                 continue
             try:
                 with os.scandir(directory) as it:
@@ -159,7 +220,7 @@ class Inventory:
             except OSError:
                 self._drop(directory)
                 continue
-            new = self._read(directory, entries, st)
+            new = self._read(directory, entries, st, watched=self._watcher is not None)
             self._dirs[directory] = new
             changed.add(directory)
             for gone in set(old.subdirs) - set(new.subdirs):
@@ -167,6 +228,7 @@ class Inventory:
             for added in sorted(set(new.subdirs) - set(old.subdirs)):
                 for below, below_entries in sets.directories_under(added):
                     self._dirs[below] = self._read(below, below_entries)
+                    self._watch(below)
                     changed.add(below)
         return changed
 
@@ -174,9 +236,13 @@ class Inventory:
         prefix = directory + os.sep
         for name in [d for d in self._dirs if d == directory or d.startswith(prefix)]:
             del self._dirs[name]
+            if self._watcher is not None:
+                self._watcher.remove(name)
 
-    def _read(self, directory, entries, st=None):
-        """A _Dir from the entries of `directory` (sets' rule for what is a backup)."""
+    def _read(self, directory, entries, st=None, watched=False):
+        """A _Dir from the entries of `directory` (sets' rule for what is a backup). One
+        `watched` by inotify since before it was read needs no second read for a time too
+        recent to trust: inotify tells of any change after."""
         self.stats["dirs_read"] += 1
         if st is None:
             try:
@@ -184,7 +250,7 @@ class Inventory:
             except OSError:
                 st = None
         mtime = st.st_mtime_ns if st is not None else 0
-        racy = st is None or time.time_ns() - mtime < RACY_NS
+        racy = st is None or (not watched and time.time_ns() - mtime < RACY_NS)
         subdirs = []
         for entry in entries:
             try:

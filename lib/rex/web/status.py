@@ -54,6 +54,23 @@ class Status:
         except ValueError:
             return None
 
+    def close(self):
+        """Let go of the inotify watches and the run history."""
+        self.inventory.close()
+        if self._history is not None:
+            self._history.close()
+            self._history = None
+
+    def ingest(self, body, host_claimed=None):
+        """Record the events of a POST /api/v1/events body (monitor.history.RunHistory.ingest:
+        raises monitor.history.Rejected, whose `status` is 400 or 413)."""
+        return self.history.ingest(body, host_claimed)
+
+    @property
+    def looked_at(self):
+        """When the backup tree was last looked at (ISO 8601 UTC), for "as of" on the page."""
+        return self.inventory.looked_at
+
     @property
     def history(self):
         if self._history is None:
