@@ -13,28 +13,17 @@ changed is stat'ed again (it may have been damaged in place, which leaves its di
 time alone).
 """
 
-import hashlib
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 from . import freshness
+from .setfacts import File, judged, order, summary
 from ..backups import sets
 from ..backups.verify import Snapshot, row_key
-from ..paths import parse_stamp, unsafe_name
 
 RACY_NS = 2_000_000_000      # a directory changed this recently may change again within its time stamp's tick
-
-
-@dataclass
-class _File:
-    backup: object           # sets.Backup
-    key: object              # its row key in rex-verify's ledger
-    rel: str                 # its object path under the remote (rex-upload's ledger), or None
-    link: bool               # a symbolic link (rex-dedupe's)
-    identity: tuple = None   # verify.identity of the file it ends at; None when it cannot be stat'ed
-    size: int = 0
 
 
 @dataclass
@@ -44,41 +33,6 @@ class _Dir:
     subdirs: list
     files: list
     summaries: list = field(default_factory=list)
-
-
-def set_id(rel_dir, name, ext):
-    """A stable, URL-safe id of a set: no path in it, so no parameter can reach a file."""
-    return hashlib.sha1(f"{rel_dir}\0{name}{ext}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def kind_of(name, ext):
-    ext = ext.lower()
-    if ext == ".backup":
-        return "dump"
-    if ext == ".drp":
-        return "export"
-    if ext == ".sql" and name == "globals":
-        return "globals"
-    return "other"
-
-
-def placed(kind, parts, name):
-    """(server, library, project) of a set from its directory under the root (`parts`):
-    dumps live in SERVER/LIBRARY, globals in SERVER, exports in LIBRARY/FOLDER.../PROJECT."""
-    names = [unsafe_name(p) for p in parts]
-    if kind == "dump":
-        return (names[0] if len(names) > 1 else None), (names[-1] if names else unsafe_name(name)), None
-    if kind == "globals":
-        return (names[0] if names else None), None, None
-    if kind == "export":
-        return None, (names[0] if names else None), unsafe_name(name)
-    return None, (names[0] if names else None), None
-
-
-def _iso(seconds):
-    from ..monitor.history import iso
-
-    return iso(seconds)
 
 
 class Inventory:
@@ -264,7 +218,7 @@ class Inventory:
         files = []
         for backup in sets.backups_among(entries):
             base = os.path.basename(backup.path)
-            files.append(self._stat(_File(backup, row_key(real + base),
+            files.append(self._stat(File(backup, row_key(real + base),
                                           None if rel_dir is None else rel_dir + base, backup.path in links)))
         return _Dir(mtime, racy, subdirs, files)
 
@@ -325,48 +279,12 @@ class Inventory:
         groups = {}
         for file in entry.files:
             groups.setdefault((file.backup.name, file.backup.ext), []).append(file)
-        entry.summaries = [self._summary("/".join(parts), parts, name, ext, sorted(files, key=_order))
+        entry.summaries = [summary("/".join(parts), parts, name, ext, sorted(files, key=order), self._verified,
+                                   self._proved_at)
                            for (name, ext), files in sorted(groups.items())]
 
-    def _summary(self, rel_dir, parts, name, ext, files):
-        kind = kind_of(name, ext)
-        server, library, project = placed(kind, parts, name)
-        disk = saved = 0
-        seen = set()
-        verified = uploaded = None
-        failures = []
-        for file in files:
-            if file.link:
-                saved += file.size
-            elif file.identity is not None and file.identity[:2] in seen:
-                saved += file.size           # another hard link of a file already counted
-            else:
-                disk += file.size
-                if file.identity is not None:
-                    seen.add(file.identity[:2])
-            last = self._verify.last(file.key, file.identity) if file.identity is not None else None
-            if last is not None and last[0]:
-                verified = (file, last[1])
-            elif last is not None:
-                why = (last[2] or "failed").replace(file.backup.path + ": ", "")     # the name once
-                failures.append(f"{os.path.basename(file.backup.path)}: {why}")
-            when = self._proved_at(file)
-            if when is not None:
-                uploaded = (file, when)
-        newest = files[-1]
-        newest_last = self._verify.last(newest.key, newest.identity) if newest.identity is not None else None
-        return {
-            "id": set_id(rel_dir, name, ext), "kind": kind, "server": server, "library": library,
-            "project": project, "name": unsafe_name(name), "ext": ext, "directory": rel_dir,
-            "newest": _iso(parse_stamp(newest.backup.stamp)), "newest_epoch": parse_stamp(newest.backup.stamp),
-            "count": len(files), "bytes": disk, "saved_bytes": saved,
-            "verified_newest": _iso(parse_stamp(verified[0].backup.stamp)) if verified else None,
-            "verified_at": _iso(verified[1]) if verified else None,
-            "newest_verified": bool(newest_last and newest_last[0]),
-            "verify_failed": bool(failures), "failures": failures,
-            "uploaded_newest": _iso(parse_stamp(uploaded[0].backup.stamp)) if uploaded else None,
-            "uploaded_at": _iso(uploaded[1]) if uploaded else None,
-        }
+    def _verified(self, file):
+        return self._verify.last(file.key, file.identity) if file.identity is not None else None
 
     def _proved_at(self, file):
         if file.rel is None or not self._proved:
@@ -383,32 +301,21 @@ class Inventory:
         now = self.clock()
         cached = self._judged_cache
         if cached is None or cached[0] != int(now):
-            cached = self._judged_cache = (int(now), [self._judged(s, now) for s in list(self._sets.values())])
+            cached = self._judged_cache = (int(now), [judged(s, now, self.expect, self.factor)
+                                                      for s in list(self._sets.values())])
         return list(cached[1])
 
     def get(self, ident):
         """One set by id, or None."""
         self.refresh()
         summary = self._sets.get(ident)
-        return None if summary is None else self._judged(summary, self.clock())
+        return None if summary is None else judged(summary, self.clock(), self.expect, self.factor)
 
     @property
     def looked_at(self):
-        return _iso(self._looked) if self._looked is not None else None
+        from ..monitor.history import iso
 
-    def _judged(self, summary, now):
-        out = {k: v for k, v in summary.items() if k not in ("newest_epoch", "newest_verified", "failures")}
-        age = max(0.0, now - summary["newest_epoch"])
-        interval = freshness.expected(summary["kind"], self.expect)
-        state, reasons = freshness.decide(now - summary["newest_epoch"], interval, self.factor,
-                                          summary["newest_verified"], summary["failures"])
-        out.update(age_s=round(age), expected_s=interval, state=state, reasons=reasons)
-        return out
-
-
-def _order(file):
-    return file.backup.stamp, file.backup.path
-
+        return iso(self._looked) if self._looked is not None and self._looked > 0 else None
 
 def _is_link(entry):
     try:
