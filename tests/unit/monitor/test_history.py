@@ -160,7 +160,7 @@ def test_a_post_never_writes_another_hosts_runs(history):
         history.ingest(body(make("a", "start", host="bay2"), make("b", "start", host="db1")), None)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=600) | st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
