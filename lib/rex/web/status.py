@@ -45,7 +45,7 @@ class Status:
         self._history = history
         self._standby = None        # (when, result)
         self._farm = None           # (when, result)
-        self._asking = threading.RLock()
+        self._asking_standby, self._asking_farm = threading.Lock(), threading.Lock()
 
     def _remote(self):
         """The upload target whose proofs count, or None (unset or invalid)."""
@@ -148,7 +148,7 @@ class Status:
         where = self.config.get("web.standby")
         if not where:
             return {"configured": False}
-        with self._asking:          # one check at a time; the others take its answer
+        with self._asking_standby:  # one check at a time; the others take its answer
             now = self.clock()
             if self._standby is not None and now - self._standby[0] < STANDBY_CACHE:
                 return self._standby[1]
@@ -166,7 +166,7 @@ class Status:
             url = None
         if not url:
             return {"configured": False}
-        with self._asking:
+        with self._asking_farm:
             now = self.clock()
             if self._farm is not None and now - self._farm[0] < FARM_CACHE:
                 return self._farm[1]
