@@ -128,24 +128,26 @@ class Inventory:
             self._watcher = None
 
     def _walk_all(self):
+        """The one walk, each directory watched (inotify) as soon as it is found."""
         self.stats["walks"] += 1
         self.close()
-        self._dirs = {}
-        for directory, entries in sets.directories_under(self.root):
-            self._dirs[directory] = self._read(directory, entries)
         if self.watch:
             self._start_watching()
+        self._dirs = {}
+        for directory, entries in sets.directories_under(self.root):
+            self._watch(directory)
+            self._dirs[directory] = self._read(directory, entries)
         return set(self._dirs)
 
     def _start_watching(self):
-        """inotify watches on every directory and the state directory; without them (no
-        inotify, the watch limit) the looks at web.rescan alone keep the cache."""
+        """An inotify watcher, watching the state directory (the ledgers); without one (no
+        inotify) the looks at web.rescan alone keep the cache."""
         from .watch import Unavailable, Watcher
 
         try:
             self._watcher = Watcher()
-            for directory in [*self._dirs, *([self.state] if self.state and os.path.isdir(self.state) else [])]:
-                self._watcher.add(directory)
+            if self.state and os.path.isdir(self.state):
+                self._watcher.add(self.state)
         except Unavailable as exc:
             self.close()
             self.watch = False
