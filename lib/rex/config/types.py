@@ -89,6 +89,8 @@ def coerce(key, value):
         return _job_monitors(value)
     if kind == "daemon-jobs":
         return _daemon_jobs(value)
+    if kind == "intervals":
+        return walk(schema.EXPECT, value, key.leaf, None)
     raise ValueError(f"unknown type {kind}")
 
 
