@@ -29,10 +29,11 @@ GRAMMAR = "hourly at :MM, daily at HH:MM, weekly on DAY at HH:MM or every N minu
 
 _ZONE = r"(?:\s+(?:(?P<utc>utc)|in\s+(?P<zone>\S+)))?"
 _FORMS = {
-    "hourly": re.compile(r"hourly\s+at\s+:(?P<minute>\d{1,2})" + _ZONE),
-    "daily": re.compile(r"daily\s+at\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _ZONE),
-    "weekly": re.compile(r"weekly\s+on\s+(?P<day>[a-z]+)\s+at\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _ZONE),
-    "every": re.compile(r"every\s+(?P<count>\d+)\s+(?P<unit>minutes?|seconds?)"),
+    "hourly": re.compile(r"hourly\s+at\s+:(?P<minute>\d{1,2})" + _ZONE, re.I),
+    "daily": re.compile(r"daily\s+at\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _ZONE, re.I),
+    "weekly": re.compile(r"weekly\s+on\s+(?P<day>[a-z]+)\s+at\s+(?P<hour>\d{1,2}):(?P<minute>\d{2})" + _ZONE,
+                         re.I),
+    "every": re.compile(r"every\s+(?P<count>\d+)\s+(?P<unit>minutes?|seconds?)", re.I),
 }
 
 
@@ -122,7 +123,7 @@ def parse(text, seconds=False):
     "every N seconds" (a hook for tests and benchmarks, not in the documented grammar)."""
     if not isinstance(text, str):
         raise ValueError(f"expected a schedule ({GRAMMAR})")
-    clean = " ".join(text.lower().split())
+    clean = " ".join(text.split())
     for kind, form in _FORMS.items():
         match = form.fullmatch(clean)
         if match:
@@ -133,7 +134,7 @@ def parse(text, seconds=False):
 def _build(kind, parts, text, seconds):
     if kind == "every":
         count = int(parts["count"])
-        unit = 1 if parts["unit"].startswith("second") else 60
+        unit = 1 if parts["unit"].lower().startswith("second") else 60
         if unit == 1 and not seconds:
             raise ValueError(f"'{text}': every N seconds is not a schedule; use every N minutes")
         if not 1 <= count * unit <= 7 * 86400:
@@ -146,7 +147,7 @@ def _build(kind, parts, text, seconds):
         raise ValueError(f"'{text}': the minute must be 00 to 59")
     weekday = None
     if kind == "weekly":
-        day = parts["day"]
+        day = parts["day"].lower()
         matches = [n for n, name in enumerate(DAYS) if len(day) >= 3 and name.startswith(day)]
         if not matches:
             raise ValueError(f"'{text}': unknown day '{day}' (monday to sunday, or mon to sun)")
@@ -155,15 +156,23 @@ def _build(kind, parts, text, seconds):
 
 
 def _zone_name(zone, text):
-    """The IANA name as the database spells it (the grammar is read lower-cased)."""
-    if not zone or zone == "utc":
+    """The IANA name as the database spells it: as written when it is one (no listing of
+    the database, which costs tens of milliseconds), else found whatever its case."""
+    if not zone or zone.lower() == "utc":
         return "UTC"
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(zone)
+        return zone
+    except (KeyError, ValueError, OSError):     # not found (a KeyError), not a key, not a TZif file
+        pass
     names = _zone_names()
-    proper = names.get(zone)
+    proper = names.get(zone.lower())
     if proper is None:
         import difflib
 
-        near = difflib.get_close_matches(zone, list(names), n=1, cutoff=0.7)
+        near = difflib.get_close_matches(zone.lower(), list(names), n=1, cutoff=0.7)
         hint = f" (did you mean {names[near[0]]}?)" if near else ""
         raise ValueError(f"'{text}': unknown time zone '{zone}'{hint}")
     return proper
