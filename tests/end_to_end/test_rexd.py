@@ -320,3 +320,77 @@ def test_list_run_and_check(env, tmp_path, run):
     checked = run("rexd", "--check", env=env)
     assert checked.returncode == 78 and ":3:23: daemon.jobs: job 1: when: 'daily at 2:61'" in checked.err
     assert run("rexd", env=env).returncode == 78                   # the daemon does not start on it
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def zombies_of(parent):
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == parent:
+            found.append(int(pid))
+    return found
+
+
+def test_as_pid_1_of_a_container_it_reaps_orphans_and_stops_on_sigterm(env, tmp_path):
+    """In a PID namespace of its own (as a container's main process): a job leaves a
+    process of another session behind, which the kernel hands to rexd when it ends."""
+    probe = subprocess.run(["unshare", "--pid", "--fork", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no PID namespace here: {probe.stderr.decode().strip()}")
+    configure(env, f"""
+        daemon:
+          jobs:
+            - {{name: leaver, when: every 1 seconds, run: 'setsid sleep 0.3 & echo left >> {tmp_path}/left'}}
+    """)
+    err = open(tmp_path / "err", "wb")
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", sys.executable,
+                              os.path.join(BIN, "rexd")], env=env, stdin=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "left").exists() or len((tmp_path / "left").read_text().split()) < 4:
+            assert outer.poll() is None and time.monotonic() < deadline, (tmp_path / "err").read_text()
+            time.sleep(0.1)
+        [inner] = children(outer.pid)                       # rexd, PID 1 inside
+        time.sleep(0.6)                                      # the last sleeper has ended
+        assert zombies_of(inner) == []
+        os.kill(inner, signal.SIGTERM)
+        assert outer.wait(20) == 0
+    finally:
+        outer.kill()
+        err.close()
+    assert "rexd: stopped" in (tmp_path / "err").read_text()
+
+
+def test_one_rexd_per_state_and_run_waits_for_no_running_job(env, tmp_path, rexd, run):
+    configure(env, """
+        daemon:
+          jobs:
+            - {name: long, when: every 1 seconds, run: 'sleep 5'}
+    """)
+    daemon = rexd(env=env)
+    daemon.wait_for("long: started")
+    second = run("rexd", env=env, timeout=30)
+    assert second.returncode == 75 and "another rexd runs with the state directory" in second.err
+    now = run("rexd", "--run", "long", env=env, timeout=30)
+    assert now.returncode == 75 and "long is running already (rexd runs it); try later" in now.err
+    assert daemon.stop() == 0
+    by_hand = subprocess.Popen([sys.executable, os.path.join(BIN, "rexd"), "--run", "long"], env=env,
+                               stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        again = rexd(env=env)
+        again.wait_for("long: skipped: a run started by rexd --run still goes")
+        assert "long: started" not in again.err
+        assert again.stop() == 0
+    finally:
+        by_hand.terminate()             # rexd --run passes it on to the job's processes
+        by_hand.wait(30)

@@ -30,11 +30,16 @@ def command(inv, list_, count, run_job, check):
             inv.out.obj(record) if inv.json else inv.out.text(jobs.describe(record))
         return errors.OK
     if run_job:
+        from ..daemon.loop import held, lock_name
         from ..daemon.process import argv
         from ..monitor.report import run_reported
 
         job = jobs.find(jobs.load(inv.config), run_job)
-        return run_reported(job["name"], argv(job["run"]), lambda: inv.config)
+        lock = held(lock_name(job["name"]))
+        if lock is None:
+            raise errors.TempFail(f"{job['name']} is running already (rexd runs it); try later")
+        with lock:
+            return run_reported(job["name"], argv(job["run"]), lambda: inv.config)
     from ..config import load
     from ..daemon.loop import Daemon
     from ..servicenotify import ServiceNotifier

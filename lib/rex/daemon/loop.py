@@ -50,8 +50,16 @@ class Daemon:
     # --- life -----------------------------------------------------------------------------
 
     def serve(self):
-        """Run until told to stop; the exit status (0 after SIGTERM/SIGINT)."""
+        """Run until told to stop; the exit status (0 after SIGTERM/SIGINT). One rexd per
+        state directory: a second one exits 75."""
         self.config = self._load()
+        lock = held("rexd")
+        if lock is None:
+            raise errors.TempFail(f"another rexd runs with the state directory {os.path.dirname(self.state_file)}")
+        with lock:
+            return self._serve()
+
+    def _serve(self):
         self.jobs = joblist.load(self.config)
         self._wake_r, wake_w = os.pipe()
         for fd in (self._wake_r, wake_w):
@@ -143,16 +151,22 @@ class Daemon:
         if name in self.runs:
             log.notice(f"{name}: skipped: still running")
             return
+        lock = held(lock_name(name))
+        if lock is None:
+            log.notice(f"{name}: skipped: a run started by rexd --run still goes")
+            return
         job = self.plan.entries[name].job
         run_id = new_run_id()
         self.reporter.send(self.config, make(name, "start", run_id=run_id))
         try:
             self.runs[name] = Run(name, job["run"], self.config.get("report.tail_lines"), run_id)
         except OSError as exc:
+            lock.close()
             message = f"cannot start bash: {exc.strerror or exc}"
             log.error(f"{name}: {message}")
             self.reporter.send(self.config, make(name, "failure", exit_status=126, log_tail=message, run_id=run_id))
             return
+        self.runs[name].lock = lock
         log.notice(f"{name}: started" + (f" (after {after})" if after else "") + f", pid {self.runs[name].pid}")
 
     def _reap(self):
@@ -180,6 +194,7 @@ class Daemon:
                 self._finished(run)
 
     def _finished(self, run):
+        run.lock.close()
         took = f"{run.seconds():.1f} s"
         if run.status == 0:
             log.notice(f"{run.name}: succeeded in {took}")
@@ -245,6 +260,26 @@ class Daemon:
                 self._hurry = True
                 log.notice("told again: not waiting any longer")
             self.signals = [s for s in self.signals if s != signal.SIGCHLD]
+
+
+def held(name):
+    """The flock `name` (fsutil.job_lock), taken now, as an ExitStack to close when done;
+    None while another process holds it."""
+    import contextlib
+
+    from ..fsutil import job_lock
+
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(job_lock(name, wait=0))
+    except errors.TempFail:
+        return None
+    return stack
+
+
+def lock_name(job):
+    """The lock a run of `job` holds, in rexd and in rexd --run alike."""
+    return f"rexd-{job}"
 
 
 def _drain(fd):

@@ -30,6 +30,7 @@ class Run:
         self.status = None              # exit status (128 + N for a signal) once reaped
         self.started = time.monotonic()
         self.stopped_by = None          # the signal rexd sent, if it ended the run
+        self.lock = None                # held while it runs (rex.daemon.loop.held)
         self.proc = subprocess.Popen(argv(run), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)
         os.set_blocking(self.proc.stderr.fileno(), False)
