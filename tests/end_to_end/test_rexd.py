@@ -114,11 +114,11 @@ def test_jobs_run_on_their_slots_and_after_jobs_follow(env, tmp_path, rexd):
     assert daemon.stop() == 0
     starts = [t for kind, t in stamps(tick_log) if kind == "START"]
     assert len(starts) >= 3
-    for t in starts:                 # on an even second, a little after it (bash and date start)
-        assert t % 2 < 0.5, starts
+    for t in starts:                 # on an even second, a little after it (bash and date start; a loaded host)
+        assert t % 2 < 1.0, starts
     follows = [t for kind, t in stamps(follow_log) if kind == "START"]
     ends = [t for kind, t in stamps(tick_log) if kind == "END"]
-    assert all(any(0 <= f - e < 0.5 for e in ends) for f in follows), (follows, ends)
+    assert all(any(0 <= f - e < 1.5 for e in ends) for f in follows), (follows, ends)
     assert "never" not in daemon.err.replace("never: ", "")
 
 
@@ -239,6 +239,7 @@ def test_a_missed_run_is_caught_up_once_after_a_restart_never_as_a_burst(env, tm
     time.sleep(max(0.0, next_slot - time.time() - 0.2))
     assert again.stop() == 0
     assert again.err.count("a run was missed while rexd was down; running it now") == 1
+    assert "skipped" not in again.err                            # no second missed slot even tried
     starts = [t for kind, t in stamps(job_log) if kind == "START" and t >= restarted]
     assert len(starts) == 1 and starts[0] - restarted < 2.0, (starts, restarted)
 
