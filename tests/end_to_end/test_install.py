@@ -59,7 +59,19 @@ USER_UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units", "user"))
 PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
 # The unit that OnFailure= of every job starts; not a job itself.
 REPORT_UNIT = "rex-report@.service"
-JOB_SERVICES = [u for u in UNITS if u.endswith(".service") and u != REPORT_UNIT]
+
+
+def _source(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+# Long-running services (Type=notify, e.g. rex-web) and KeepAlive daemons are no jobs:
+# no timer, no oneshot, no rex-report around them.
+DAEMON_SERVICES = [u for u in UNITS if u.endswith(".service") and "\nType=notify\n" in _source("units", u)]
+DAEMON_PLISTS = [p for p in PLISTS if "<key>KeepAlive</key>" in _source("launchd", p)]
+JOB_PLISTS = [p for p in PLISTS if p not in DAEMON_PLISTS]
+JOB_SERVICES = [u for u in UNITS if u.endswith(".service") and u not in (REPORT_UNIT, *DAEMON_SERVICES)]
 USER_JOB_SERVICES = [u for u in USER_UNITS if u.endswith(".service") and u != REPORT_UNIT]
 
 # Targets every service or timer reaches through default dependencies or [Install].
@@ -128,7 +140,7 @@ def test_install_puts_every_file_in_place(destdir):
 def test_installed_files_name_the_bindir_and_never_destdir(destdir):
     checked = 0
     for path in installed_files(destdir, "usr/bin", UNITDIR, USER_UNITDIR, LAUNCHDDIR, "usr/share/man/man1",
-                                "usr/share/man/man5", "usr/share/man/man7"):
+                                "usr/share/man/man5", "usr/share/man/man7", "usr/share/man/man8"):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         assert "@BINDIR@" not in text, f"{path}: @BINDIR@ not replaced"
@@ -139,7 +151,7 @@ def test_installed_files_name_the_bindir_and_never_destdir(destdir):
         with open(os.path.join(destdir, unitdir, unit), encoding="utf-8") as f:
             text = f.read()
         if unit.endswith(".service"):
-            assert re.search(re.escape(BINDIR) + r"/(rex|proxy)-", text), f"{unit}: ExecStart runs no {BINDIR}/rex-*"
+            assert re.search(re.escape(BINDIR) + r"/(rex|proxy)(-|d\b)", text), f"{unit}: ExecStart runs no {BINDIR}/rex-*"
 
 
 def test_installed_commands_run_from_destdir(destdir):
@@ -483,7 +495,7 @@ PROXY_PIPELINE = f"{BINDIR}/proxy-scan --json | {BINDIR}/proxy-encode --json | {
 CALENDAR_KEYS = {"Minute": (0, 59), "Hour": (0, 23), "Day": (1, 31), "Weekday": (0, 7), "Month": (1, 12)}
 
 
-@pytest.mark.parametrize("plist", PLISTS)
+@pytest.mark.parametrize("plist", JOB_PLISTS)
 def test_plist(destdir, plist):
     with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
         job = plistlib.load(f)
@@ -610,6 +622,27 @@ def test_upload_jobs_sync_the_backup_root_nightly_with_a_bandwidth_timetable(des
     hour = int(timer["OnCalendar"].split()[1].split(":")[0])
     assert hour < 6 and job["StartCalendarInterval"]["Hour"] == hour, "nightly"
 
+def test_rexd_service_leaves_the_running_job_to_rexd_and_reloads_with_sighup(destdir):
+    """rexd, not systemd, bounds a running job on stop (KillMode=mixed: SIGTERM to rexd alone),
+    within TimeoutStopSec=; its jobs run in the backup root the sandbox opens."""
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rexd.service"))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["Type"] == "notify" and service["ExecStart"] == f"{BINDIR}/rexd"
+    assert service["KillMode"] == "mixed" and service["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    stop = int(service["TimeoutStopSec"].rstrip("min")) * 60
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+    from rex.config.schema import BY_NAME
+    from rex.daemon.loop import KILL_WAIT
+    from rex.durations import parse_duration
+
+    assert stop > parse_duration(BY_NAME["daemon.stop_timeout"].default) + KILL_WAIT
+    assert service["ReadWritePaths"] == "/var/backups/rex" and service["WatchdogSec"]
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.rexd.plist"), "rb") as f:
+        job = plistlib.load(f)
+    assert job["ProgramArguments"] == [f"{BINDIR}/rexd"] and job["KeepAlive"] == {"SuccessfulExit": False}
+    assert job["ExitTimeOut"] > parse_duration(BY_NAME["daemon.stop_timeout"].default) + KILL_WAIT
+
+
 # --- (e) man pages ---------------------------------------------------------------------
 
 def need_mandoc():
@@ -672,7 +705,8 @@ def test_help_options_are_in_the_man_page(command):
     assert "--help" in options and "--version" in options, text
     for sub in subcommands(text):
         options |= long_options(run_help(script, sub))
-    page = os.path.join(MAN, command + ".1")
+    page = next((p for p in (os.path.join(MAN, f"{command}.{s}") for s in "18") if os.path.exists(p)),
+                os.path.join(MAN, command + ".1"))     # section 8 for a daemon (rexd)
     assert os.path.exists(page), f"{command} has no man page man/{command}.1"
     shown = rendered(page)
     missing = sorted(o for o in options if not re.search(re.escape(o) + r"(?![\w-])", shown))

@@ -229,6 +229,9 @@ class Config:
                 return {kind: format_duration(v) for kind, v in value.items()}
             if key.type == "policies":
                 return [{k: format_duration(v) if k == "keep_within" else v for k, v in p.items()} for p in value]
+            if key.type == "daemon-jobs":
+                return [{k: v.text if k == "when" and v else format_duration(v) if k == "delay" else v
+                         for k, v in job.items() if v is not None} for job in value]
             return value
 
         return [(name, readable(schema.BY_NAME[name], value), source) for name, value, source in self.items()]

@@ -50,6 +50,7 @@ SECTIONS = {
     "standby": "rex-standby: a warm standby of the project database, and the thresholds of its check.",
     "report": "rex-report: tell monitors when a scheduled job starts, succeeds or fails. "
               "A monitor that cannot be reached never fails the job.",
+    "daemon": "rexd: the suite's jobs on their schedules, in one process, where there is no systemd or launchd.",
     "history": "The run history: every start, success and failure rex-report (and rexd) sees, kept in the state "
                "directory for rex-web, and every event other hosts post to rex-web.",
     "web": "rex-web: the read-only status page and its JSON API.",
@@ -163,6 +164,25 @@ MONITORS = {
     "desktop": _monitor("desktop", "switch", "true: a desktop notification, for user jobs.", _FAILURES),
 }
 MONITOR_KINDS = tuple(MONITORS)
+
+
+def _when_or_after(job):
+    if (job.get("when") is None) == (job.get("after") is None):
+        return "give either when (a schedule) or after (the job it follows), not both"
+    return None
+
+
+DAEMON_JOB = Record("job", (
+    Field("name", "job-name", "The job's name: in reports (report.jobs), the run history, rexd --run.",
+          required="no name"),
+    Field("when", "when", "Its schedule: hourly at :MM, daily at HH:MM, weekly on DAY at HH:MM or every N "
+          "minutes; then UTC (the default) or in ZONE, an IANA time zone such as Europe/Paris.", default=None),
+    Field("after", "job-name", "Instead of a schedule: run right after this job succeeds.", default=None),
+    Field("run", "pipeline", "The command line, run by bash -o pipefail -c, as the units run it.",
+          required="no run (the command line to run)"),
+    Field("delay", "duration", "Start each run up to this much later, at random (as RandomizedDelaySec=).",
+          default=0.0),
+), check=_when_or_after, shape="a mapping with name, when (or after) and run")
 
 KEYS = [
     Key("backup_root", "path", None,
@@ -354,6 +374,18 @@ KEYS += [
         "(with a growing pause between tries).", minimum=0, maximum=5),
     Key("report.tail_lines", "int", 20,
         "Lines of the job's log sent with a failure (at most 100 kB of them).", minimum=0, maximum=1000),
+]
+
+
+KEYS += [
+    Key("daemon.jobs", "daemon-jobs", [],
+        "The jobs rexd runs, each a mapping of the fields below. A run still going when the next is due is "
+        "skipped; a run missed while rexd was down runs once when it starts.", record=DAEMON_JOB,
+        example=[{"name": "rex-pgdump", "when": "hourly at :00", "run": "rex-pgdump --all | rex-verify",
+                  "delay": "5m"},
+                 {"name": "rex-upload", "after": "rex-pgdump", "run": "rex-upload --sync"}]),
+    Key("daemon.stop_timeout", "duration", "5m",
+        "When rexd is told to stop, how long a running job may go on before its processes are terminated."),
 ]
 
 

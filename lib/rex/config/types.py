@@ -87,6 +87,8 @@ def coerce(key, value):
         return _monitors(value)
     if kind == "job-monitors":
         return _job_monitors(value)
+    if kind == "daemon-jobs":
+        return _daemon_jobs(value)
     if kind == "intervals":
         return walk(schema.EXPECT, value, key.leaf, None)
     raise ValueError(f"unknown type {kind}")
@@ -255,6 +257,29 @@ def _url(field, value):
     return text
 
 
+def _job_name(field, value):
+    """A name as rex-report takes it: no spaces, no control characters."""
+    if not isinstance(value, str) or not value or any(c.isspace() or ord(c) < 32 for c in value):
+        raise ValueError(f"{field.name} must be a job name (no spaces)")
+    return value
+
+
+def _pipeline(field, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field.name} must be a command line")
+    return value
+
+
+def _when(field, value):
+    """A schedule (rex.when); "every N seconds" only for the tests (REX_DAEMON_TEST_SECONDS)."""
+    from .. import when
+
+    try:
+        return when.parse(value, seconds=bool(os.environ.get("REX_DAEMON_TEST_SECONDS")))
+    except ValueError as exc:
+        raise ValueError(f"{field.name}: {exc}") from None
+
+
 # Each field type of schema.Field: (field, value) -> clean value, or ValueError with the problem.
 FIELD_TYPES = {
     "strings": lambda f, v: _strings(v, f"{f.name} must be a string or a list of strings"),
@@ -263,6 +288,7 @@ FIELD_TYPES = {
     "count": lambda f, v: _whole(v, f"{f.name} must be a whole number >= 0"),
     "duration": _duration, "choice": _choice, "events": _events, "env-name": _env_name,
     "string": _string, "switch": _switch, "url": _url,
+    "job-name": _job_name, "pipeline": _pipeline, "when": _when,
 }
 
 POLICY_KEYS = schema.POLICY.names
@@ -374,6 +400,45 @@ def _job_monitors(value):
             found.extend(Misplaced(f"{job}: {p}" if getattr(p, "position", None) else f"job {job}: {p}",
                                    getattr(p, "position", None) or spot)
                          for p in getattr(exc, "problems", [exc]))
+    _raise(found)
+    return jobs
+
+
+def _daemon_jobs(value):
+    """rexd's jobs: each entry walked (schema.DAEMON_JOB), then the list as a whole: names
+    unique, each after naming a job of the list, no job following itself round a loop.
+    Every problem of every entry and of the list (Several), each at its spot."""
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of jobs ({name: N, when: ..., run: ...})")
+    found, jobs, names = [], [], {}
+    for n, item in enumerate(value, 1):
+        where = _item_position(value, n - 1)
+        try:
+            jobs.append(walk(schema.DAEMON_JOB, item, f"job {n}", where))
+        except ValueError as exc:
+            found.extend(_placed(exc, where))
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in names:
+            found.append(Misplaced(f"job {n}: the name '{name}' is taken by job {names[name]}",
+                                   _at(item, "name", value=True) or where))
+        names.setdefault(name, n)
+    follows = {str(i.get("name")): i.get("after") for i in value if isinstance(i, dict)}
+    for n, item in enumerate(value, 1):
+        after = item.get("after") if isinstance(item, dict) else None
+        if not isinstance(after, str):
+            continue
+        spot = _at(item, "after", value=True) or _item_position(value, n - 1)
+        if after not in names:
+            found.append(Misplaced(f"job {n}: after: no job named '{after}'{suggest(after, list(names))}", spot))
+            continue
+        seen, step = {str(item.get("name"))}, after
+        while isinstance(step, str) and step not in seen:
+            seen.add(step)
+            step = follows.get(step)
+        if step == item.get("name"):
+            found.append(Misplaced(f"job {n}: after: '{step}' would follow itself", spot))
     _raise(found)
     return jobs
 

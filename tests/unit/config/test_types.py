@@ -67,6 +67,9 @@ def _good(field):
         "switch": st.booleans(),
         "string": st.sampled_from(["tk_123", "a token"]),
         "env-name": st.sampled_from(["TOKEN", "_NTFY_TOKEN2"]),
+        "job-name": st.sampled_from(["rex-pgdump", "rex-pgdump@studio-b"]),
+        "pipeline": st.sampled_from(["rex-pgdump --all | rex-verify", "rex-prune"]),
+        "when": st.sampled_from(["hourly at :05", "daily at 02:30 in Europe/Paris", "every 15 minutes"]),
     }[kind]
 
 
@@ -86,6 +89,9 @@ def _bad(field):
         "switch": ["maybe", 1, "https://x"],
         "string": [[1], {"a": 1}, None, True],
         "env-name": ["1X", "A-B", 5],
+        "job-name": ["a job", "", 5],
+        "pipeline": ["", [1], None],
+        "when": ["monthly", "daily at 25:00", 7],
     }[field.type])
 
 
@@ -95,6 +101,8 @@ def _entries(draw):
     key = draw(st.sampled_from(RECORD_KEYS))
     record = draw(st.sampled_from(_records(key.record)))
     fields = [f for f in record.fields if f.required or draw(st.booleans())]
+    if record is schema.DAEMON_JOB:   # its check: a schedule (after needs a second job)
+        fields = [f for f in fields if f.name not in ("when", "after")] + [record.fields[1]]
     fields = draw(st.permutations(fields))
     entry = [(f.name, draw(_good(f)), f) for f in fields]
     if record is schema.POLICY:       # its check: a policy keeps something
@@ -157,5 +165,5 @@ def test_an_entry_built_from_its_record_validates_and_one_bad_field_is_cited_at_
     _values, problems = parse_file(str(path))
     assert [p.line for p in problems] == [_lines(bad)[spot]], [str(p) for p in problems]
     message = problems[0].message
-    assert re.match(rf"{re.escape(key.name)}: (rule|policy|monitor) 1: ", message), message
+    assert re.match(rf"{re.escape(key.name)}: (rule|policy|monitor|job) 1: ", message), message
     assert cited in message or "unknown event" in message or "environment variable name" in message, message
