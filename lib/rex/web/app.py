@@ -1,0 +1,281 @@
+"""The rex-web application (Starlette): routes, the token, limits, nothing that writes a backup.
+
+Every answer comes from one Status (the inventory, the run history, the standby, the
+farm), asked in one worker thread so that SQLite connections and the inventory's cache
+never see two threads. Query parameters are checked against the OpenAPI document's own
+constants: a bad one is a 400 naming it, never a 500. With a token configured every
+request needs it (`Authorization: Bearer TOKEN`, or Basic with the token as password,
+which is what a browser's login prompt sends); POST /api/v1/events needs it always.
+"""
+
+import asyncio
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import __version__
+from . import openapi
+from .access import token_matches
+
+MAX_EVENT_BYTES = 256 * 1024     # a webhook event carries at most 100 kB of log tail
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+    (b"content-security-policy",
+     b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+]
+
+
+class BadRequest(ValueError):
+    """A parameter the document does not allow; its message names it."""
+
+
+def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES, on_error=None):
+    """The ASGI app serving `status` (see rex.web.status.Status).
+
+    `history`: the RunHistory that POST /api/v1/events writes (None: events refused);
+    `token`: the bearer token every request must carry (None: none needed, loopback only);
+    `on_error(message)`: where a bug in a handler is told (stderr by default), the client
+    only ever hears "internal error".
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rex-web-data")
+    document = openapi.document(__version__, max_event_bytes)
+    on_error = on_error or (lambda message: print(f"rex-web: error: {message}", file=sys.stderr, flush=True))
+
+    async def ask(func, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(worker, lambda: func(*args, **kwargs))
+
+    def error(code, message):
+        return JSONResponse({"error": message}, status_code=code)
+
+    def guarded(handler):
+        async def endpoint(request):
+            try:
+                return await handler(request)
+            except BadRequest as exc:
+                return error(400, str(exc))
+            except Exception as exc:     # a bug: one line on stderr, nothing about it to the client
+                on_error(f"{request.url.path}: {type(exc).__name__}: {exc}")
+                return error(500, "internal error")
+        return endpoint
+
+    async def page(request):
+        from .page import render
+
+        query = set_filters(request.query_params)
+
+        def gather():
+            total = len(status.sets())
+            return (status.health(), status.sets(**query), _jobs(status, 50), status.standby(), status.farm(),
+                    total)
+
+        health, sets, runs, standby, farm, total = await ask(gather)
+        return HTMLResponse(render(health, sets, runs, standby, farm, query, total))
+
+    async def sets(request):
+        query = set_filters(request.query_params)
+        found, total = await ask(lambda: (status.sets(**query), len(status.sets())))
+        return JSONResponse({"sets": found, "total": total})
+
+    async def one_set(request):
+        wanted = request.path_params["id"]
+        found = await ask(_find_set, status, wanted)
+        return JSONResponse(found) if found is not None else error(404, "no backup set has this id")
+
+    async def jobs(request):
+        params = request.query_params
+        _only(params, ("limit", "job", "host", "status"))
+        limit = _int(params, "limit", 100, 1, openapi.JOBS_MAX)
+        filters = {k: _text(params, k) for k in ("job", "host")}
+        filters["status"] = _choice(params, "status", openapi.RUN_STATUSES)
+        runs = await ask(_jobs, status, limit, **{k: v for k, v in filters.items() if v is not None})
+        return JSONResponse({"runs": runs})
+
+    async def standby(request):
+        return JSONResponse(await ask(status.standby))
+
+    async def farm(request):
+        return JSONResponse(await ask(status.farm))
+
+    async def health(request):
+        verdict = await ask(status.health)
+        return JSONResponse(verdict, status_code=openapi.HEALTH_STATUS.get(verdict.get("verdict"), 503))
+
+    async def events(request):
+        if token is None or history is None:
+            return error(403, "this server takes no events: it has no token (web.token_file, REX_WEB_TOKEN)")
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            return error(415, "send the events as application/json")
+        body = await _body(request, max_event_bytes)
+        if body is None:
+            return error(413, f"the body is larger than {max_event_bytes} bytes")
+        try:
+            recorded = await ask(_ingest, history, body)
+        except ValueError as exc:
+            return error(400, _one_line(exc))
+        return JSONResponse({"recorded": recorded}, status_code=202)
+
+    async def metrics(request):
+        from . import metrics as prom
+
+        def snapshot():
+            return status.health(), status.sets(), _jobs(status, openapi.JOBS_MAX), status.standby(), status.farm()
+
+        reg = prom.registry(snapshot)
+        return Response(await ask(prom.text, reg), media_type=prom.CONTENT_TYPE)
+
+    async def spec(request):
+        return JSONResponse(document)
+
+    routes = [Route("/", guarded(page)), Route("/api/v1/sets", guarded(sets)),
+              Route("/api/v1/sets/{id}", guarded(one_set)), Route("/api/v1/jobs", guarded(jobs)),
+              Route("/api/v1/standby", guarded(standby)), Route("/api/v1/farm", guarded(farm)),
+              Route("/api/v1/health", guarded(health)),
+              Route("/api/v1/events", guarded(events), methods=["POST"]),
+              Route("/metrics", guarded(metrics)), Route("/api/v1/openapi.json", guarded(spec))]
+
+    async def not_found(request, exc):
+        code = getattr(exc, "status_code", 404)
+        return error(code, {404: "no such page", 405: "method not allowed"}.get(code, "refused"))
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.worker = worker
+    return _Guard(app, token)
+
+
+class _Guard:
+    """ASGI middleware: the token check before anything else, and the headers every answer carries."""
+
+    def __init__(self, app, token):
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=list(message.get("headers", [])) + _SECURITY_HEADERS)
+            await send(message)
+
+        needs = self.token is not None or scope["method"] == "POST"
+        if needs and not token_matches(_header(scope, b"authorization"), self.token):
+            if self.token is None:      # an event post to a server without a token: the route says why
+                return await self.app(scope, receive, send_with_headers)
+            return await _unauthorized(send_with_headers)
+        return await self.app(scope, receive, send_with_headers)
+
+
+async def _unauthorized(send):
+    body = json.dumps({"error": "this server needs its token (Authorization: Bearer TOKEN)"}).encode()
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Basic realm="rex-web", charset="UTF-8"')]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope, name):
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _body(request, limit):
+    """The request body, or None as soon as it exceeds `limit` bytes (never buffered beyond it)."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ingest(history, body):
+    """Record a post's events for the host they name, which must be one host (ValueError else)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("the body is not JSON") from None
+    events = data if isinstance(data, list) else [data]
+    hosts = {e.get("host") for e in events if isinstance(e, dict)}
+    if len(hosts) != 1 or not isinstance(next(iter(hosts)), str):
+        raise ValueError("every event of a post must name the same host")
+    return history.ingest(body, next(iter(hosts)))
+
+
+def _find_set(status, wanted):
+    finder = getattr(status, "set", None)
+    if finder is not None:
+        return finder(wanted)
+    return next((s for s in status.sets() if s.get("id") == wanted), None)
+
+
+def _jobs(status, limit, **filters):
+    return status.jobs(limit=limit, **filters) if filters else status.jobs(limit=limit)
+
+
+def set_filters(params):
+    """The set filters of a query string, checked: {state, library, project, q, sort} given."""
+    _only(params, ("state", "library", "project", "q", "sort"))
+    query = {"state": _choice(params, "state", openapi.STATES),
+             "sort": _choice(params, "sort", openapi.SORTS)}
+    query.update({k: _text(params, k) for k in ("library", "project", "q")})
+    return {k: v for k, v in query.items() if v not in (None, "")}
+
+
+def _only(params, allowed):
+    for key in params.keys():
+        if key not in allowed:
+            raise BadRequest(f"unknown parameter {_shown(key)} (known: {', '.join(allowed)})")
+        if len(params.getlist(key)) > 1:
+            raise BadRequest(f"parameter {key} given more than once")
+
+
+def _choice(params, key, choices):
+    value = params.get(key)
+    if value is None or value == "":
+        return None
+    if value not in choices:
+        raise BadRequest(f"{key}: {_shown(value)} is not one of {', '.join(choices)}")
+    return value
+
+
+def _text(params, key):
+    value = params.get(key)
+    if value is None:
+        return None
+    if len(value) > openapi.TEXT_MAX:
+        raise BadRequest(f"{key}: longer than {openapi.TEXT_MAX} characters")
+    return value
+
+
+def _int(params, key, default, low, high):
+    value = params.get(key)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise BadRequest(f"{key}: {_shown(value)} is not a whole number from {low} to {high}")
+    return int(value)
+
+
+def _shown(text):
+    from ..log import printable
+
+    text = printable(str(text))
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
