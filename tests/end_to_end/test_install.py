@@ -59,7 +59,19 @@ USER_UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units", "user"))
 PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
 # The unit that OnFailure= of every job starts; not a job itself.
 REPORT_UNIT = "rex-report@.service"
-JOB_SERVICES = [u for u in UNITS if u.endswith(".service") and u != REPORT_UNIT]
+
+
+def _source(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+# Long-running services (Type=notify, e.g. rex-web) and KeepAlive daemons are no jobs:
+# no timer, no oneshot, no rex-report around them.
+DAEMON_SERVICES = [u for u in UNITS if u.endswith(".service") and "\nType=notify\n" in _source("units", u)]
+DAEMON_PLISTS = [p for p in PLISTS if "<key>KeepAlive</key>" in _source("launchd", p)]
+JOB_PLISTS = [p for p in PLISTS if p not in DAEMON_PLISTS]
+JOB_SERVICES = [u for u in UNITS if u.endswith(".service") and u not in (REPORT_UNIT, *DAEMON_SERVICES)]
 USER_JOB_SERVICES = [u for u in USER_UNITS if u.endswith(".service") and u != REPORT_UNIT]
 
 # Targets every service or timer reaches through default dependencies or [Install].
@@ -294,6 +306,32 @@ def test_template_reads_the_instance_profile(destdir):
     assert ("Service", "Environment", "REX_CONFIG=/etc/rex/%i.yaml") in settings
 
 
+@pytest.mark.parametrize("unit", DAEMON_SERVICES)
+def test_daemon_is_notify_with_a_watchdog_and_hardening(destdir, unit):
+    """A long-running service tells systemd when it is ready and that it lives, and is
+    sandboxed at least as tightly as the jobs (no capability at all)."""
+    settings = unit_settings(os.path.join(destdir, UNITDIR, unit))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
+    assert service["WatchdogSec"] and service["Restart"] == "on-failure"
+    assert service["ExecStart"].startswith(BINDIR + "/")
+    assert any(s == "Unit" and k == "Documentation" and v.startswith("man:") for s, k, v in settings)
+    for key, value in {"NoNewPrivileges": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
+                       "ProtectSystem": "strict", "ProtectHome": "yes", "ProtectKernelTunables": "yes",
+                       "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictNamespaces": "yes",
+                       "LockPersonality": "yes", "StateDirectory": "rex", "CapabilityBoundingSet": ""}.items():
+        assert service.get(key) == value, f"{unit}: {key}={service.get(key)}, expected {value}"
+    assert [v for s, k, v in settings if k == "WantedBy"] == ["multi-user.target"]
+
+
+def test_web_service_only_reads_the_backup_root(destdir):
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rex-web.service"))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["ExecStart"] == f"{BINDIR}/rex-web"
+    assert service["ReadOnlyPaths"] == "/var/backups/rex" and "ReadWritePaths" not in service
+    assert ("Service", "Environment", "REX_BACKUP_ROOT=/var/backups/rex") in settings
+
+
 # --- (b2) systemd user units -------------------------------------------------------
 
 USER_TARGETS = ("basic.target", "shutdown.target", "timers.target", "default.target")
@@ -482,7 +520,7 @@ PROXY_PIPELINE = f"{BINDIR}/proxy-scan --json | {BINDIR}/proxy-encode --json | {
 CALENDAR_KEYS = {"Minute": (0, 59), "Hour": (0, 23), "Day": (1, 31), "Weekday": (0, 7), "Month": (1, 12)}
 
 
-@pytest.mark.parametrize("plist", PLISTS)
+@pytest.mark.parametrize("plist", JOB_PLISTS)
 def test_plist(destdir, plist):
     with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
         job = plistlib.load(f)
@@ -718,3 +756,23 @@ def test_generator_replaces_only_the_block(tmp_path):
     check = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), "--check", str(page)],
                            env=clean_env(), timeout=60)
     assert check.returncode == 0
+
+
+@pytest.mark.parametrize("plist", DAEMON_PLISTS)
+def test_daemon_plist_keeps_the_service_running(destdir, plist):
+    with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
+        job = plistlib.load(f)
+    assert job["Label"] == plist[: -len(".plist")]
+    assert job["RunAtLoad"] is True and job["KeepAlive"] == {"SuccessfulExit": False}
+    assert "StartCalendarInterval" not in job and "StartInterval" not in job
+    [program, *_] = job["ProgramArguments"]
+    assert program.startswith(BINDIR + "/") and os.path.isfile(os.path.join(destdir, program.lstrip("/")))
+    assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
+    for key in ("StandardOutPath", "StandardErrorPath"):
+        assert job[key].startswith("/var/log/rex/"), job[key]
+    assert not any("TOKEN" in k for k in job["EnvironmentVariables"]), "a token is read from web.token_file"
+
+
+def test_web_plist_runs_rex_web(destdir):
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.web.plist"), "rb") as f:
+        assert plistlib.load(f)["ProgramArguments"] == [f"{BINDIR}/rex-web"]
