@@ -123,6 +123,12 @@ def _backups(entries, wanted=None, lost=False):
                 skip(entry.path)
 
 
+def backups_among(entries):
+    """The Backups among the os.DirEntry `entries` of one directory, by this module's rule:
+    for a cache that reads one changed directory again instead of walking the tree."""
+    return list(_backups(entries))
+
+
 def members(directory, name=None, ext=None):
     """Backups in `directory` (of one set when name/ext given), oldest first."""
     wanted = None if name is None else (lambda b: b.name == name and b.ext == ext)

@@ -228,14 +228,10 @@ class VerificationLedger:
         except OSError:
             return None
         key = _key(path)
-        rows = self._query("SELECT path, dev, ino, size, mtime_ns, ok, checked FROM checks "
+        rows = self._query("SELECT path, dev, ino, size, mtime_ns, ok, checked, reason FROM checks "
                            "WHERE path = ? OR (dev = ? AND ino = ?)", (key, now[0], now[1]), all_rows=True)
-        standing = [row for row in rows if tuple(row[1:5]) == now]
-        own = [row for row in standing if row[0] == key]
-        if not standing:
-            return None
-        row = own[0] if own else max(standing, key=lambda r: r[6])
-        return bool(row[5]), row[6]
+        row = _standing(rows, key, now)
+        return None if row is None else (bool(row[5]), row[6])
 
     def recent_ok(self, path, within):
         """True when `path`, unchanged since, was verified good less than `within` seconds ago."""
@@ -250,6 +246,58 @@ class VerificationLedger:
 
     def close(self):
         self.db.close()
+
+
+def _standing(rows, key, now):
+    """The row that vouches for the file of identity `now` looked up as `key`: its own row,
+    else the newest of the same file; None when no row stands (rows as in the table)."""
+    standing = [row for row in rows if tuple(row[1:5]) == now]
+    own = [row for row in standing if row[0] == key]
+    if not standing:
+        return None
+    return own[0] if own else max(standing, key=lambda r: r[6])
+
+
+class Snapshot:
+    """Every row of the ledger at one moment, for a reader that looks up thousands of
+    backups at once (rex-web) with the ledger's own rule (VerificationLedger._last)."""
+
+    def __init__(self, rows):
+        self.by_key, self.by_file = {}, {}
+        for row in rows:
+            self.by_key[row[0]] = row
+            self.by_file.setdefault((row[1], row[2]), []).append(row)
+
+    @classmethod
+    def read(cls, directory):
+        """The ledger in `directory` read without writing to it; empty when there is none."""
+        import sqlite3
+
+        path = os.path.join(directory, DB_NAME)
+        if not os.path.exists(path):
+            return cls(())
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return cls(db.execute("SELECT path, dev, ino, size, mtime_ns, ok, checked, reason FROM checks").fetchall())
+        except sqlite3.OperationalError:        # no table yet
+            return cls(())
+        finally:
+            db.close()
+
+    def last(self, key, now):
+        """(ok, checked, reason) of the check that vouches for the file of identity `now`
+        (see identity) under the row key `key` (see row_key), or None."""
+        rows = list(self.by_file.get((now[0], now[1]), ()))
+        own = self.by_key.get(key)
+        if own is not None and own not in rows:
+            rows.append(own)
+        row = _standing(rows, key, now)
+        return None if row is None else (bool(row[5]), row[6], row[7])
+
+
+def row_key(real_parent_path):
+    """The row key of a backup whose paths.real_parent is `real_parent_path`."""
+    return path_key(real_parent_path)
 
 
 def _key(path):

@@ -185,6 +185,8 @@ class Config:
             value, source = key.default, "default"
             if key.type == "duration" and value is not None:
                 value = parse_duration(value)
+            if key.type == "intervals":
+                value = coerce(key, value)
             if file_values and key.name in file_values:
                 value, source = file_values[key.name]
             value, source = _from_environment(key, environ) or (value, source)
@@ -223,6 +225,8 @@ class Config:
                 return value
             if key.type == "duration":
                 return format_duration(value)
+            if key.type == "intervals":
+                return {kind: format_duration(v) for kind, v in value.items()}
             if key.type == "policies":
                 return [{k: format_duration(v) if k == "keep_within" else v for k, v in p.items()} for p in value]
             return value

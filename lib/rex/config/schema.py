@@ -7,12 +7,14 @@ A key named `section.key` lives under `section:` in the YAML file.
 
 from dataclasses import dataclass
 
+from ..durations import format_duration
+
 
 @dataclass(frozen=True)
 class Key:
     name: str
     type: str                 # str, path, int, bool, duration, enum, list, height, remote, rules,
-                              # policies, monitors, job-monitors
+                              # policies, monitors, job-monitors, intervals
     default: object
     doc: str
     env: tuple = ()           # environment variables, first set wins
@@ -48,6 +50,9 @@ SECTIONS = {
     "standby": "rex-standby: a warm standby of the project database, and the thresholds of its check.",
     "report": "rex-report: tell monitors when a scheduled job starts, succeeds or fails. "
               "A monitor that cannot be reached never fails the job.",
+    "history": "The run history: every start, success and failure rex-report (and rexd) sees, kept in the state "
+               "directory for rex-web, and every event other hosts post to rex-web.",
+    "web": "rex-web: the read-only status page and its JSON API.",
 }
 
 # What rex-report sends (MONITORS below says where to).
@@ -349,6 +354,40 @@ KEYS += [
         "(with a growing pause between tries).", minimum=0, maximum=5),
     Key("report.tail_lines", "int", 20,
         "Lines of the job's log sent with a failure (at most 100 kB of them).", minimum=0, maximum=1000),
+]
+
+
+# The kinds of backup set rex-web tells apart, and how often each is expected by default.
+BACKUP_KINDS = ("dump", "export", "globals", "other")
+EXPECT = Record("interval", tuple(
+    Field(kind, "duration", doc, default=default) for kind, doc, default in (
+        ("dump", "Library dumps (rex-pgdump, .backup).", 86400.0),
+        ("export", "Project exports (rex-export, .drp).", 86400.0),
+        ("globals", "Roles and tablespaces (rex-pgdump --globals).", 86400.0),
+        ("other", "Any other backup set.", 7 * 86400.0))), shape="a mapping such as dump: 1d")
+
+KEYS += [
+    Key("history.keep", "duration", "90d", "Runs older than this are removed from the run history."),
+    Key("history.max_rows", "int", 10000, "The run history keeps at most this many runs, the newest.",
+        minimum=100, maximum=10_000_000),
+    Key("web.listen", "str", "127.0.0.1:8470",
+        "Address and port rex-web listens on (as --listen). Anything beyond loopback needs a token."),
+    Key("web.token_file", "path", None,
+        "A file holding the bearer token the page, the API and event posts require "
+        "(else REX_WEB_TOKEN); required when listening beyond loopback.", example="/etc/rex/web-token"),
+    Key("web.expect", "intervals", {f.name: format_duration(f.default) for f in EXPECT.fields},
+        "How often a backup of each kind of set is expected: a set whose newest backup is older than this "
+        "times stale_factor is STALE.", record=EXPECT, example={"dump": "1d", "export": "12h"}),
+    Key("web.stale_factor", "int", 2,
+        "How many expected intervals a set may miss before it is STALE (absorbs a late or slow run).",
+        minimum=1, maximum=100),
+    Key("web.rescan", "duration", "30s",
+        "How old the inventory of the backup tree may get: after this, the next request looks at the "
+        "directories again (only those that changed are read)."),
+    Key("web.standby", "str", None,
+        "The server whose replication the page shows (HOST or HOST:PORT, the primary or the standby), "
+        "checked with standby.slot, standby.warn and standby.crit; unset: no standby section.",
+        example="resolve-db.local:5432"),
 ]
 
 

@@ -87,6 +87,8 @@ def coerce(key, value):
         return _monitors(value)
     if kind == "job-monitors":
         return _job_monitors(value)
+    if kind == "intervals":
+        return walk(key.record, value, key.leaf, None)
     raise ValueError(f"unknown type {kind}")
 
 

@@ -14,8 +14,12 @@ from .event import make, new_run_id, run_id_from
 
 
 def send(config, event):
-    """Tell the job's monitors (report.jobs, else report.monitors); each failure a warning."""
+    """Record the event in the run history (monitor.history), then tell the job's monitors
+    (report.jobs, else report.monitors); each failure a warning."""
     from . import dispatch
+    from .history import record_event
+
+    record_event(config, event)
 
     monitors = dispatch.monitors_for(config, event.job)
     if not monitors:

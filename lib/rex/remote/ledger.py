@@ -88,3 +88,22 @@ class UploadLedger:
 
     def close(self):
         self.db.close()
+
+
+def proved(directory, remote):
+    """{rel: verified-at} of every object of `remote` whose last md5 check stands, read from
+    the ledger in `directory` without writing to it (rex-web); {} when there is none."""
+    import os
+    import sqlite3
+
+    path = os.path.join(directory, DB_NAME)
+    if not remote or not os.path.exists(path):
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return dict(db.execute("SELECT rel, verified FROM remote_verified WHERE remote = ? AND verified IS NOT NULL",
+                               (remote,)).fetchall())
+    except sqlite3.OperationalError:        # no table yet
+        return {}
+    finally:
+        db.close()
