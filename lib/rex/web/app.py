@@ -17,7 +17,6 @@ from .. import __version__
 from . import openapi
 from .access import token_matches
 
-MAX_EVENT_BYTES = 256 * 1024     # a webhook event carries at most 100 kB of log tail
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -31,11 +30,11 @@ class BadRequest(ValueError):
     """A parameter the document does not allow; its message names it."""
 
 
-def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES, on_error=None):
+def create_app(status, token=None, max_event_bytes=None, on_error=None):
     """The ASGI app serving `status` (see rex.web.status.Status).
 
-    `history`: the RunHistory that POST /api/v1/events writes (None: events refused);
-    `token`: the bearer token every request must carry (None: none needed, loopback only);
+    `token`: the bearer token every request must carry (None: none needed, loopback only,
+    and POST /api/v1/events is refused: events go to status.history);
     `on_error(message)`: where a bug in a handler is told (stderr by default), the client
     only ever hears "internal error".
     """
@@ -43,8 +42,13 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
     from starlette.responses import HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
+    from ..monitor.history import MAX_POST, Rejected
+    from .status import BadQuery
+
+    max_event_bytes = max_event_bytes or MAX_POST
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rex-web-data")
     document = openapi.document(__version__, max_event_bytes)
+    worker.submit(_warm, status, on_error)     # the first inventory, while the socket already answers
     on_error = on_error or (lambda message: print(f"rex-web: error: {message}", file=sys.stderr, flush=True))
 
     async def ask(func, *args, **kwargs):
@@ -57,8 +61,8 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
         async def endpoint(request):
             try:
                 return await handler(request)
-            except BadRequest as exc:
-                return error(400, str(exc))
+            except (BadRequest, BadQuery) as exc:
+                return error(400, _one_line(exc))
             except Exception as exc:     # a bug: one line on stderr, nothing about it to the client
                 on_error(f"{request.url.path}: {type(exc).__name__}: {exc}")
                 return error(500, "internal error")
@@ -71,7 +75,7 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
 
         def gather():
             total = len(status.sets())
-            return (status.health(), status.sets(**query), _jobs(status, 50), status.standby(), status.farm(),
+            return (status.health(), status.sets(**query), status.jobs(50), status.standby(), status.farm(),
                     total)
 
         health, sets, runs, standby, farm, total = await ask(gather)
@@ -84,7 +88,7 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
 
     async def one_set(request):
         wanted = request.path_params["id"]
-        found = await ask(_find_set, status, wanted)
+        found = await ask(status.set, wanted)
         return JSONResponse(found) if found is not None else error(404, "no backup set has this id")
 
     async def jobs(request):
@@ -93,7 +97,7 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
         limit = _int(params, "limit", 100, 1, openapi.JOBS_MAX)
         filters = {k: _text(params, k) for k in ("job", "host")}
         filters["status"] = _choice(params, "status", openapi.RUN_STATUSES)
-        runs = await ask(_jobs, status, limit, **{k: v for k, v in filters.items() if v is not None})
+        runs = await ask(status.jobs, limit, **filters)
         return JSONResponse({"runs": runs})
 
     async def standby(request):
@@ -107,7 +111,7 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
         return JSONResponse(verdict, status_code=openapi.HEALTH_STATUS.get(verdict.get("verdict"), 503))
 
     async def events(request):
-        if token is None or history is None:
+        if token is None:
             return error(403, "this server takes no events: it has no token (web.token_file, REX_WEB_TOKEN)")
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
@@ -116,16 +120,16 @@ def create_app(status, history=None, token=None, max_event_bytes=MAX_EVENT_BYTES
         if body is None:
             return error(413, f"the body is larger than {max_event_bytes} bytes")
         try:
-            recorded = await ask(_ingest, history, body)
-        except ValueError as exc:
-            return error(400, _one_line(exc))
-        return JSONResponse({"recorded": recorded}, status_code=202)
+            recorded = await ask(lambda: status.history.ingest(body))
+        except Rejected as exc:
+            return error(exc.status, _one_line(exc))
+        return JSONResponse({"recorded": len(recorded)}, status_code=202)
 
     async def metrics(request):
         from . import metrics as prom
 
         def snapshot():
-            return status.health(), status.sets(), _jobs(status, openapi.JOBS_MAX), status.standby(), status.farm()
+            return status.health(), status.sets(), status.jobs(openapi.JOBS_MAX), status.standby(), status.farm()
 
         reg = prom.registry(snapshot)
         return Response(await ask(prom.text, reg), media_type=prom.CONTENT_TYPE)
@@ -173,6 +177,13 @@ class _Guard:
         return await self.app(scope, receive, send_with_headers)
 
 
+def _warm(status, on_error):
+    try:
+        status.sets()
+    except Exception as exc:    # told, and asked again by the first request
+        on_error(f"first inventory: {type(exc).__name__}: {exc}")
+
+
 async def _unauthorized(send):
     body = json.dumps({"error": "this server needs its token (Authorization: Bearer TOKEN)"}).encode()
     await send({"type": "http.response.start", "status": 401, "headers": [
@@ -200,30 +211,6 @@ async def _body(request, limit):
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _ingest(history, body):
-    """Record a post's events for the host they name, which must be one host (ValueError else)."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError("the body is not JSON") from None
-    events = data if isinstance(data, list) else [data]
-    hosts = {e.get("host") for e in events if isinstance(e, dict)}
-    if len(hosts) != 1 or not isinstance(next(iter(hosts)), str):
-        raise ValueError("every event of a post must name the same host")
-    return history.ingest(body, next(iter(hosts)))
-
-
-def _find_set(status, wanted):
-    finder = getattr(status, "set", None)
-    if finder is not None:
-        return finder(wanted)
-    return next((s for s in status.sets() if s.get("id") == wanted), None)
-
-
-def _jobs(status, limit, **filters):
-    return status.jobs(limit=limit, **filters) if filters else status.jobs(limit=limit)
 
 
 def set_filters(params):

@@ -5,11 +5,12 @@ constants (STATES, SORT_KEYS, the limits), and the tests hold every response to 
 document with schemathesis.
 """
 
-STATES = ("OK", "STALE", "UNVERIFIED", "FAILED")
-VERDICTS = ("OK", "WARNING", "CRITICAL")
-RUN_STATUSES = ("running", "success", "failure")
-SORT_KEYS = ("state", "name", "kind", "library", "project", "age", "newest", "count", "bytes", "saved_bytes",
-             "verified_at", "uploaded_at")
+from ..monitor.history import MAX_POST, POST_SCHEMA
+from ..monitor.history import STATUSES as RUN_STATUSES
+from .freshness import STATES
+from .status import SORTS as SORT_KEYS
+from .status import VERDICTS
+
 SORTS = SORT_KEYS + tuple("-" + k for k in SORT_KEYS)
 TEXT_MAX = 200          # the longest filter value (library, project, q, job, host)
 JOBS_MAX = 1000         # the most runs one request returns
@@ -48,7 +49,9 @@ SCHEMAS = {
         "required": ["id", "kind", "state", "reasons", "count"],
         "properties": {
             "id": {"type": "string", "description": "Stable and URL-safe: /api/v1/sets/{id}."},
-            "kind": _str, "library": _nstr, "project": _nstr, "name": _nstr,
+            "kind": _str, "server": _nstr, "library": _nstr, "project": _nstr, "name": _nstr, "ext": _nstr,
+            "directory": {**_nstr, "description": "The set's directory under the backup root."},
+            "expected_s": {**_nnum, "description": "How often a backup is expected (web.expect)."},
             "newest": {**_nstr, "description": "Stamp of the newest backup (ISO 8601 UTC)."},
             "age_s": {**_nnum, "description": "Age of the newest backup in seconds."},
             "count": {"type": "integer", "minimum": 0},
@@ -69,7 +72,7 @@ SCHEMAS = {
         "required": ["job", "host", "status"],
         "properties": {"run_id": _nstr, "job": _str, "host": _str, "started": _nstr, "ended": _nstr,
                        "duration_s": _nnum, "status": {"type": "string", "enum": list(RUN_STATUSES)},
-                       "exit_code": _nint, "log_tail": _nstr},
+                       "exit_code": _nint, "reason": _nstr, "log_tail": _nstr},
     },
     "Runs": {"type": "object", "required": ["runs"], "properties": {"runs": {"type": "array", "items": _ref("Run")}}},
     "Section": {"type": "object", "required": ["configured"],
@@ -78,19 +81,14 @@ SCHEMAS = {
     "Health": {"type": "object", "required": ["verdict", "reasons"],
                "properties": {"verdict": {"type": "string", "enum": list(VERDICTS)},
                               "reasons": {"type": "array", "items": _str}}},
-    "Event": {
-        "type": "object", "description": "What rex-report's webhook monitor sends: one event of one job.",
-        "required": ["job", "event", "host"],
-        "properties": {"job": _str, "event": {"type": "string", "enum": ["start", "success", "failure"]},
-                       "host": _str, "time": _nstr, "exit_status": _nint, "reason": _nstr, "run_id": _nstr,
-                       "title": _nstr, "log_tail": _nstr},
-    },
+    "Post": {**POST_SCHEMA, "description": "What rex-report's webhook monitor sends: one event, a list of "
+                                           "them or {\"events\": [...]}, all of one host."},
     "Recorded": {"type": "object", "required": ["recorded"],
                  "properties": {"recorded": {"type": "integer", "minimum": 0}}},
 }
 
 
-def document(version, max_event_bytes):
+def document(version, max_event_bytes=MAX_POST):
     """The OpenAPI document (a dict, served as JSON)."""
     secured = [{"bearer": []}, {"basic": []}, {}]
     get = {"security": secured}
@@ -146,10 +144,9 @@ def document(version, max_event_bytes):
             "/api/v1/events": {"post": {
                 "operationId": "events", "security": [{"bearer": []}],
                 "summary": "Record job events of one host in the run history (rex-report's webhook).",
-                "description": f"One Event or a list of them, at most {max_event_bytes} bytes; "
-                               "every event must name the same host. Needs the token, always.",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "oneOf": [_ref("Event"), {"type": "array", "items": _ref("Event"), "minItems": 1}]}}}},
+                "description": f"At most {max_event_bytes} bytes; every event must name the same host, and "
+                               "touches only that host's runs. Needs the token, always.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Post")}}},
                 "responses": {"202": _json(_ref("Recorded"), "Recorded."), **bad,
                               "403": _json(_ref("Error"), "This server has no token: it takes no events."),
                               "413": _json(_ref("Error"), "The body is too large."),

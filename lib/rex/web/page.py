@@ -15,8 +15,8 @@ from ..backups.dedupe import human_size
 STATES = ("FAILED", "STALE", "UNVERIFIED", "OK")
 VERDICT_CLASS = {"OK": "ok", "WARNING": "warn", "CRITICAL": "crit"}
 STATE_CLASS = {"OK": "ok", "STALE": "warn", "UNVERIFIED": "warn", "FAILED": "crit"}
-SORTS = (("state", "State"), ("name", "Set"), ("age", "Newest"), ("count", "Backups"), ("bytes", "Size"),
-         ("saved_bytes", "Saved"), ("verified_at", "Verified"), ("uploaded_at", "Off site"))
+COLUMNS = (("state", "State"), ("name", "Set"), ("age", "Newest"), ("count", "Backups"), ("bytes", "Size"),
+           ("saved_bytes", "Saved"), (None, "Verified"), (None, "Off site"))
 FILTERS = ("state", "library", "project", "q", "sort")
 REFRESH_S = 60
 
@@ -95,7 +95,10 @@ def _filter_form(query):
 def _headers(query):
     current = query.get("sort", "")
     cells = []
-    for key, label in SORTS:
+    for key, label in COLUMNS:
+        if key is None:
+            cells.append(f"<th>{label}</th>")
+            continue
         descending = current == key
         target = "-" + key if descending else key
         link = "?" + urlencode({**query, "sort": target}) + "#sets"
@@ -107,8 +110,8 @@ def _headers(query):
 def _set_row(item):
     state = item.get("state") or "?"
     reasons = "; ".join(str(r) for r in item.get("reasons") or ())
-    where = " / ".join(str(x) for x in (item.get("library"), item.get("project")) if x)
-    name = item.get("name") or item.get("id") or ""
+    where = item.get("directory") or ""
+    name = (item.get("name") or item.get("id") or "") + (item.get("ext") or "")
     return ("<tr>"
             f'<td><span class="state {STATE_CLASS.get(state, "crit")}">{escape(state)}</span>'
             + (f'<div class=why>{escape(reasons)}</div>' if reasons else "") + "</td>"

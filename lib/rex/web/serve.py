@@ -111,13 +111,12 @@ def _listen_error(config, exc):
 
 def run(config):
     """rex-web: serve the status of the backup root of `config` until stopped."""
-    from ..monitor.history import RunHistory
     from .app import create_app
     from .status import Status
 
     host, port, token = settings(config)
     sock = bind(host, port)
     status = Status(config)
-    app = create_app(status, history=RunHistory() if token else None, token=token)
+    app = create_app(status, token=token)
     serve(app, sock)
     return errors.OK
