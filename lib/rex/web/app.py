@@ -71,7 +71,7 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None):
     async def page(request):
         from .page import render
 
-        query = set_filters(request.query_params)
+        query = set_filters(request.query_params, empty_is_all=True)
 
         def gather():
             total = len(status.sets())
@@ -96,7 +96,7 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None):
         _only(params, ("limit", "job", "host", "status"))
         limit = _int(params, "limit", 100, 1, openapi.JOBS_MAX)
         filters = {k: _text(params, k) for k in ("job", "host")}
-        filters["status"] = _choice(params, "status", openapi.RUN_STATUSES)
+        filters["status"] = _choice(params, "status", openapi.RUN_STATUSES, empty_is_none=False)
         runs = await ask(status.jobs, limit, **filters)
         return JSONResponse({"runs": runs})
 
@@ -123,6 +123,8 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None):
             recorded = await ask(lambda: status.history.ingest(body))
         except Rejected as exc:
             return error(exc.status, _one_line(exc))
+        except ValueError as exc:   # a value the history cannot hold (a time in year 90): the post's fault
+            return error(400, "not an event: " + _one_line(exc))
         return JSONResponse({"recorded": len(recorded)}, status_code=202)
 
     async def metrics(request):
@@ -213,11 +215,12 @@ async def _body(request, limit):
     return b"".join(chunks)
 
 
-def set_filters(params):
-    """The set filters of a query string, checked: {state, library, project, q, sort} given."""
+def set_filters(params, empty_is_all=False):
+    """The set filters of a query string, checked: {state, library, project, q, sort} given.
+    An empty state or sort is the page form's "any"; the API refuses it (not in the enum)."""
     _only(params, ("state", "library", "project", "q", "sort"))
-    query = {"state": _choice(params, "state", openapi.STATES),
-             "sort": _choice(params, "sort", openapi.SORTS)}
+    query = {"state": _choice(params, "state", openapi.STATES, empty_is_all),
+             "sort": _choice(params, "sort", openapi.SORTS, empty_is_all)}
     query.update({k: _text(params, k) for k in ("library", "project", "q")})
     return {k: v for k, v in query.items() if v not in (None, "")}
 
@@ -230,9 +233,9 @@ def _only(params, allowed):
             raise BadRequest(f"parameter {key} given more than once")
 
 
-def _choice(params, key, choices):
+def _choice(params, key, choices, empty_is_none=True):
     value = params.get(key)
-    if value is None or value == "":
+    if value is None or (value == "" and empty_is_none):
         return None
     if value not in choices:
         raise BadRequest(f"{key}: {_shown(value)} is not one of {', '.join(choices)}")

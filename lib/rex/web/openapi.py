@@ -24,6 +24,18 @@ _nnum = {"type": ["number", "null"]}
 _text = {"type": "string", "maxLength": TEXT_MAX}
 
 
+def _timed(schema):
+    """`schema` with every event's time declared a date-time (what the history parses)."""
+    if isinstance(schema, dict):
+        out = {k: _timed(v) for k, v in schema.items()}
+        if out.get("type") == "object" and "time" in out.get("properties", {}):
+            out["properties"] = dict(out["properties"], time={**out["properties"]["time"], "format": "date-time"})
+        return out
+    if isinstance(schema, list):
+        return [_timed(v) for v in schema]
+    return schema
+
+
 def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -81,7 +93,7 @@ SCHEMAS = {
     "Health": {"type": "object", "required": ["verdict", "reasons"],
                "properties": {"verdict": {"type": "string", "enum": list(VERDICTS)},
                               "reasons": {"type": "array", "items": _str}}},
-    "Post": {**POST_SCHEMA, "description": "What rex-report's webhook monitor sends: one event, a list of "
+    "Post": {**_timed(POST_SCHEMA), "description": "What rex-report's webhook monitor sends: one event, a list of "
                                            "them or {\"events\": [...]}, all of one host."},
     "Recorded": {"type": "object", "required": ["recorded"],
                  "properties": {"recorded": {"type": "integer", "minimum": 0}}},
@@ -108,7 +120,7 @@ def document(version, max_event_bytes=MAX_POST):
         },
         "paths": {
             "/": {"get": {**get, "operationId": "page", "summary": "The status page (HTML).",
-                          "parameters": _set_filters(),
+                          "parameters": _set_filters(page=True),
                           "responses": {"200": {"description": "The page.",
                                                 "content": {"text/html": {"schema": _str}}}, **bad}}},
             "/api/v1/sets": {"get": {**get, "operationId": "sets", "summary": "Every backup set, filtered and sorted.",
@@ -163,9 +175,10 @@ def document(version, max_event_bytes=MAX_POST):
     }
 
 
-def _set_filters():
-    return [_query("state", {"type": "string", "enum": list(STATES)}, "Only sets in this state."),
+def _set_filters(page=False):
+    """The filters of /api/v1/sets; the page's form also sends an empty state for "every state"."""
+    return [_query("state", {"type": "string", "enum": [""] * page + list(STATES)}, "Only sets in this state."),
             _query("library", _text, "Only sets of this library."),
             _query("project", _text, "Only sets of this project."),
             _query("q", _text, "Only sets whose name, library or project contains this (any case)."),
-            _query("sort", {"type": "string", "enum": list(SORTS)}, "Sort key; a leading - reverses.")]
+            _query("sort", {"type": "string", "enum": [""] * page + list(SORTS)}, "Sort key; a leading - reverses.")]
