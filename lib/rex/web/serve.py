@@ -8,6 +8,7 @@ gracefully (uvicorn's handlers), with STOPPING=1.
 """
 
 import asyncio
+import signal
 import socket
 
 from .. import errors, log
@@ -61,6 +62,13 @@ def serve(app, sock, notifier=None, on_ready=None):
                 on_ready(url)
             if notifier.watchdog_interval:
                 self._watchdog = asyncio.get_running_loop().create_task(_watchdog(notifier))
+
+        def handle_exit(self, sig, frame):
+            # uvicorn raises a caught signal again after the graceful stop, so a service
+            # stopped by SIGTERM would die of it; a SIGTERM stop is a success (exit 0).
+            super().handle_exit(sig, frame)
+            if sig == signal.SIGTERM:
+                self._captured_signals = [s for s in self._captured_signals if s != signal.SIGTERM]
 
         async def shutdown(self, sockets=None):
             notifier.stopping("stopping")
