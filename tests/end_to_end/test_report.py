@@ -496,3 +496,53 @@ def test_monitor_given_up_on_is_named_without_its_secret_url(run, rex_env, trick
     [line] = warnings(result)
     assert "gave up" in line and "healthchecks 127.0.0.1" in line, line
     assert "SECRET" not in result.err
+
+
+# --- the run history rex-web reads ----------------------------------------------------------------
+
+def history_runs(env):
+    from rex.monitor.history import RunHistory
+
+    path = os.path.join(env["XDG_STATE_HOME"], "rex", "history.sqlite")
+    with RunHistory(path) as history:
+        return history.runs()
+
+
+def test_run_records_its_start_and_its_failure_with_the_log_tail_and_still_reports(run, rex_env, server):
+    all_monitors(rex_env, server.url)
+    result = report(run, rex_env, "run", "rex-pgdump", "--", "/bin/bash", "-o", "pipefail", "-c",
+                    PIPELINE_FIRST_STAGE_FAILS)
+    assert result.returncode == 4
+    assert {r["path"].split("?")[0] for r in server.requests} == {"/hc/UUID/start", "/hc/UUID/4",
+                                                                  "/ntfy/rex-studio", "/hook"}
+    [recorded] = history_runs(rex_env)
+    rid = next(json.loads(r["body"]) for r in server.requests if r["path"] == "/hook")["run_id"]
+    assert recorded["run_id"] == rid and recorded["job"] == "rex-pgdump"
+    assert recorded["host"] == socket.gethostname() and recorded["status"] == "failure"
+    assert recorded["exit_code"] == 4 and "first stage: pg_dump: connection refused" in recorded["log_tail"]
+    assert recorded["started"].endswith("Z") and recorded["ended"] >= recorded["started"]
+    assert recorded["duration_s"] >= 0
+
+
+def test_with_no_monitor_configured_every_event_is_still_recorded(run, rex_env, tmp_path):
+    assert report(run, rex_env, "run", "rex-verify", "--", "true").returncode == 0
+    assert report(run, rex_env, "start", "rex-upload").returncode == 0
+    log_file = tmp_path / "upload.log"
+    log_file.write_text("copying\nrclone: 401 Unauthorized\n")
+    result = report(run, rex_env, "failure", "rex-upload", "--exit-status", "77", "--log", str(log_file))
+    assert result.returncode == 0 and result.err == ""
+    upload, verify = history_runs(rex_env)
+    assert (verify["job"], verify["status"], verify["log_tail"]) == ("rex-verify", "success", "")
+    assert verify["started"] is not None and verify["ended"] is not None
+    assert (upload["job"], upload["status"], upload["exit_code"]) == ("rex-upload", "failure", 77)
+    assert upload["started"] is not None and upload["log_tail"].endswith("rclone: 401 Unauthorized")
+
+
+def test_a_history_that_cannot_be_written_is_a_warning_never_the_jobs_failure(run, rex_env, tmp_path):
+    (tmp_path / "not-a-dir").write_text("")
+    env = dict(rex_env, XDG_STATE_HOME=str(tmp_path / "not-a-dir"))
+    result = report(run, env, "run", "rex-verify", "--", "sh", "-c", "exit 3")
+    assert result.returncode == 3
+    assert [line.split(" of ")[0] for line in result.err.splitlines()] == ["rex-report: warning: start",
+                                                                            "rex-report: warning: failure"]
+    assert all("not recorded in the run history: " in line for line in result.err.splitlines())

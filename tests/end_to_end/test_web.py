@@ -12,7 +12,7 @@ import pytest
 
 from conftest import BIN, run_cmd, user_env
 from webserver import WebServer
-from webtree import FAILURE_TAIL, build
+from builttree import FAILURE_TAIL, build
 
 TOKEN = "t0ken-for-the-tests-5f1c2a"
 

@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from rex.web.openapi import document
 
 from webserver import WebServer
-from webtree import build
+from builttree import build
 
 pytestmark = pytest.mark.slow   # a real tree, a server, hundreds of requests
 

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from webserver import WebServer
-from webtree import build
+from builttree import build
 
 pytestmark = pytest.mark.slow   # a browser, a real tree
 

@@ -376,8 +376,10 @@ KEYS += [
         "A file holding the bearer token the page, the API and event posts require "
         "(else REX_WEB_TOKEN); required when listening beyond loopback.", example="/etc/rex/web-token"),
     Key("web.expect", "intervals", {f.name: format_duration(f.default) for f in EXPECT.fields},
-        "How often a backup of each kind of set is expected: a set whose newest backup is older than this "
-        "times stale_factor is STALE.", record=EXPECT, example={"dump": "1d", "export": "12h"}),
+        "How often a backup of each kind of set is expected, by kind: dump (rex-pgdump's .backup), export "
+        "(rex-export's .drp), globals (rex-pgdump --globals), other; a kind left out keeps its default. "
+        "A set whose newest backup is older than this times stale_factor is STALE; 0 expects nothing.",
+        example={"dump": "1d", "export": "12h"}),
     Key("web.stale_factor", "int", 2,
         "How many expected intervals a set may miss before it is STALE (absorbs a late or slow run).",
         minimum=1, maximum=100),

@@ -88,7 +88,7 @@ def coerce(key, value):
     if kind == "job-monitors":
         return _job_monitors(value)
     if kind == "intervals":
-        return walk(key.record, value, key.leaf, None)
+        return walk(schema.EXPECT, value, key.leaf, None)
     raise ValueError(f"unknown type {kind}")
 
 

@@ -277,7 +277,8 @@ class Inventory:
             if last is not None and last[0]:
                 verified = (file, last[1])
             elif last is not None:
-                failures.append(f"{os.path.basename(file.backup.path)}: {last[2] or 'failed'}")
+                why = (last[2] or "failed").replace(file.backup.path + ": ", "")     # the name once
+                failures.append(f"{os.path.basename(file.backup.path)}: {why}")
             when = self._proved_at(file)
             if when is not None:
                 uploaded = (file, when)
