@@ -355,3 +355,21 @@ def test_posts_need_the_token_and_json(guarded, web):
     # a server without a token takes no events at all
     status, _, body = post(web, event("bay3"), token=None)
     assert status == 403 and "token" in json.loads(body)["error"]
+
+
+def test_rex_report_s_webhook_posts_into_the_page(guarded, tmp_path):
+    """A bay's rex-report, with a webhook monitor pointed at rex-web, puts its runs on the page."""
+    env = user_env(tmp_path, REX_WEB_TOKEN=TOKEN)
+    config = tmp_path / "config" / "rex" / "rex.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("report:\n  monitors:\n    - webhook: " + guarded.url + "api/v1/events\n"
+                      "      token_env: REX_WEB_TOKEN\n")
+    log = tmp_path / "export.log"
+    log.write_text("rex-export: Resolve is not running\n")
+    for argv in (["start", "rex-export-bay7"], ["failure", "rex-export-bay7", "--exit-status", "75", "--log", str(log)]):
+        result = run_cmd("rex-report", *argv, env=env, timeout=60)
+        assert result.returncode == 0 and result.err == "", result.err
+    status, runs = guarded.json("/api/v1/jobs?job=rex-export-bay7", token=TOKEN)
+    [run] = runs["runs"]
+    assert run["status"] == "failure" and run["exit_code"] == 75 and "Resolve is not running" in run["log_tail"]
+    assert run["host"] == socket.gethostname()
