@@ -57,11 +57,15 @@ def test_sets_show_every_state_and_filter(web):
     assert status == 200
     states = {s["name"] + s["ext"]: s["state"] for s in body["sets"]}
     assert states == {"Resolve Projects.backup": "OK", "Commercials 2026.backup": "FAILED",
-                      "handover-notes.txt": "STALE", "grade-stills.txt": "UNVERIFIED"}
-    assert body["total"] == 4
-    assert [s["state"] for s in body["sets"]] == ["FAILED", "STALE", "UNVERIFIED", "OK"]   # worst first
+                      "handover-notes.txt": "STALE", "grade-stills.txt": "UNVERIFIED", "Demo.drp": "OK",
+                      "Spot.drp": "OK"}
+    assert body["total"] == 6
+    assert [s["state"] for s in body["sets"]] == ["FAILED", "STALE", "UNVERIFIED", "OK", "OK", "OK"]   # worst first
+    demo = next(s for s in body["sets"] if s["name"] == "Demo")
+    assert (demo["kind"], demo["project"], demo["count"]) == ("export", "Demo", 2)
+    assert demo["saved_bytes"] == demo["bytes"] > 0               # the second export is a dedupe link
     status, failed = web.json("/api/v1/sets?state=FAILED")
-    assert [s["library"] for s in failed["sets"]] == ["Commercials 2026"] and failed["total"] == 4
+    assert [s["library"] for s in failed["sets"]] == ["Commercials 2026"] and failed["total"] == 6
     assert any("checksum mismatch" in r for r in failed["sets"][0]["reasons"])
     status, found = web.json("/api/v1/sets?q=RESOLVE&sort=-name")
     assert [s["name"] for s in found["sets"]] == ["Resolve Projects"]
@@ -124,7 +128,7 @@ def test_metrics_are_prometheus_text(web):
                for family in text_string_to_metric_families(body.decode()) for s in family.samples}
     assert samples[("rex_verdict", (("verdict", "CRITICAL"),))] == 1
     assert samples[("rex_backup_sets", (("state", "FAILED"),))] == 1
-    assert samples[("rex_backup_sets", (("state", "OK"),))] == 1
+    assert samples[("rex_backup_sets", (("state", "OK"),))] == 3
     assert samples[("rex_job_last_run_status", (("host", socket.gethostname()), ("job", "rex-pgdump"),
                                                 ("status", "failure")))] == 1
     assert any(name == "process_resident_memory_bytes" for name, _ in samples)

@@ -11,15 +11,16 @@ import pytest
 from webserver import WebServer
 from builttree import build
 
-pytestmark = pytest.mark.slow   # a browser, a real tree
+# a browser, a real tree uploaded to an rclone remote served on loopback
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("remote", ["sftp"], indirect=True)]
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
-def web(tmp_path_factory, pg_cluster):
-    env = build(str(tmp_path_factory.mktemp("webbrowser")), pg_cluster)
+def web(tmp_path_factory, pg_cluster, remote):
+    env = build(str(tmp_path_factory.mktemp("webbrowser")), pg_cluster, remote)
     with WebServer(env) as server:
         yield server
 
@@ -57,8 +58,14 @@ def test_page_shows_verdict_states_and_the_failure_s_log(web, browser, tmp_path)
     assert "1 set FAILED" in verdict.text and "rex-pgdump failed" in verdict.text
     rows = browser.find_elements(By.CSS_SELECTOR, "#sets tbody tr")
     states = [row.find_element(By.CSS_SELECTOR, "span.state").text for row in rows]
-    assert states == ["FAILED", "STALE", "UNVERIFIED", "OK"]
+    assert states == ["FAILED", "STALE", "UNVERIFIED", "OK", "OK", "OK"]
     assert "checksum mismatch" in rows[0].text
+    cells = {row.find_elements(By.TAG_NAME, "td")[1].text.split("\n")[0]: row.find_elements(By.TAG_NAME, "td")
+             for row in rows}
+    demo = cells["Demo.drp"]                                    # exported twice, deduplicated, uploaded
+    assert demo[3].text == "2" and demo[5].text != "0 B" and demo[5].text == demo[4].text
+    assert demo[7].text.startswith("20") and cells["Resolve Projects.backup"][7].text.startswith("20")
+    assert cells["grade-stills.txt"][7].text == "never"         # off site: never
     tail = browser.find_element(By.CSS_SELECTOR, "#jobs details.failure pre")
     assert tail.is_displayed() and "pg_dump: error: connection to server on socket lost" in tail.text
     for section in ("standby", "farm"):
@@ -89,7 +96,7 @@ def test_filter_and_sort_work_without_javascript(web, browser):
     assert "sort=count" in browser.current_url
     browser.find_element(By.PARTIAL_LINK_TEXT, "Backups").click()
     assert "sort=-count" in browser.current_url
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#sets tbody tr")) == 4
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#sets tbody tr")) == 6
 
 
 def test_readable_on_a_phone(web, browser, tmp_path):
