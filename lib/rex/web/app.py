@@ -11,6 +11,7 @@ which is what a browser's login prompt sends); POST /api/v1/events needs it alwa
 import asyncio
 import json
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .. import __version__
@@ -26,30 +27,35 @@ _SECURITY_HEADERS = [
 ]
 
 
+FRESH_FOR = 1.0
+
+
 class BadRequest(ValueError):
     """A parameter the document does not allow; its message names it."""
 
 
-def create_app(status, token=None, max_event_bytes=None, on_error=None):
+def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_for=FRESH_FOR):
     """The ASGI app serving `status` (see rex.web.status.Status).
 
     `token`: the bearer token every request must carry (None: none needed, loopback only,
     and POST /api/v1/events is refused: events go to status.history);
     `on_error(message)`: where a bug in a handler is told (stderr by default), the client
-    only ever hears "internal error".
+    only ever hears "internal error"; `fresh_for`: seconds an answer is served again to the
+    same request (dashboards and checkers polling one page cost one computation).
     """
     from starlette.applications import Starlette
-    from starlette.responses import HTMLResponse, JSONResponse, Response
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     from ..monitor.history import MAX_POST, Rejected
     from .status import BadQuery
 
     max_event_bytes = max_event_bytes or MAX_POST
+    on_error = on_error or (lambda message: print(f"rex-web: error: {message}", file=sys.stderr, flush=True))
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rex-web-data")
     document = openapi.document(__version__, max_event_bytes)
     worker.submit(_warm, status, on_error)     # the first inventory, while the socket already answers
-    on_error = on_error or (lambda message: print(f"rex-web: error: {message}", file=sys.stderr, flush=True))
+    recent = _Recent(fresh_for)
 
     async def ask(func, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(worker, lambda: func(*args, **kwargs))
@@ -68,47 +74,60 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None):
                 return error(500, "internal error")
         return endpoint
 
-    async def page(request):
+    def served(compute):
+        """A GET answered by `compute(request)` -> (status, body bytes, media type), run in the
+        worker thread (data and encoding alike) and reused for `fresh_for` seconds."""
+        async def handler(request):
+            key = (request.url.path, request.url.query)
+            answer = recent.get(key)
+            if answer is None:
+                answer = await ask(compute, request)
+                recent.put(key, answer)
+            code, body, media = answer
+            return Response(body, status_code=code, media_type=media)
+        return guarded(handler)
+
+    def as_json(value, code=200):
+        return code, _json_bytes(value), "application/json"
+
+    def page(request):
         from .page import render
 
         query = set_filters(request.query_params, empty_is_all=True)
+        found = status.sets(**query)
+        total = len(status.sets()) if set(query) - {"sort"} else len(found)
+        html = render(status.health(), found, status.jobs(50), status.standby(), status.farm(), query, total)
+        return 200, html.encode("utf-8"), "text/html; charset=utf-8"
 
-        def gather():
-            total = len(status.sets())
-            return (status.health(), status.sets(**query), status.jobs(50), status.standby(), status.farm(),
-                    total)
-
-        health, sets, runs, standby, farm, total = await ask(gather)
-        return HTMLResponse(render(health, sets, runs, standby, farm, query, total))
-
-    async def sets(request):
+    def sets(request):
         query = set_filters(request.query_params)
-        found, total = await ask(lambda: (status.sets(**query), len(status.sets())))
-        return JSONResponse({"sets": found, "total": total})
+        found = status.sets(**query)
+        total = len(status.sets()) if set(query) - {"sort"} else len(found)
+        return as_json({"sets": found, "total": total})
 
-    async def one_set(request):
-        wanted = request.path_params["id"]
-        found = await ask(status.set, wanted)
-        return JSONResponse(found) if found is not None else error(404, "no backup set has this id")
+    def one_set(request):
+        found = status.set(request.path_params["id"])
+        return as_json(found) if found is not None else as_json({"error": "no backup set has this id"}, 404)
 
-    async def jobs(request):
+    def jobs(request):
         params = request.query_params
         _only(params, ("limit", "job", "host", "status"))
         limit = _int(params, "limit", 100, 1, openapi.JOBS_MAX)
         filters = {k: _text(params, k) for k in ("job", "host")}
         filters["status"] = _choice(params, "status", openapi.RUN_STATUSES, empty_is_none=False)
-        runs = await ask(status.jobs, limit, **filters)
-        return JSONResponse({"runs": runs})
+        return as_json({"runs": status.jobs(limit, **filters)})
 
-    async def standby(request):
-        return JSONResponse(await ask(status.standby))
+    def health(request):
+        verdict = status.health()
+        return as_json(verdict, openapi.HEALTH_STATUS.get(verdict.get("verdict"), 503))
 
-    async def farm(request):
-        return JSONResponse(await ask(status.farm))
+    def metrics(request):
+        from . import metrics as prom
 
-    async def health(request):
-        verdict = await ask(status.health)
-        return JSONResponse(verdict, status_code=openapi.HEALTH_STATUS.get(verdict.get("verdict"), 503))
+        def snapshot():
+            return status.health(), status.sets(), status.jobs(openapi.JOBS_MAX), status.standby(), status.farm()
+
+        return 200, prom.text(prom.registry(snapshot)), prom.CONTENT_TYPE
 
     async def events(request):
         if token is None:
@@ -125,26 +144,19 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None):
             return error(exc.status, _one_line(exc))
         except ValueError as exc:   # a value the history cannot hold (a time in year 90): the post's fault
             return error(400, "not an event: " + _one_line(exc))
+        recent.clear()              # the next page shows it
         return JSONResponse({"recorded": len(recorded)}, status_code=202)
-
-    async def metrics(request):
-        from . import metrics as prom
-
-        def snapshot():
-            return status.health(), status.sets(), status.jobs(openapi.JOBS_MAX), status.standby(), status.farm()
-
-        reg = prom.registry(snapshot)
-        return Response(await ask(prom.text, reg), media_type=prom.CONTENT_TYPE)
 
     async def spec(request):
         return JSONResponse(document)
 
-    routes = [Route("/", guarded(page)), Route("/api/v1/sets", guarded(sets)),
-              Route("/api/v1/sets/{id}", guarded(one_set)), Route("/api/v1/jobs", guarded(jobs)),
-              Route("/api/v1/standby", guarded(standby)), Route("/api/v1/farm", guarded(farm)),
-              Route("/api/v1/health", guarded(health)),
+    routes = [Route("/", served(page)), Route("/api/v1/sets", served(sets)),
+              Route("/api/v1/sets/{id}", served(one_set)), Route("/api/v1/jobs", served(jobs)),
+              Route("/api/v1/standby", served(lambda request: as_json(status.standby()))),
+              Route("/api/v1/farm", served(lambda request: as_json(status.farm()))),
+              Route("/api/v1/health", served(health)),
               Route("/api/v1/events", guarded(events), methods=["POST"]),
-              Route("/metrics", guarded(metrics)), Route("/api/v1/openapi.json", guarded(spec))]
+              Route("/metrics", served(metrics)), Route("/api/v1/openapi.json", guarded(spec))]
 
     async def not_found(request, exc):
         code = getattr(exc, "status_code", 404)
@@ -177,6 +189,36 @@ class _Guard:
                 return await self.app(scope, receive, send_with_headers)
             return await _unauthorized(send_with_headers)
         return await self.app(scope, receive, send_with_headers)
+
+
+class _Recent:
+    """The answers of the last `fresh_for` seconds, by path and query (at most `size`)."""
+
+    def __init__(self, fresh_for, size=64):
+        self.fresh_for = fresh_for
+        self.size = size
+        self._answers = {}
+
+    def get(self, key):
+        found = self._answers.get(key)
+        if found is None or time.monotonic() - found[0] > self.fresh_for:
+            return None
+        return found[1]
+
+    def put(self, key, answer):
+        if len(self._answers) >= self.size:
+            now = time.monotonic()
+            self._answers = {k: v for k, v in self._answers.items() if now - v[0] <= self.fresh_for}
+            if len(self._answers) >= self.size:
+                self._answers.clear()
+        self._answers[key] = (time.monotonic(), answer)
+
+    def clear(self):
+        self._answers.clear()
+
+
+def _json_bytes(value):
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 def _warm(status, on_error):
