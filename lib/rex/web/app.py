@@ -191,6 +191,28 @@ class _Guard:
         return await self.app(scope, receive, send_with_headers)
 
 
+class SharedJudgement:
+    """An Inventory whose sets(), judged against the clock, are judged at most once every
+    `fresh_for` seconds: every section of a page, the verdict, the filters of every request
+    of that second read the same list (never changed by its readers) instead of each
+    judging every set again. Everything else is the inventory's own."""
+
+    def __init__(self, inventory, fresh_for=FRESH_FOR, clock=time.monotonic):
+        self._inventory = inventory
+        self._fresh_for = fresh_for
+        self._clock = clock
+        self._judged = None      # (when, sets)
+
+    def sets(self):
+        now = self._clock()
+        if self._judged is None or now - self._judged[0] > self._fresh_for:
+            self._judged = (now, self._inventory.sets())
+        return self._judged[1]
+
+    def __getattr__(self, name):
+        return getattr(self._inventory, name)
+
+
 class _Recent:
     """The answers of the last `fresh_for` seconds, by path and query (at most `size`)."""
 
