@@ -471,6 +471,7 @@ def test_report_unit_reports_the_failure_from_systemd(destdir, unitdir):
     if unitdir == UNITDIR:
         assert {"AF_INET", "AF_INET6"} <= set(service["RestrictAddressFamilies"].split())
         assert service["ProtectSystem"] == "strict" and "ReadWritePaths" not in service
+        assert service["StateDirectory"] == "rex", "the failure closes the job's run in the run history"
 
 
 @pytest.mark.parametrize("job", ["rex-pgdump", "rex-pgdump@studio-b", "rex-pgdump@studio\\x2db"])

@@ -2,37 +2,28 @@
 brought up to date without walking the tree again.
 
 The first look is the one backup walk (backups.sets.directories_under, with the rule of
-backups.sets for what a backup is). After that, a look at most every `web.rescan`
-seconds stats each known directory: only one whose modification time changed (or that
-changed too recently to trust its time) is read again, a new subdirectory is walked, a
-vanished one dropped. A request never walks the tree; it reads the sets as they were at
-the last look. The ledgers of rex-verify and rex-upload are read again only when their
-files changed; a backup whose verification changed is stat'ed again (it may have been
-damaged in place, which leaves its directory's time alone).
+backups.sets for what a backup is). After that, two things keep the cache: inotify (where
+there is one, see web.watch) names the directories that changed, and each request reads
+those again; and a look at most every `web.rescan` seconds stats each known directory, to
+read again one whose modification time changed (or that changed too recently to trust its
+time) -- the whole keeping without inotify, a safety net with it. A new subdirectory is
+walked, a vanished one dropped. A request never walks the tree. The ledgers of rex-verify
+and rex-upload are read again only when their files changed; a backup whose verification
+changed is stat'ed again (it may have been damaged in place, which leaves its directory's
+time alone).
 """
 
-import hashlib
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 
 from . import freshness
+from .setfacts import File, judged, order, summary
 from ..backups import sets
 from ..backups.verify import Snapshot, row_key
-from ..paths import parse_stamp, unsafe_name
 
 RACY_NS = 2_000_000_000      # a directory changed this recently may change again within its time stamp's tick
-
-
-@dataclass
-class _File:
-    backup: object           # sets.Backup
-    key: object              # its row key in rex-verify's ledger
-    rel: str                 # its object path under the remote (rex-upload's ledger), or None
-    link: bool               # a symbolic link (rex-dedupe's)
-    identity: tuple = None   # verify.identity of the file it ends at; None when it cannot be stat'ed
-    size: int = 0
 
 
 @dataclass
@@ -44,46 +35,11 @@ class _Dir:
     summaries: list = field(default_factory=list)
 
 
-def set_id(rel_dir, name, ext):
-    """A stable, URL-safe id of a set: no path in it, so no parameter can reach a file."""
-    return hashlib.sha1(f"{rel_dir}\0{name}{ext}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def kind_of(name, ext):
-    ext = ext.lower()
-    if ext == ".backup":
-        return "dump"
-    if ext == ".drp":
-        return "export"
-    if ext == ".sql" and name == "globals":
-        return "globals"
-    return "other"
-
-
-def placed(kind, parts, name):
-    """(server, library, project) of a set from its directory under the root (`parts`):
-    dumps live in SERVER/LIBRARY, globals in SERVER, exports in LIBRARY/FOLDER.../PROJECT."""
-    names = [unsafe_name(p) for p in parts]
-    if kind == "dump":
-        return (names[0] if len(names) > 1 else None), (names[-1] if names else unsafe_name(name)), None
-    if kind == "globals":
-        return (names[0] if names else None), None, None
-    if kind == "export":
-        return None, (names[0] if names else None), unsafe_name(name)
-    return None, (names[0] if names else None), None
-
-
-def _iso(seconds):
-    from ..monitor.history import iso
-
-    return iso(seconds)
-
-
 class Inventory:
     """The backup sets under `root`, cached (see the module docstring). `state` is the
     state directory holding the ledgers; `remote` the upload target whose proofs count."""
 
-    def __init__(self, root, config=None, state=None, remote=None, clock=time.time):
+    def __init__(self, root, config=None, state=None, remote=None, clock=time.time, watch=True):
         self.root = os.path.abspath(root)
         self.clock = clock
         get = config.get if config is not None else (lambda _name: None)
@@ -102,36 +58,90 @@ class Inventory:
         self._real_root = None
         self.stats = {"walks": 0, "looks": 0, "dirs_read": 0}
         self._sets = {}              # id -> static summary
+        self._sets_of = set()        # the directories _sets was made from
+        self._judged_cache = None    # (second, [judged sets]): ages move by the second
+        self.watch = watch           # inotify where it is available
+        self._watcher = None
 
     # --- looking at the tree -------------------------------------------------------------
 
     def refresh(self, force=False):
-        """Bring the cache up to date if it is older than web.rescan (or `force`)."""
+        """Bring the cache up to date: the directories inotify named since the last request,
+        and every directory (by its time) once the last look is older than web.rescan (or
+        with `force`)."""
         with self._lock:
             now = self.clock()
-            if self._dirs is not None and not force and now - self._looked < self.rescan:
+            due = self._dirs is None or force or now - self._looked >= self.rescan
+            if not due and self._watcher is None:
                 return
             self._real_root = os.path.realpath(self.root)
-            if self._dirs is None or self.root not in self._dirs:
+            news = self._watcher.changed() if self._watcher is not None else set()
+            if news is None:                 # the kernel dropped events: look at everything
+                due = True
+            if self._dirs is None or (due and self.root not in self._dirs):
                 changed = self._walk_all()
+            elif self.root not in self._dirs:
+                changed = set()              # no tree yet: looked for again at the next look
+            elif due:
+                changed = self._reread(sorted(d for d in news or () if d in self._dirs))
+                changed |= self._look()
             else:
-                changed = self._look()
-            restat = self._read_ledgers()
+                changed = self._reread(sorted(d for d in news if d in self._dirs))
+            restat = self._read_ledgers() if due or (news and self.state in news) else None
             if restat is not None:           # ledgers changed: every summary is recomputed
                 self._restat(restat)
                 changed = set(self._dirs)
             for directory in changed:
                 if directory in self._dirs:
                     self._summarise(directory)
-            self._sets = {s["id"]: s for d in self._dirs.values() for s in d.summaries}
-            self._looked = now
+            if changed or len(self._sets_of) != len(self._dirs):
+                self._sets = {s["id"]: s for d in self._dirs.values() for s in d.summaries}
+                self._sets_of = set(self._dirs)
+                self._judged_cache = None
+            if due:
+                self._looked = now
+
+    def close(self):
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
 
     def _walk_all(self):
         self.stats["walks"] += 1
+        self.close()
         self._dirs = {}
         for directory, entries in sets.directories_under(self.root):
             self._dirs[directory] = self._read(directory, entries)
+        if self.watch:
+            self._start_watching()
         return set(self._dirs)
+
+    def _start_watching(self):
+        """inotify watches on every directory and the state directory; without them (no
+        inotify, the watch limit) the looks at web.rescan alone keep the cache."""
+        from .watch import Unavailable, Watcher
+
+        try:
+            self._watcher = Watcher()
+            for directory in [*self._dirs, *([self.state] if self.state and os.path.isdir(self.state) else [])]:
+                self._watcher.add(directory)
+        except Unavailable as exc:
+            self.close()
+            self.watch = False
+            from .. import log
+
+            log.info(f"no inotify ({exc}); the backup tree is looked at every {self.rescan:g} s")
+
+    def _watch(self, directory):
+        if self._watcher is not None:
+            from .watch import Unavailable
+
+            try:
+                self._watcher.add(directory)
+            except Unavailable:
+                self.close()                 # the watch limit: looks alone from now on,
+                self.watch = False
+                self._looked = float("-inf")   # the first at the next request
 
     def _look(self):
         """Stat every known directory; read again those that changed. The changed ones."""
@@ -146,7 +156,17 @@ class Inventory:
             except OSError:
                 self._drop(directory)
                 continue
-            if st.st_mtime_ns == old.mtime_ns and not old.racy:
+            if st.st_mtime_ns != old.mtime_ns or old.racy:
+                changed |= self._reread([directory], st)
+        return changed
+
+    def _reread(self, directories, st=None):
+        """Read `directories` again (walking new subdirectories, dropping vanished ones);
+        the directories read."""
+        changed = set()
+        for directory in directories:
+            old = self._dirs.get(directory)
+            if old is None:
                 continue
             try:
                 with os.scandir(directory) as it:
@@ -154,7 +174,7 @@ class Inventory:
             except OSError:
                 self._drop(directory)
                 continue
-            new = self._read(directory, entries, st)
+            new = self._read(directory, entries, st, watched=self._watcher is not None)
             self._dirs[directory] = new
             changed.add(directory)
             for gone in set(old.subdirs) - set(new.subdirs):
@@ -162,6 +182,7 @@ class Inventory:
             for added in sorted(set(new.subdirs) - set(old.subdirs)):
                 for below, below_entries in sets.directories_under(added):
                     self._dirs[below] = self._read(below, below_entries)
+                    self._watch(below)
                     changed.add(below)
         return changed
 
@@ -169,9 +190,13 @@ class Inventory:
         prefix = directory + os.sep
         for name in [d for d in self._dirs if d == directory or d.startswith(prefix)]:
             del self._dirs[name]
+            if self._watcher is not None:
+                self._watcher.remove(name)
 
-    def _read(self, directory, entries, st=None):
-        """A _Dir from the entries of `directory` (sets' rule for what is a backup)."""
+    def _read(self, directory, entries, st=None, watched=False):
+        """A _Dir from the entries of `directory` (sets' rule for what is a backup). One
+        `watched` by inotify since before it was read needs no second read for a time too
+        recent to trust: inotify tells of any change after."""
         self.stats["dirs_read"] += 1
         if st is None:
             try:
@@ -179,7 +204,7 @@ class Inventory:
             except OSError:
                 st = None
         mtime = st.st_mtime_ns if st is not None else 0
-        racy = st is None or time.time_ns() - mtime < RACY_NS
+        racy = st is None or (not watched and time.time_ns() - mtime < RACY_NS)
         subdirs = []
         for entry in entries:
             try:
@@ -193,7 +218,7 @@ class Inventory:
         files = []
         for backup in sets.backups_among(entries):
             base = os.path.basename(backup.path)
-            files.append(self._stat(_File(backup, row_key(real + base),
+            files.append(self._stat(File(backup, row_key(real + base),
                                           None if rel_dir is None else rel_dir + base, backup.path in links)))
         return _Dir(mtime, racy, subdirs, files)
 
@@ -254,48 +279,12 @@ class Inventory:
         groups = {}
         for file in entry.files:
             groups.setdefault((file.backup.name, file.backup.ext), []).append(file)
-        entry.summaries = [self._summary("/".join(parts), parts, name, ext, sorted(files, key=lambda f: f.backup))
+        entry.summaries = [summary("/".join(parts), parts, name, ext, sorted(files, key=order), self._verified,
+                                   self._proved_at)
                            for (name, ext), files in sorted(groups.items())]
 
-    def _summary(self, rel_dir, parts, name, ext, files):
-        kind = kind_of(name, ext)
-        server, library, project = placed(kind, parts, name)
-        disk = saved = 0
-        seen = set()
-        verified = uploaded = None
-        failures = []
-        for file in files:
-            if file.link:
-                saved += file.size
-            elif file.identity is not None and file.identity[:2] in seen:
-                saved += file.size           # another hard link of a file already counted
-            else:
-                disk += file.size
-                if file.identity is not None:
-                    seen.add(file.identity[:2])
-            last = self._verify.last(file.key, file.identity) if file.identity is not None else None
-            if last is not None and last[0]:
-                verified = (file, last[1])
-            elif last is not None:
-                why = (last[2] or "failed").replace(file.backup.path + ": ", "")     # the name once
-                failures.append(f"{os.path.basename(file.backup.path)}: {why}")
-            when = self._proved_at(file)
-            if when is not None:
-                uploaded = (file, when)
-        newest = files[-1]
-        newest_last = self._verify.last(newest.key, newest.identity) if newest.identity is not None else None
-        return {
-            "id": set_id(rel_dir, name, ext), "kind": kind, "server": server, "library": library,
-            "project": project, "name": unsafe_name(name), "ext": ext, "directory": rel_dir,
-            "newest": _iso(parse_stamp(newest.backup.stamp)), "newest_epoch": parse_stamp(newest.backup.stamp),
-            "count": len(files), "bytes": disk, "saved_bytes": saved,
-            "verified_newest": _iso(parse_stamp(verified[0].backup.stamp)) if verified else None,
-            "verified_at": _iso(verified[1]) if verified else None,
-            "newest_verified": bool(newest_last and newest_last[0]),
-            "verify_failed": bool(failures), "failures": failures,
-            "uploaded_newest": _iso(parse_stamp(uploaded[0].backup.stamp)) if uploaded else None,
-            "uploaded_at": _iso(uploaded[1]) if uploaded else None,
-        }
+    def _verified(self, file):
+        return self._verify.last(file.key, file.identity) if file.identity is not None else None
 
     def _proved_at(self, file):
         if file.rel is None or not self._proved:
@@ -310,27 +299,23 @@ class Inventory:
         """Every set as a dict (see web.status), newest look; never walks the tree."""
         self.refresh()
         now = self.clock()
-        return [self._judged(s, now) for s in list(self._sets.values())]
+        cached = self._judged_cache
+        if cached is None or cached[0] != int(now):
+            cached = self._judged_cache = (int(now), [judged(s, now, self.expect, self.factor)
+                                                      for s in list(self._sets.values())])
+        return list(cached[1])
 
     def get(self, ident):
         """One set by id, or None."""
         self.refresh()
         summary = self._sets.get(ident)
-        return None if summary is None else self._judged(summary, self.clock())
+        return None if summary is None else judged(summary, self.clock(), self.expect, self.factor)
 
     @property
     def looked_at(self):
-        return _iso(self._looked) if self._looked is not None else None
+        from ..monitor.history import iso
 
-    def _judged(self, summary, now):
-        out = {k: v for k, v in summary.items() if k not in ("newest_epoch", "newest_verified", "failures")}
-        age = max(0.0, now - summary["newest_epoch"])
-        interval = freshness.expected(summary["kind"], self.expect)
-        state, reasons = freshness.decide(now - summary["newest_epoch"], interval, self.factor,
-                                          summary["newest_verified"], summary["failures"])
-        out.update(age_s=round(age), expected_s=interval, state=state, reasons=reasons)
-        return out
-
+        return iso(self._looked) if self._looked is not None and self._looked > 0 else None
 
 def _is_link(entry):
     try:

@@ -16,6 +16,7 @@ OK, WARNING, CRITICAL = "OK", "WARNING", "CRITICAL"
 VERDICTS = (OK, WARNING, CRITICAL)
 SORTS = ("state", "name", "library", "project", "kind", "newest", "age", "count", "bytes", "saved_bytes")
 STANDBY_CACHE = 15.0        # seconds a standby check is reused (a check is one connection)
+FARM_CACHE = 5.0            # seconds the farm's state is reused (a few Redis round trips per worker)
 
 
 class BadQuery(ValueError):
@@ -42,6 +43,7 @@ class Status:
         self.inventory = inventory
         self._history = history
         self._standby = None        # (when, result)
+        self._farm = None           # (when, result)
 
     def _remote(self):
         """The upload target whose proofs count, or None (unset or invalid)."""
@@ -53,6 +55,23 @@ class Status:
             return check_remote(self.config.get("upload.remote"))
         except ValueError:
             return None
+
+    def close(self):
+        """Let go of the inotify watches and the run history."""
+        self.inventory.close()
+        if self._history is not None:
+            self._history.close()
+            self._history = None
+
+    def ingest(self, body, host_claimed=None):
+        """Record the events of a POST /api/v1/events body (monitor.history.RunHistory.ingest:
+        raises monitor.history.Rejected, whose `status` is 400 or 413)."""
+        return self.history.ingest(body, host_claimed)
+
+    @property
+    def looked_at(self):
+        """When the backup tree was last looked at (ISO 8601 UTC), for "as of" on the page."""
+        return self.inventory.looked_at
 
     @property
     def history(self):
@@ -135,23 +154,21 @@ class Status:
         return result
 
     def farm(self):
-        """The farm's queues and workers when the farm is configured, else {"configured": False}."""
+        """The farm's queues (with their failed counts) and workers (host, version, state,
+        current job, progress) when farm.redis_url is set, reused for FARM_CACHE seconds;
+        else {"configured": False}. Never its URL or password."""
         try:
             url = self.config.get("farm.redis_url")
         except KeyError:            # no farm in this version
             url = None
         if not url:
             return {"configured": False}
-        try:
-            from ..proxy import farmconn
-        except ImportError:
-            return {"configured": True, "available": False, "reason": "this version of Rex has no farm"}
-        try:
-            connection = farmconn.connect(url)
-            return {"configured": True, "available": True, "queues": farmconn.queues(connection),
-                    "workers": farmconn.workers(connection)}
-        except Exception as exc:  # the farm being down is news for the page, not an error
-            return {"configured": True, "available": False, "reason": _no_url(exc)}
+        now = self.clock()
+        if self._farm is not None and now - self._farm[0] < FARM_CACHE:
+            return self._farm[1]
+        result = _farm_state(self.config)
+        self._farm = (now, result)
+        return result
 
     # --- the verdict ------------------------------------------------------------------------------
 
@@ -240,6 +257,20 @@ def _standby_record(config, where):
     if record is None:
         return {"configured": True, "status": verdicts.NAMES[code], "reasons": [line], "thresholds": thresholds}
     return {"configured": True, **record, "thresholds": thresholds}
+
+
+def _farm_state(config):
+    """Queues and workers through rex.proxy.farmconn; a farm that cannot be asked is news, not an error."""
+    try:
+        from ..proxy import farmconn
+    except ImportError:
+        return {"configured": True, "available": False, "reason": "this version of Rex has no farm"}
+    try:
+        connection = farmconn.connect(farmconn.url_from(config), farmconn.password_from(config))
+        return {"configured": True, "available": True, "queues": farmconn.queues(connection),
+                "workers": farmconn.workers(connection)}
+    except Exception as exc:  # down, refused, or a bad URL: the page says so
+        return {"configured": True, "available": False, "reason": _no_url(exc)}
 
 
 def _no_url(exc):

@@ -123,6 +123,10 @@ def test_problem_str_is_file_line_column(tmp_path):
     ("# note\n\nlock_wait:   soon\n", 3, 14, "lock_wait: not a duration"),
     ("pgdump:\n  databases: [[x]]\n", 2, 14, "expected a list of strings"),
     ("pgdump: 5\n", 1, 1, "'pgdump' must be a mapping of keys"),
+    ("web:\n  expect:\n    dump: 1d\n    export: soon\n", 4, 13, "web.expect: expect: export: not a duration"),
+    ("web:\n  expect:\n    dumps: 1d\n", 3, 5, "unknown key 'dumps' (did you mean 'dump'?)"),
+    ("web:\n  expect: daily\n", 2, 11, "web.expect: expect: expected a mapping such as dump: 1d"),
+    ("history:\n  keep: forever\n", 2, 9, "history.keep: not a duration"),
 ])
 def test_wrong_type_has_exact_position(tmp_path, text, line, col, fragment):
     ((got_line, got_col, message),) = problems_of(write(tmp_path, text))
@@ -392,3 +396,12 @@ def test_environment_problems_name_each_variable_once():
     assert [m.split(":")[0] for m in found] == ["environment REX_LOCK_WAIT", "environment PGPORT",
                                                 "environment REX_UPLOAD_REMOTE"]
     assert config.environment_problems({"PGPORT": "5432", "PGUSER": "x"}) == []
+
+
+def test_web_expect_names_some_kinds_and_the_others_keep_their_defaults(tmp_path):
+    config = load(write(tmp_path, "web:\n  expect: {dump: 12h, other: 0}\n"))
+    assert config.get("web.expect") == {"dump": 43200.0, "export": 86400.0, "globals": 86400.0, "other": 0.0}
+    assert load(write(tmp_path, "")).get("web.expect") == {"dump": 86400.0, "export": 86400.0,
+                                                            "globals": 86400.0, "other": 604800.0}
+    assert dict((n, v) for n, v, _ in config.shown())["web.expect"] == {"dump": "12h", "export": "1d",
+                                                                       "globals": "1d", "other": "0s"}

@@ -39,7 +39,7 @@ def counted(monkeypatch):
         yield from walk(root)
 
     def counting_scandir(path="."):
-        calls["scandir"].append(os.fspath(path))
+        calls["scandir"].append(path if isinstance(path, int) else os.fspath(path))
         return scandir(path)
 
     monkeypatch.setattr(backup_sets, "directories_under", counting_walk)
@@ -47,8 +47,9 @@ def counted(monkeypatch):
     return calls
 
 
-def test_requests_never_walk_the_tree_and_a_change_rereads_only_its_directory(tree, tmp_path, counted):
-    inventory = Inventory(tree, config(**{"web.rescan": 0.0}), str(tmp_path / "state"))
+@pytest.mark.parametrize("watch", [False, True], ids=["looks", "inotify"])
+def test_requests_never_walk_the_tree_and_a_change_rereads_only_its_directory(tree, tmp_path, counted, watch):
+    inventory = Inventory(tree, config(**{"web.rescan": 0.0}), str(tmp_path / "state"), watch=watch)
     assert len(inventory.sets()) == 4 and counted["walks"] == 1
     counted["scandir"].clear()
     for _ in range(50):
@@ -60,9 +61,9 @@ def test_requests_never_walk_the_tree_and_a_change_rereads_only_its_directory(tr
     assert counted["walks"] == 1 and counted["scandir"] == [os.path.join(tree, "db1_5432", "lib1")]
 
 
-def test_between_looks_the_sets_are_as_last_seen_for_at_most_web_rescan(tree, tmp_path, counted):
+def test_without_inotify_between_looks_the_sets_are_as_last_seen_for_at_most_web_rescan(tree, tmp_path, counted):
     clock = Clock()
-    inventory = Inventory(tree, config(**{"web.rescan": 30.0}), str(tmp_path / "state"), clock=clock)
+    inventory = Inventory(tree, config(**{"web.rescan": 30.0}), str(tmp_path / "state"), clock=clock, watch=False)
     assert len(inventory.sets()) == 4
     counted["scandir"].clear()
     backuptree.put(os.path.join(tree, "new"), "other", stamp_ago(60), b"x", ext=".sql")
@@ -162,3 +163,32 @@ def test_no_backup_root_is_no_sets_and_one_made_later_is_found(tmp_path):
     assert inventory.sets() == []
     backuptree.put(os.path.join(root, "s"), "s", stamp_ago(60), b"x", ext=".sql")
     assert [s["name"] for s in inventory.sets()] == ["s"]
+
+
+def test_with_inotify_a_change_is_seen_at_the_next_request_with_no_look(tree, tmp_path, counted):
+    import shutil
+
+    state = tmp_path / "state"
+    state.mkdir()
+    clock = Clock()
+    inventory = Inventory(tree, config(**{"web.rescan": 3600.0}), str(state), clock=clock)
+    assert len(inventory.sets()) == 4
+    counted["scandir"].clear()
+    backuptree.put(os.path.join(tree, "db1_5432", "lib1"), "lib1", stamp_ago(60), b"new", ext=".backup")
+    assert {s["name"]: s["count"] for s in inventory.sets()}["lib1"] == 4
+    assert counted["scandir"] == [os.path.join(tree, "db1_5432", "lib1")]
+    backuptree.put(os.path.join(tree, "new", "deeper"), "other", stamp_ago(60), b"x", ext=".sql")
+    assert "other" in [s["name"] for s in inventory.sets()]
+    assert counted["walks"] == 2           # the start-up walk, and the new directory's alone
+    shutil.rmtree(os.path.join(tree, "Lib"))
+    assert "Proj" not in [s["name"] for s in inventory.sets()]
+    # damaged in place and found so by rex-verify: the directory's time stays, the file's and the ledger's move
+    [lib0] = [s for s in inventory.sets() if s["name"] == "lib0"]
+    newest = os.path.join(tree, "db1_5432", "lib0", f"lib0_{stamp_ago(3600)}.backup")
+    verify(str(state), newest)
+    assert [s["state"] for s in inventory.sets() if s["name"] == "lib0"] == ["OK"]
+    backuptree.corrupt(newest)
+    verify(str(state), newest)
+    assert [s["state"] for s in inventory.sets() if s["name"] == "lib0"] == ["FAILED"]
+    assert counted["walks"] == 2 and inventory.stats["looks"] == 0 and clock.now == NOW
+    inventory.close()

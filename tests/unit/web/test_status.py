@@ -179,3 +179,37 @@ def test_nothing_said_holds_a_credential_url_or_token_of_the_configuration(facil
     text = json.dumps(said)
     assert "CRITICAL" in text and "Spot B" in text          # it did say something
     assert "SECRET" not in text
+
+
+needs_farm = pytest.mark.skipif("farm.redis_url" not in __import__("rex.config.schema").config.schema.BY_NAME,
+                                reason="the farm (rex.proxy.farmconn, farm.* keys) has not landed on this branch")
+
+
+@needs_farm
+def test_the_farm_section_asks_a_real_redis_and_never_says_its_password(facility, tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    port = closed_port()
+    server = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--requirepass", "SECRET-REDIS-PW"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        monkeypatch.setenv("REX_FARM_PASSWORD", "SECRET-REDIS-PW")
+        farm = status_of(*facility, **{"farm.redis_url": f"redis://127.0.0.1:{port}/0"}).farm()
+        assert farm == {"configured": True, "available": True, "queues": [], "workers": []}
+        monkeypatch.setenv("REX_FARM_PASSWORD", "SECRET-WRONG")
+        refused = status_of(*facility, **{"farm.redis_url": f"redis://127.0.0.1:{port}/0"})
+        assert refused.farm()["available"] is False
+        assert any(r.startswith("farm unavailable: ") for r in refused.health()["reasons"])
+        assert "SECRET" not in json.dumps([refused.farm(), refused.health()])
+    finally:
+        server.terminate()
+        server.wait()
