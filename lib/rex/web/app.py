@@ -96,7 +96,8 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         query = set_filters(request.query_params, empty_is_all=True)
         found = status.sets(**query)
         total = len(status.sets()) if set(query) - {"sort"} else len(found)
-        html = render(status.health(), found, status.jobs(50), status.standby(), status.farm(), query, total)
+        html = render(status.health(), found, status.jobs(50), status.standby(), status.farm(), query, total,
+                      status.looked_at)
         return 200, html.encode("utf-8"), "text/html; charset=utf-8"
 
     def sets(request):
@@ -139,7 +140,7 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         if body is None:
             return error(413, f"the body is larger than {max_event_bytes} bytes")
         try:
-            recorded = await ask(lambda: status.history.ingest(body))
+            recorded = await ask(status.ingest, body)
         except Rejected as exc:
             return error(exc.status, _one_line(exc))
         except ValueError as exc:   # a value the history cannot hold (a time in year 90): the post's fault
@@ -163,8 +164,9 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         return error(code, {404: "no such page", 405: "method not allowed"}.get(code, "refused"))
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
-    app.state.worker = worker
-    return _Guard(app, token)
+    guard = _Guard(app, token)
+    guard.close = lambda: worker.submit(status.close).result()   # in the thread that used it
+    return guard
 
 
 class _Guard:
@@ -189,28 +191,6 @@ class _Guard:
                 return await self.app(scope, receive, send_with_headers)
             return await _unauthorized(send_with_headers)
         return await self.app(scope, receive, send_with_headers)
-
-
-class SharedJudgement:
-    """An Inventory whose sets(), judged against the clock, are judged at most once every
-    `fresh_for` seconds: every section of a page, the verdict, the filters of every request
-    of that second read the same list (never changed by its readers) instead of each
-    judging every set again. Everything else is the inventory's own."""
-
-    def __init__(self, inventory, fresh_for=FRESH_FOR, clock=time.monotonic):
-        self._inventory = inventory
-        self._fresh_for = fresh_for
-        self._clock = clock
-        self._judged = None      # (when, sets)
-
-    def sets(self):
-        now = self._clock()
-        if self._judged is None or now - self._judged[0] > self._fresh_for:
-            self._judged = (now, self._inventory.sets())
-        return self._judged[1]
-
-    def __getattr__(self, name):
-        return getattr(self._inventory, name)
 
 
 class _Recent:

@@ -38,9 +38,10 @@ pre{background:#222}.why,.muted{color:#aaa}}
 """
 
 
-def render(health, sets, jobs, standby, farm, query=None, total=None):
+def render(health, sets, jobs, standby, farm, query=None, total=None, looked_at=None):
     """The whole page. `query`: the filters in force (state, library, project, q, sort);
-    `total`: how many sets there are before filtering."""
+    `total`: how many sets there are before filtering; `looked_at`: when the tree was last
+    looked at."""
     query = {k: v for k, v in (query or {}).items() if k in FILTERS and v}
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -48,7 +49,7 @@ def render(health, sets, jobs, standby, farm, query=None, total=None):
         f"<meta http-equiv=refresh content={REFRESH_S}>",
         f"<title>Rex: {escape(health.get('verdict', '?'))}</title><style>{_CSS}</style></head><body>",
         _verdict(health),
-        _sets(sets, query, total),
+        _sets(sets, query, total, looked_at),
         _jobs(jobs),
         _standby(standby),
         _farm(farm),
@@ -68,7 +69,7 @@ def _verdict(health):
             + "</section>")
 
 
-def _sets(sets, query, total):
+def _sets(sets, query, total, looked_at=None):
     counts = {s: 0 for s in STATES}
     for item in sets:
         counts[item.get("state")] = counts.get(item.get("state"), 0) + 1
@@ -76,7 +77,8 @@ def _sets(sets, query, total):
     shown = f"{len(sets)} of {total}" if total is not None and total != len(sets) else str(len(sets))
     rows = "".join(_set_row(item) for item in sets)
     return ("<section id=sets><h2>Backup sets</h2>" + _filter_form(query)
-            + f"<p class=muted>{shown} sets{': ' + summary if summary else ''}</p>"
+            + f"<p class=muted>{shown} sets{': ' + summary if summary else ''}"
+            + (f" · tree looked at {escape(str(looked_at))}" if looked_at else "") + "</p>"
             + (f"<div class=scroll><table><thead><tr>{_headers(query)}</tr></thead><tbody>{rows}</tbody></table>"
                "</div>" if sets else "<p>No backup set matches.</p>")
             + "</section>")

@@ -119,13 +119,15 @@ def _listen_error(config, exc):
 
 def run(config):
     """rex-web: serve the status of the backup root of `config` until stopped."""
-    from .app import SharedJudgement, create_app
+    from .app import create_app
     from .status import Status
 
     host, port, token = settings(config)
     sock = bind(host, port)
     status = Status(config)
-    status.inventory = SharedJudgement(status.inventory)
     app = create_app(status, token=token)
-    serve(app, sock)
+    try:
+        serve(app, sock)
+    finally:
+        app.close()
     return errors.OK

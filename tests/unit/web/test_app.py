@@ -4,31 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rex.web.app import BadRequest, SharedJudgement, set_filters
+from rex.web.app import BadRequest, set_filters
 from rex.web.openapi import SORTS, STATES
-
-
-class Counting:
-    remote = "sf:tree"
-
-    def __init__(self):
-        self.calls = 0
-
-    def sets(self):
-        self.calls += 1
-        return [{"id": str(self.calls)}]
-
-
-def test_sets_are_judged_once_a_second_and_shared():
-    now = [100.0]
-    inventory = Counting()
-    shared = SharedJudgement(inventory, fresh_for=1.0, clock=lambda: now[0])
-    first = shared.sets()
-    now[0] += 0.9
-    assert shared.sets() is first and inventory.calls == 1
-    now[0] += 0.2
-    assert shared.sets() == [{"id": "2"}] and inventory.calls == 2
-    assert shared.remote == "sf:tree"           # everything else is the inventory's
 
 
 class Params(dict):
