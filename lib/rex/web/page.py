@@ -19,6 +19,7 @@ COLUMNS = (("state", "State"), ("name", "Set"), ("age", "Newest"), ("count", "Ba
            ("saved_bytes", "Saved"), (None, "Verified"), (None, "Off site"))
 FILTERS = ("state", "library", "project", "q", "sort")
 REFRESH_S = 60
+ROWS = 500           # sets listed at most (worst first by default); the API lists them all
 
 _CSS = """
 body{font:15px/1.4 system-ui,sans-serif;margin:0 auto;max-width:80em;padding:.5em;color:#111;background:#fff}
@@ -75,7 +76,10 @@ def _sets(sets, query, total, looked_at=None):
         counts[item.get("state")] = counts.get(item.get("state"), 0) + 1
     summary = " · ".join(f"{counts[s]} {s}" for s in STATES if counts.get(s))
     shown = f"{len(sets)} of {total}" if total is not None and total != len(sets) else str(len(sets))
-    rows = "".join(_set_row(item) for item in sets)
+    rows = "".join(_set_row(item) for item in sets[:ROWS])
+    if len(sets) > ROWS:
+        rows += (f'<tr><td colspan=8 class=muted>… and {len(sets) - ROWS} more: choose a state, a library '
+                 'or a search to see them (<a href="api/v1/sets">all as JSON</a>)</td></tr>')
     return ("<section id=sets><h2>Backup sets</h2>" + _filter_form(query)
             + f"<p class=muted>{shown} sets{': ' + summary if summary else ''}"
             + (f" · tree looked at {escape(str(looked_at))}" if looked_at else "") + "</p>"

@@ -34,3 +34,12 @@ def test_unconfigured_sections_say_so_and_a_farm_lists_its_workers():
             "workers": [{"host": "render1", "version": "1.0", "state": "busy", "job": "A001.mov", "progress": 0.5}]}
     page = render({"verdict": "OK", "reasons": []}, [], [], NOTHING, farm)
     assert "render1" in page and "A001.mov" in page and "proxy 3" in page and page.count("not configured") == 1
+
+
+def test_a_large_tree_lists_the_worst_sets_and_says_how_many_more():
+    from rex.web.page import ROWS
+
+    sets = [a_set(f"show{i:05d}") for i in range(ROWS + 7)]
+    page = render({"verdict": "OK", "reasons": []}, sets, [], NOTHING, NOTHING, total=ROWS + 7)
+    assert "show00000" in page and f"show{ROWS - 1:05d}" in page and f"show{ROWS:05d}" not in page
+    assert "and 7 more" in page and f"{ROWS + 7} sets" in page
