@@ -379,3 +379,28 @@ def test_rex_report_s_webhook_posts_into_the_page(guarded, tmp_path):
     [run] = runs["runs"]
     assert run["status"] == "failure" and run["exit_code"] == 75 and "Resolve is not running" in run["log_tail"]
     assert run["host"] == socket.gethostname()
+
+
+def test_no_secret_of_the_configuration_is_served(tree_env, tmp_path):
+    """Monitor URLs and tokens, the remote and its configuration, the token: in no answer."""
+    secrets = ["hc-s3cret-uuid", "ntfy-s3cret-token", "hook-s3cret-path", "rclone-s3cret.conf", TOKEN]
+    config = tmp_path / "rex.yaml"
+    config.write_text(f"""\
+report:
+  monitors:
+    - healthchecks: https://hc-ping.com/{secrets[0]}
+    - ntfy: https://ntfy.sh/studio
+      token: {secrets[1]}
+    - webhook: https://user:pw@hooks.example/{secrets[2]}
+upload:
+  remote: sf:tree
+  rclone_config: {tmp_path / secrets[3]}
+""")
+    env = dict(tree_env, REX_WEB_TOKEN=TOKEN)
+    with WebServer(env, "-c", str(config)) as server:
+        bodies = [server.request(path, token=TOKEN)[2].decode("utf-8", "replace")
+                  for path in PATHS + ["/api/v1/sets?state=FAILED", "/api/v1/jobs?limit=1000"]]
+        stderr = server.stderr
+    for secret in secrets:
+        assert not any(secret in body for body in bodies), secret
+        assert secret not in stderr
