@@ -747,13 +747,13 @@ def test_rex5_key_list_is_up_to_date(tmp_path):
 
 def test_generator_replaces_only_the_block(tmp_path):
     page = tmp_path / "page.5"
-    page.write_text(f"before\n{BEGIN}stale\n{END}after\n", encoding="utf-8")
+    page.write_text(f"before\n{BEGIN}OLD-BLOCK-TEXT\n{END}after\n", encoding="utf-8")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), str(page)],
                             env=clean_env(), stderr=subprocess.PIPE, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     text = page.read_text(encoding="utf-8")
     assert text.startswith(f"before\n{BEGIN}.Ss ") and text.endswith(f"{END}after\n")
-    assert "stale" not in text
+    assert "OLD-BLOCK-TEXT" not in text
     check = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), "--check", str(page)],
                            env=clean_env(), timeout=60)
     assert check.returncode == 0
