@@ -276,13 +276,19 @@ class Snapshot:
         path = os.path.join(directory, DB_NAME)
         if not os.path.exists(path):
             return cls(())
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
-            return cls(db.execute("SELECT path, dev, ino, size, mtime_ns, ok, checked, reason FROM checks").fetchall())
-        except sqlite3.OperationalError:        # no table yet
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            try:
+                return cls(db.execute("SELECT path, dev, ino, size, mtime_ns, ok, checked, reason FROM checks")
+                           .fetchall())
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            if "no such table" not in str(exc):
+                from .. import log
+
+                log.warning(f"{path}: cannot read the verification ledger: {exc}; no backup counts as verified")
             return cls(())
-        finally:
-            db.close()
 
     def last(self, key, now):
         """(ok, checked, reason) of the check that vouches for the file of identity `now`

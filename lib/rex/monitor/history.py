@@ -4,7 +4,8 @@ how it ended and why it failed.
 
 A start opens a run; a success or a failure closes the run it belongs to: the one with
 its run id, else the newest open run of the same job on the same host; an end whose
-start was lost is a run of its own, with no start time. Rows are keyed by host, so an
+start was lost is a run of its own, with no start time; a run still open when the next
+one of its job starts on its host failed (its end was lost), with no end time. Rows are keyed by host, so an
 event can only ever touch the runs of its own host. The file stays small: runs older
 than `keep` seconds and all but the newest `max_rows` are pruned on each write.
 
@@ -29,6 +30,7 @@ TAIL_BYTES = 16 * 1024      # of a failure's log tail kept per run
 MAX_POST = 256 * 1024       # bytes of one POST /api/v1/events
 MAX_EVENTS = 100            # events in one post
 STATUSES = ("running", "success", "failure")
+UNENDED = "no end reported before the next start"
 
 HOST = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$"
 JOB = r"^[^\s\x00-\x1f\x7f]{1,200}$"
@@ -145,6 +147,11 @@ class RunHistory:
         when = parse_time(event.time)
         if event.kind == "start":
             run_id = event.run_id or str(uuid.uuid4())
+            # A run of the same job on the same host still open from before never reported its end
+            # (the machine went down, the reporter was killed): it failed, and says so.
+            self.db.execute("UPDATE runs SET status = 'failure', reason = ? WHERE host = ? AND job = ? "
+                            "AND status = 'running' AND started < ? AND run_id != ?",
+                            (UNENDED, event.host, event.job, when, run_id))
             self.db.execute("INSERT INTO runs (host, run_id, job, started, last, status) VALUES (?, ?, ?, ?, ?, ?) "
                             "ON CONFLICT (host, run_id) DO UPDATE SET started = excluded.started "
                             "WHERE started IS NULL", (event.host, run_id, event.job, when, when, "running"))

@@ -99,11 +99,16 @@ def proved(directory, remote):
     path = os.path.join(directory, DB_NAME)
     if not remote or not os.path.exists(path):
         return {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        return dict(db.execute("SELECT rel, verified FROM remote_verified WHERE remote = ? AND verified IS NOT NULL",
-                               (remote,)).fetchall())
-    except sqlite3.OperationalError:        # no table yet
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return dict(db.execute("SELECT rel, verified FROM remote_verified WHERE remote = ? AND verified IS NOT NULL",
+                                   (remote,)).fetchall())
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        if "no such table" not in str(exc):
+            from .. import log
+
+            log.warning(f"{path}: cannot read the upload ledger: {exc}; no copy counts as proved on the remote")
         return {}
-    finally:
-        db.close()

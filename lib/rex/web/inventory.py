@@ -296,7 +296,9 @@ class Inventory:
     # --- what a request reads -------------------------------------------------------------
 
     def sets(self):
-        """Every set as a dict (see web.status), newest look; never walks the tree."""
+        """Every set as a dict (see web.setfacts), as of the last look and inotify's news;
+        never walks the tree. The dicts are shared by every caller within a second: read them,
+        never change them."""
         self.refresh()
         now = self.clock()
         cached = self._judged_cache

@@ -8,6 +8,7 @@ never copied into a result (a test feeds a configuration full of them and search
 result).
 """
 
+import threading
 import time
 
 from . import freshness
@@ -44,6 +45,7 @@ class Status:
         self._history = history
         self._standby = None        # (when, result)
         self._farm = None           # (when, result)
+        self._asking_standby, self._asking_farm = threading.Lock(), threading.Lock()
 
     def _remote(self):
         """The upload target whose proofs count, or None (unset or invalid)."""
@@ -146,12 +148,13 @@ class Status:
         where = self.config.get("web.standby")
         if not where:
             return {"configured": False}
-        now = self.clock()
-        if self._standby is not None and now - self._standby[0] < STANDBY_CACHE:
-            return self._standby[1]
-        result = _standby_record(self.config, where)
-        self._standby = (now, result)
-        return result
+        with self._asking_standby:  # one check at a time; the others take its answer
+            now = self.clock()
+            if self._standby is not None and now - self._standby[0] < STANDBY_CACHE:
+                return self._standby[1]
+            result = _standby_record(self.config, where)
+            self._standby = (self.clock(), result)
+            return result
 
     def farm(self):
         """The farm's queues (with their failed counts) and workers (host, version, state,
@@ -163,12 +166,13 @@ class Status:
             url = None
         if not url:
             return {"configured": False}
-        now = self.clock()
-        if self._farm is not None and now - self._farm[0] < FARM_CACHE:
-            return self._farm[1]
-        result = _farm_state(self.config)
-        self._farm = (now, result)
-        return result
+        with self._asking_farm:
+            now = self.clock()
+            if self._farm is not None and now - self._farm[0] < FARM_CACHE:
+                return self._farm[1]
+            result = _farm_state(self.config)
+            self._farm = (self.clock(), result)
+            return result
 
     # --- the verdict ------------------------------------------------------------------------------
 

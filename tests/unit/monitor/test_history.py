@@ -55,6 +55,18 @@ def test_an_end_whose_start_was_lost_is_a_run_of_its_own(history):
     assert run["started"] == iso(T0) and run["duration_s"] == 10
 
 
+def test_a_run_still_open_when_the_next_starts_failed_with_its_end_lost(history):
+    history.record(ev("rex-pgdump", "start", 0, run_id="killed"))
+    history.record(ev("rex-pgdump", "start", 0, host="bay2", run_id="other-host"))
+    history.record(ev("rex-pgdump", "start", 3600, run_id="next"))
+    runs = {r["run_id"]: r for r in history.runs()}
+    assert (runs["killed"]["status"], runs["killed"]["ended"]) == ("failure", None)
+    assert runs["killed"]["reason"] == "no end reported before the next start"
+    assert runs["next"]["status"] == runs["other-host"]["status"] == "running"
+    history.record(ev("rex-pgdump", "start", 3600, run_id="next"))        # the same start again: no harm
+    assert history.runs(status="running", host="db1")[0]["run_id"] == "next"
+
+
 def test_a_success_keeps_no_log_tail_and_a_failure_keeps_a_bounded_one(history):
     history.record(ev("a", "success", 0, log_tail="noise"))
     history.record(ev("b", "failure", 1, log_tail="é" * TAIL_BYTES))
@@ -160,7 +172,7 @@ def test_a_post_never_writes_another_hosts_runs(history):
         history.ingest(body(make("a", "start", host="bay2"), make("b", "start", host="db1")), None)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.binary(max_size=600) | st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(

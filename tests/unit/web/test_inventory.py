@@ -192,3 +192,22 @@ def test_with_inotify_a_change_is_seen_at_the_next_request_with_no_look(tree, tm
     assert [s["state"] for s in inventory.sets() if s["name"] == "lib0"] == ["FAILED"]
     assert counted["walks"] == 2 and inventory.stats["looks"] == 0 and clock.now == NOW
     inventory.close()
+
+
+def test_a_symlinked_backup_root_is_watched_through_its_link(tree, tmp_path):
+    alias = tmp_path / "alias"
+    alias.symlink_to(tree)
+    inventory = Inventory(str(alias), config(**{"web.rescan": 3600.0}), str(tmp_path / "state"))
+    assert len(inventory.sets()) == 4
+    backuptree.put(os.path.join(tree, "top"), "top", stamp_ago(60), b"x", ext=".sql")
+    assert "top" in [s["name"] for s in inventory.sets()]
+    inventory.close()
+
+
+def test_an_unreadable_ledger_is_a_warning_and_nothing_counts_as_verified(tree, tmp_path, capfd):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "verify.sqlite").write_bytes(b"not a database at all" * 100)
+    found = Inventory(tree, None, str(state)).sets()
+    assert {s["state"] for s in found} == {"UNVERIFIED"}
+    assert "cannot read the verification ledger" in capfd.readouterr().err
