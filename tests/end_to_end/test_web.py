@@ -404,3 +404,16 @@ upload:
     for secret in secrets:
         assert not any(secret in body for body in bodies), secret
         assert secret not in stderr
+
+
+def test_ipv6_loopback_needs_no_token(empty_env):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    with WebServer(empty_env, listen="[::1]:0") as server:
+        assert server.url.startswith("http://[::1]:")
+        assert server.json("/api/v1/standby") == (200, {"configured": False})
