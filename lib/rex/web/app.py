@@ -208,12 +208,11 @@ class _Recent:
         return found[1]
 
     def put(self, key, answer):
+        now = time.monotonic()      # nothing older than a second is kept: a page is ~1 MB of 2,000 sets
+        self._answers = {k: v for k, v in self._answers.items() if now - v[0] <= self.fresh_for}
         if len(self._answers) >= self.size:
-            now = time.monotonic()
-            self._answers = {k: v for k, v in self._answers.items() if now - v[0] <= self.fresh_for}
-            if len(self._answers) >= self.size:
-                self._answers.clear()
-        self._answers[key] = (time.monotonic(), answer)
+            self._answers.clear()
+        self._answers[key] = (now, answer)
 
     def clear(self):
         self._answers.clear()
