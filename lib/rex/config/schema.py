@@ -384,8 +384,9 @@ KEYS += [
         "How many expected intervals a set may miss before it is STALE (absorbs a late or slow run).",
         minimum=1, maximum=100),
     Key("web.rescan", "duration", "30s",
-        "How old the inventory of the backup tree may get: after this, the next request looks at the "
-        "directories again (only those that changed are read)."),
+        "How often rex-web looks at every directory of the backup tree again (by its time; only those that "
+        "changed are read): where inotify works (Linux) a change is seen at the next request and this is a "
+        "safety net, elsewhere it bounds how long a change goes unseen."),
     Key("web.standby", "str", None,
         "The server whose replication the page shows (HOST or HOST:PORT, the primary or the standby), "
         "checked with standby.slot, standby.warn and standby.crit; unset: no standby section.",

@@ -35,11 +35,28 @@ class _Dir:
     summaries: list = field(default_factory=list)
 
 
+CONFIGURED = object()        # state and remote: as the configuration says
+
+
+def configured_remote(config):
+    """The upload target whose proofs count (upload.remote, checked), or None (unset or invalid)."""
+    value = config.get("upload.remote") if config is not None else None
+    if not value:
+        return None
+    from ..remote.rclone import check_remote
+
+    try:
+        return check_remote(value)
+    except ValueError:
+        return None
+
+
 class Inventory:
     """The backup sets under `root`, cached (see the module docstring). `state` is the
-    state directory holding the ledgers; `remote` the upload target whose proofs count."""
+    state directory holding the ledgers (None: no ledger), `remote` the upload target whose
+    proofs count (None: none); by default both as `config` and the environment say."""
 
-    def __init__(self, root, config=None, state=None, remote=None, clock=time.time, watch=True):
+    def __init__(self, root, config=None, state=CONFIGURED, remote=CONFIGURED, clock=time.time, watch=True):
         self.root = os.path.abspath(root)
         self.clock = clock
         get = config.get if config is not None else (lambda _name: None)
@@ -47,8 +64,12 @@ class Inventory:
         self.rescan = 30.0 if self.rescan is None else self.rescan
         self.expect = get("web.expect") or freshness.DEFAULT_EXPECT
         self.factor = get("web.stale_factor") or 2
+        if state is CONFIGURED:
+            from ..paths import state_dir
+
+            state = state_dir()
         self.state = state
-        self.remote = remote
+        self.remote = configured_remote(config) if remote is CONFIGURED else remote
         self._lock = threading.Lock()
         self._dirs = None            # {directory: _Dir}
         self._looked = None          # clock() of the last look
@@ -107,24 +128,26 @@ class Inventory:
             self._watcher = None
 
     def _walk_all(self):
+        """The one walk, each directory watched (inotify) as soon as it is found."""
         self.stats["walks"] += 1
         self.close()
-        self._dirs = {}
-        for directory, entries in sets.directories_under(self.root):
-            self._dirs[directory] = self._read(directory, entries)
         if self.watch:
             self._start_watching()
+        self._dirs = {}
+        for directory, entries in sets.directories_under(self.root):
+            self._watch(directory)
+            self._dirs[directory] = self._read(directory, entries)
         return set(self._dirs)
 
     def _start_watching(self):
-        """inotify watches on every directory and the state directory; without them (no
-        inotify, the watch limit) the looks at web.rescan alone keep the cache."""
+        """An inotify watcher, watching the state directory (the ledgers); without one (no
+        inotify) the looks at web.rescan alone keep the cache."""
         from .watch import Unavailable, Watcher
 
         try:
             self._watcher = Watcher()
-            for directory in [*self._dirs, *([self.state] if self.state and os.path.isdir(self.state) else [])]:
-                self._watcher.add(directory)
+            if self.state and os.path.isdir(self.state):
+                self._watcher.add(self.state)
         except Unavailable as exc:
             self.close()
             self.watch = False

@@ -40,23 +40,12 @@ class Status:
         if inventory is None:
             from .inventory import Inventory
 
-            inventory = Inventory(self.root, config, state, remote=self._remote(), clock=clock)
+            inventory = Inventory(self.root, config, state, clock=clock)
         self.inventory = inventory
         self._history = history
         self._standby = None        # (when, result)
         self._farm = None           # (when, result)
         self._asking_standby, self._asking_farm = threading.Lock(), threading.Lock()
-
-    def _remote(self):
-        """The upload target whose proofs count, or None (unset or invalid)."""
-        if not self.config.get("upload.remote"):
-            return None
-        from ..remote.rclone import check_remote
-
-        try:
-            return check_remote(self.config.get("upload.remote"))
-        except ValueError:
-            return None
 
     def close(self):
         """Let go of the inotify watches and the run history."""

@@ -211,3 +211,16 @@ def test_an_unreadable_ledger_is_a_warning_and_nothing_counts_as_verified(tree, 
     found = Inventory(tree, None, str(state)).sets()
     assert {s["state"] for s in found} == {"UNVERIFIED"}
     assert "cannot read the verification ledger" in capfd.readouterr().err
+
+
+def test_by_default_the_ledgers_and_the_remote_are_those_the_configuration_names(tree, tmp_path, monkeypatch):
+    state = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    newest = os.path.join(tree, "db1_5432", "lib0", f"lib0_{stamp_ago(3600)}.backup")
+    verify(str(state / "rex"), newest)
+    ledger = UploadLedger(str(state / "rex"))
+    ledger.update("offsite:rex", {f"db1_5432/lib0/lib0_{stamp_ago(3600)}.backup": Expected(1, "m", None)}, [])
+    ledger.close()
+    [lib0] = [s for s in Inventory(tree, config(**{"upload.remote": "offsite:rex"})).sets() if s["name"] == "lib0"]
+    assert lib0["state"] == "OK" and lib0["uploaded_newest"] == lib0["newest"]
