@@ -2,7 +2,7 @@
 """Rex benchmarks: each measured against a baseline timed in the same run.
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
-                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload] [standby]
+                 [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload] [standby] [web]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -29,6 +29,9 @@
 
   standby  replay lag p50/p99 under many small transactions, catch-up after 200 MB written while
            the standby was stopped, and rex-standby status wall time (target < 0.3 s).
+  web      rex-web over 100,000 backups in 2,000 sets: cold start to listening and to the first full
+           inventory (vs a bare os.walk), warm p50/p99 of /api/v1/sets and / (target p99 < 100 ms,
+           vs the constant openapi document), memory held.
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -57,7 +60,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))    # sample_library: the sample 
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
-              "prune", "upload", "standby")
+              "prune", "upload", "standby", "web")
 
 
 # ----------------------------------------------------------------- helpers
@@ -414,6 +417,11 @@ def bench_standby(args, work):
     return bench_standby.standby(args, work, sys.modules[__name__])
 
 
+def bench_web(args, work):
+    import bench_web
+    return bench_web.web(args, work, sys.modules[__name__])
+
+
 def bench_prune(args, work):
     """The pure decision of rex-prune over 100,000 backups (no file system)."""
     import datetime
@@ -526,7 +534,7 @@ def main(argv=None):
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
              "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
-             "upload": bench_upload, "standby": bench_standby}
+             "upload": bench_upload, "standby": bench_standby, "web": bench_web}
     try:
         for name in BENCHMARKS:
             if name not in chosen:

@@ -306,6 +306,32 @@ def test_template_reads_the_instance_profile(destdir):
     assert ("Service", "Environment", "REX_CONFIG=/etc/rex/%i.yaml") in settings
 
 
+@pytest.mark.parametrize("unit", DAEMON_SERVICES)
+def test_daemon_is_notify_with_a_watchdog_and_hardening(destdir, unit):
+    """A long-running service tells systemd when it is ready and that it lives, and is
+    sandboxed at least as tightly as the jobs (no capability at all)."""
+    settings = unit_settings(os.path.join(destdir, UNITDIR, unit))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
+    assert service["WatchdogSec"] and service["Restart"] == "on-failure"
+    assert service["ExecStart"].startswith(BINDIR + "/")
+    assert any(s == "Unit" and k == "Documentation" and v.startswith("man:") for s, k, v in settings)
+    for key, value in {"NoNewPrivileges": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
+                       "ProtectSystem": "strict", "ProtectHome": "yes", "ProtectKernelTunables": "yes",
+                       "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictNamespaces": "yes",
+                       "LockPersonality": "yes", "StateDirectory": "rex", "CapabilityBoundingSet": ""}.items():
+        assert service.get(key) == value, f"{unit}: {key}={service.get(key)}, expected {value}"
+    assert [v for s, k, v in settings if k == "WantedBy"] == ["multi-user.target"]
+
+
+def test_web_service_only_reads_the_backup_root(destdir):
+    settings = unit_settings(os.path.join(destdir, UNITDIR, "rex-web.service"))
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["ExecStart"] == f"{BINDIR}/rex-web"
+    assert service["ReadOnlyPaths"] == "/var/backups/rex" and "ReadWritePaths" not in service
+    assert ("Service", "Environment", "REX_BACKUP_ROOT=/var/backups/rex") in settings
+
+
 # --- (b2) systemd user units -------------------------------------------------------
 
 USER_TARGETS = ("basic.target", "shutdown.target", "timers.target", "default.target")
@@ -743,13 +769,33 @@ def test_rex5_key_list_is_up_to_date(tmp_path):
 
 def test_generator_replaces_only_the_block(tmp_path):
     page = tmp_path / "page.5"
-    page.write_text(f"before\n{BEGIN}old block text\n{END}after\n", encoding="utf-8")
+    page.write_text(f"before\n{BEGIN}OLD-BLOCK-TEXT\n{END}after\n", encoding="utf-8")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), str(page)],
                             env=clean_env(), stderr=subprocess.PIPE, timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     text = page.read_text(encoding="utf-8")
     assert text.startswith(f"before\n{BEGIN}.Ss ") and text.endswith(f"{END}after\n")
-    assert "old block text" not in text
+    assert "OLD-BLOCK-TEXT" not in text
     check = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gen-rex5.py"), "--check", str(page)],
                            env=clean_env(), timeout=60)
     assert check.returncode == 0
+
+
+@pytest.mark.parametrize("plist", DAEMON_PLISTS)
+def test_daemon_plist_keeps_the_service_running(destdir, plist):
+    with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
+        job = plistlib.load(f)
+    assert job["Label"] == plist[: -len(".plist")]
+    assert job["RunAtLoad"] is True and job["KeepAlive"] == {"SuccessfulExit": False}
+    assert "StartCalendarInterval" not in job and "StartInterval" not in job
+    [program, *_] = job["ProgramArguments"]
+    assert program.startswith(BINDIR + "/") and os.path.isfile(os.path.join(destdir, program.lstrip("/")))
+    assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
+    for key in ("StandardOutPath", "StandardErrorPath"):
+        assert job[key].startswith("/var/log/rex/"), job[key]
+    assert not any("TOKEN" in k for k in job["EnvironmentVariables"]), "a token is read from web.token_file"
+
+
+def test_web_plist_runs_rex_web(destdir):
+    with open(os.path.join(destdir, LAUNCHDDIR, "org.rex.web.plist"), "rb") as f:
+        assert plistlib.load(f)["ProgramArguments"] == [f"{BINDIR}/rex-web"]
