@@ -42,10 +42,13 @@ class FarmWorker(Worker):
         super().__init__(queues, *args, **kwargs)
         self.rex_key = key or farmkey.version_key()
         self.refused = []           # the queues it stopped serving, each for a job of another key
+        self.lost_from = None       # the worker this one replaces after Redis was lost (take_back)
 
     def register_birth(self):
         super().register_birth()
         self.connection.hset(self.key, mapping={"rex_key": self.rex_key, "rex_version": __version__})
+        if self.lost_from:
+            self.take_back(self.lost_from)
 
     def execute_job(self, job, queue):
         spec = spec_of(job)
@@ -77,6 +80,41 @@ class FarmWorker(Worker):
             self.heartbeat()
             time.sleep(min(5, self.worker_ttl / 3))
         return None
+
+    def abandon(self):
+        """After the work loop died (Redis lost): wait for a running encode to end; this
+        worker's name, for its successor's take_back."""
+        if self.horse_pid:
+            try:
+                os.waitpid(self.horse_pid, 0)
+            except ChildProcessError:
+                pass
+        return self.name
+
+    def take_back(self, old_name):
+        """The jobs a previous incarnation of this worker held when it lost Redis (started, or
+        still in the queue's intermediate list): queued again at the head, at once, rather than
+        after their heartbeat expires and RQ's cleanup finds them. (A proxy its encode finished
+        meanwhile is found valid and kept.)"""
+        from rq.executions import Execution
+        from rq.job import Job
+
+        for queue in self.queues:
+            registry = queue.started_job_registry
+            for job_id, execution_id in registry.get_job_and_execution_ids():
+                try:
+                    execution = Execution.fetch(execution_id, job_id, self.connection)
+                    job = Job.fetch(job_id, connection=self.connection, serializer=self.serializer)
+                except Exception:
+                    continue
+                if execution.worker_name != old_name:
+                    continue
+                log.warning(f"worker {self.name}: job {job_id} was left by {old_name}: queued again")
+                with self.connection.pipeline() as pipe:
+                    pipe.lrem(queue.intermediate_queue_key, 1, job_id)
+                    pipe.zrem(registry.key, execution.composite_key)
+                    pipe.execute()
+                queue.enqueue_job(job, at_front=True)
 
     def handle_job_success(self, job, queue, *args, **kwargs):
         super().handle_job_success(job, queue, *args, **kwargs)
@@ -110,6 +148,7 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
     name = queue or farmkey.queue_name()
 
     def one():
+        lost = None             # the name of the worker that lost Redis, whose jobs to take back
         while True:
             try:
                 conn = farmconn.connect(url, password)
@@ -119,6 +158,7 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
                 continue
             worker = FarmWorker([name], connection=conn, maintenance_interval=maintenance_interval,
                                 job_monitoring_interval=job_monitoring_interval, worker_ttl=worker_ttl)
+            worker.lost_from, lost = lost, None
             try:
                 worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
@@ -127,6 +167,7 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
                 return errors.CONFIG
             if burst or worker._stop_requested or worker._shutdown_requested_date:
                 return errors.OK
+            lost = worker.abandon()
             log.warning(f"worker {worker.name} stopped (Redis lost?); starting again")
             time.sleep(1)
 
