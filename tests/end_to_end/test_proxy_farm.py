@@ -5,6 +5,7 @@ Redis down, no worker, Ctrl-C, a password, mapped mount points, two workers."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -271,6 +272,55 @@ def test_two_workers_share_a_batch(rex_env, tmp_path, redis_server, workers):
     assert len(result.out.splitlines()) == 4
     makers = {line.rsplit("made by worker ", 1)[1] for line in result.err.splitlines() if "made by worker" in line}
     assert len(makers) == 2, result.err
+    for name in makers:         # -v listed them first: host, version, key, state
+        assert re.search(rf"worker {re.escape(name)} on \S+ \(pid \d+\): rex \S+, key \S+, idle", result.err)
+
+
+def test_a_second_queuer_of_the_same_proxy_joins_the_job(rex_env, tmp_path, media, redis_server, workers):
+    env = dict(rex_env, REX_PROXY_ROOT=str(tmp_path / "proxies"))
+    first = start_queuer(env, redis_server.url, "--farm-wait", "5m", paths=[media["b25"]])
+    wait_for(lambda: queued(redis_server) == 1, what="the first queuer's job")
+    second = start_queuer(env, redis_server.url, "-v", "--farm-wait", "5m", paths=[media["b25"]])
+    time.sleep(2)
+    assert queued(redis_server) == 1 and second.poll() is None     # queued once, waited for twice
+    workers.start(env, "--farm", redis_server.url, "-n", "1")
+    outs = [proc.communicate(timeout=300) for proc in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    assert outs[0][0] == outs[1][0] and outs[0][0].startswith(media["b25"].encode())
+    assert b"joins the farm job" in outs[1][1]
+    [worker] = status(env, redis_server.url)
+    assert worker["successful"] == 1
+
+
+def test_the_farm_bar_is_drawn_on_a_terminal_only(rex_env, tmp_path, redis_server, workers):
+    import pty
+
+    os.makedirs(tmp_path / "src")
+    clip = make_clip(tmp_path / "src" / "Long.mov", "25", seconds=6, size="1280x720")
+    env = dict(rex_env, REX_PROXY_ROOT=str(tmp_path / "proxies"))
+    workers.start(env, "--farm", redis_server.url, "-n", "1")
+    wait_for(lambda: status(env, redis_server.url), what="the worker")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([PY, os.path.join(BIN, "proxy-encode"), "--farm", redis_server.url, "--preset",
+                             "prores_lt", "--height", "original", clip], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    proc.wait(timeout=300)
+    os.close(leader)
+    assert proc.returncode == 0, drawn
+    assert b"fps on the farm" in drawn and b"1 busy" in drawn and b"1/1 files" in drawn, drawn
+    os.unlink(proc.stdout.read().decode().split("\t")[1].strip())
+    piped = run_cmd("proxy-encode", "--farm", redis_server.url, clip, env=env, timeout=300)
+    assert piped.returncode == 0 and "\r" not in piped.err and "fps on the farm" not in piped.err
 
 
 # ------------------------------------------------------------------ Redis restarted
