@@ -418,3 +418,24 @@ def test_a_worker_that_cannot_see_the_source_fails_fast_naming_worker_and_path(r
     assert f"worker {worker['name']}" in result.stderr and source in result.stderr
     assert "farm.path_map" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert time.monotonic() - started < 20          # failed, not retried
+
+
+def test_on_cancel_stop_stops_the_running_encode(rex_env, tmp_path, redis_server, workers):
+    os.makedirs(tmp_path / "src")
+    clip = make_clip(tmp_path / "src" / "Long.mov", "25", seconds=20, size="1280x720")
+    (tmp_path / "config" / "rex").mkdir(parents=True)
+    (tmp_path / "config" / "rex" / "rex.yaml").write_text("farm:\n  on_cancel: stop\n")
+    env = dict(rex_env, REX_PROXY_ROOT=str(tmp_path / "proxies"))
+    workers.start(env, "--farm", redis_server.url, "-n", "1")
+    wait_for(lambda: status(env, redis_server.url), what="the worker")
+    proc = start_queuer(env, redis_server.url, "--preset", "prores_lt", "--height", "original", paths=[clip])
+    wait_for(lambda: [w for w in status(env, redis_server.url) if (w["progress"] or {}).get("frame")],
+             what="the encode to run")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and out == b"", err
+    wait_for(lambda: all(w["state"] == "idle" for w in status(env, redis_server.url)), what="the worker to stop")
+    time.sleep(1)
+    made = [name for _d, _s, names in os.walk(tmp_path / "proxies") for name in names]
+    assert not any(name.endswith(".mov") for name in made), made      # never a proxy under its final name
+    assert not any(name.endswith(".part") for name in made), made     # nor a .part

@@ -159,3 +159,23 @@ class _Progress:
             self.job.save_meta()
         except Exception:       # Redis away for a moment: progress is not worth failing an encode
             pass
+
+
+def remove_leftover(spec):
+    """Remove the .part a killed or stopped encode of `spec` left, unless an encode holds it."""
+    import fcntl
+
+    from ..media.layout import part_path
+
+    part = part_path(context().paths.to_worker(spec["target"]))
+    try:
+        fd = os.open(part, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.unlink(part)
+    except OSError:         # another encode of the same proxy is writing it, or it is gone
+        pass
+    finally:
+        os.close(fd)

@@ -122,6 +122,12 @@ class FarmWorker(Worker):
 
     def handle_job_failure(self, job, queue, *args, **kwargs):
         super().handle_job_failure(job, queue, *args, **kwargs)
+        if not self.is_horse:       # the horse was killed or stopped: its .part is litter
+            spec = spec_of(job)
+            if spec:
+                from .farmtask import remove_leftover
+
+                remove_leftover(spec)
         self._tell(job)
 
     def _tell(self, job):
