@@ -131,6 +131,9 @@ def test_scan_farm_link_links_every_clip(scene, redis_server, workers):
     conn = redis_server.client()
     keys = [k.decode() for k in conn.keys("rq:job:*") + conn.keys("rq:results:*")]
     assert keys and all(conn.ttl(k) > 0 for k in keys), {k: conn.ttl(k) for k in keys}
+    # Each job's time limit was sized from its clip, never RQ's 180 s.
+    timeouts = [int(conn.hget(k, "timeout")) for k in conn.keys("rq:job:*")]
+    assert len(timeouts) == 3 and all(t >= 600 for t in timeouts), timeouts
 
 
 def test_a_valid_proxy_is_kept_before_anything_is_queued(rex_env, tmp_path, media, redis_server):

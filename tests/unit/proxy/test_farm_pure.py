@@ -138,3 +138,17 @@ def test_a_password_in_the_url_is_refused_without_echoing_it():
     with pytest.raises(errors.UsageError) as caught:
         farmconn.check_url("redis://:hunter2@server:6379/0")
     assert "hunter2" not in caught.value.message and "server:6379" in caught.value.message
+
+
+def test_the_password_comes_from_the_environment_first_then_the_file(tmp_path, monkeypatch):
+    secret = tmp_path / "farm-password"
+    secret.write_text("from-file\nsecond line\n")
+    config = {"farm.password_file": str(secret)}
+    monkeypatch.delenv("REX_FARM_PASSWORD", raising=False)
+    assert farmconn.password_from(config) == "from-file"
+    monkeypatch.setenv("REX_FARM_PASSWORD", "from-env")
+    assert farmconn.password_from(config) == "from-env"
+    monkeypatch.delenv("REX_FARM_PASSWORD")
+    with pytest.raises(errors.ConfigError) as caught:
+        farmconn.password_from({"farm.password_file": str(tmp_path / "missing")})
+    assert "farm.password_file" in caught.value.message
