@@ -149,8 +149,9 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
     from . import farmtask
 
     farmconn.connect(url, password)      # 75 now, not in every child
-    farmtask.context(config)             # loaded once, inherited by every worker and horse
+    ctx = farmtask.context(config)       # loaded once, inherited by every worker and horse
     n = n or os.cpu_count() or 1
+    ctx.threads = ctx.config.get("proxy.threads") or max(1, (os.cpu_count() or 1) // n)   # cores shared
     name = queue or farmkey.queue_name()
 
     def one():
