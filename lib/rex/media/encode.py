@@ -97,20 +97,28 @@ class Encoder:
     # ------------------------------------------------------------- details
 
     def _run(self, job):
+        src, plan, kept = self.inspect(job)
+        if kept is not None:
+            return kept
+        if self.dry_run:
+            return EncodeResult(job.source, job.proxy, preset=plan.preset, message="would encode")
+        facts = self.make(job, src, plan.part, job.proxy, presets.ffmpeg_argv(self.ffmpeg, plan),
+                          lambda part: self._check(src, part, plan.timecode))
+        return EncodeResult(job.source, job.proxy, preset=plan.preset, facts=facts)
+
+    def inspect(self, job):
+        """(source Facts, Plan, the EncodeResult of a valid existing proxy or None), before any
+        encode: what a farm queuer needs to know of a job. RexError when the source is unusable."""
         src, preset, plan = self.prepare(job)
         if os.path.exists(job.proxy):
             problems = self._check(src, job.proxy, plan.timecode)
             if isinstance(problems, probe.Facts):
-                return EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
-                               message="a valid proxy exists")
+                return src, plan, EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
+                                               message="a valid proxy exists")
             from .. import log
 
             log.info(f"{job.proxy}: encoding again: {'; '.join(problems)}")
-        if self.dry_run:
-            return EncodeResult(job.source, job.proxy, preset=preset, message="would encode")
-        facts = self.make(job, src, plan.part, job.proxy, presets.ffmpeg_argv(self.ffmpeg, plan),
-                          lambda part: self._check(src, part, plan.timecode))
-        return EncodeResult(job.source, job.proxy, preset=preset, facts=facts)
+        return src, plan, None
 
     def prepare(self, job):
         """(source Facts, preset, presets.Plan) of `job`; NoInput or a 65-coded RexError when
