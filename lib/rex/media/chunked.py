@@ -18,7 +18,8 @@ from .encode import EncodeResult
 
 
 def encode_chunk(encoder, job, chunk):
-    """Encode `chunk` (chunks.Chunk) of `job`'s source into its chunk file; that file's Facts.
+    """Encode `chunk` (chunks.Chunk) of `job`'s source into its chunk file; an EncodeResult
+    with that file's Facts (RexError when it fails).
 
     The chunk file is checked (its frame count and audio streams) before it takes its
     name, so a chunk file that exists is a whole chunk.
@@ -34,24 +35,27 @@ def encode_chunk(encoder, job, chunk):
             return [exc.message]
         return chunks.chunk_differences(chunk, facts, src.audio_streams) or facts
 
-    return encoder.make(job, src, target + ".part", target, argv, check, what=f"chunk {chunk.index + 1}")
+    facts = encoder.make(job, src, target + ".part", target, argv, check, what=f"chunk {chunk.index + 1}")
+    return EncodeResult(job.source, job.proxy, preset=preset, facts=facts, message=f"chunk {chunk.index + 1}")
 
 
-def join(encoder, job, plan):
-    """Join the chunk files of `plan` (all the chunks of `job`) into `job.proxy`; an EncodeResult.
+def join(encoder, job, plan, failures=None):
+    """Join the chunk files of `plan` (all the chunks of `job`) into `job.proxy`; an EncodeResult
+    (RexError when it fails).
 
     The joined proxy is checked like any proxy (frame count, rate, start timecode,
     audio streams) and every audio stream must last as long as the source's. The
-    chunk directory is removed whatever happens; a missing chunk (its encode failed)
-    fails the join naming it.
+    chunk directory is removed whatever happens. A missing chunk (its encode failed)
+    fails the join naming it, with why it failed when `failures` ({index: message}) says.
     """
     try:
         src, preset, whole = encoder.prepare(job)
         paths = [chunks.chunk_path(job.proxy, c) for c in plan]
-        missing = [str(c.index + 1) for c, path in zip(plan, paths) if not os.path.isfile(path)]
+        missing = [c.index for c, path in zip(plan, paths) if not os.path.isfile(path)]
         if missing:
-            raise errors.RexError(f"{job.source}: chunk {', '.join(missing)} of {len(plan)} was not encoded",
-                                  errors.PARTIAL)
+            why = [(failures or {}).get(i) for i in missing]
+            raise errors.RexError(f"{job.source}: chunk {', '.join(str(i + 1) for i in missing)} of {len(plan)} "
+                                  f"was not encoded" + "".join(f": {w}" for w in why[:1] if w), errors.PARTIAL)
         listing = os.path.join(chunks.chunk_dir(job.proxy), "concat.txt")
         with open(listing, "w", encoding="utf-8") as out:
             out.write(chunks.concat_list(paths, plan, src.fps))
@@ -75,21 +79,21 @@ def join(encoder, job, plan):
 def encode_split(encoder, job, length=chunks.CHUNK_LENGTH):
     """Make `job`'s proxy chunk by chunk on this machine, then join them; an EncodeResult
     (never an exception for a media problem), and no chunk file left either way."""
-    try:
-        src, _, _ = encoder.prepare(job)
-        plan = chunks.plan(src.frames, src.fps, length)
-        for chunk in plan:
-            encode_chunk(encoder, job, chunk)
-        return join(encoder, job, plan)
-    except errors.RexError as exc:
-        return EncodeResult(job.source, job.proxy, exc.code, exc.message)
-    except ValueError as exc:
-        return EncodeResult(job.source, job.proxy, errors.PARTIAL, f"{job.source}: {exc}")
-    except OSError as exc:
-        err = errors.from_oserror(exc, exc.filename or job.proxy)
-        return EncodeResult(job.source, job.proxy, err.code, err.message)
-    finally:
-        remove_chunks(job.proxy)
+
+    def work(job):
+        try:
+            src, _, _ = encoder.prepare(job)
+            try:
+                plan = chunks.plan(src.frames, src.fps, length)
+            except ValueError as exc:
+                raise errors.RexError(f"{job.source}: {exc}", errors.PARTIAL) from None
+            for chunk in plan:
+                encode_chunk(encoder, job, chunk)
+            return join(encoder, job, plan)
+        finally:
+            remove_chunks(job.proxy)
+
+    return encoder.run(job, work)
 
 
 def remove_chunks(proxy):

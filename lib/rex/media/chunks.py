@@ -70,21 +70,21 @@ def frames_per_chunk(fps, length):
     return max(1, int(Fraction(length) * Fraction(fps)))
 
 
-def splittable(facts, over=CHUNK_OVER):
-    """True when `facts` (probe.Facts) is a clip worth splitting and safe to split.
+def splittable(frames, fps, duration, over=CHUNK_OVER):
+    """True when a clip of `frames` frames at `fps` lasting `duration` s is worth splitting
+    and safe to split.
 
     It must be longer than `over` seconds, its frame count and rate known, and its
     duration that of its frames at its rate (within two frames): a variable frame
     rate clip does not hold frame N at N / rate, so a cut there would not be exact.
     """
-    if not facts.frames or not facts.fps or facts.frames < 2:
+    if not frames or not fps or frames < 2 or duration is None:
         return False
-    length = Fraction(facts.frames) / Fraction(facts.fps)
+    fps = Fraction(fps)
+    length = Fraction(frames) / fps
     if length <= Fraction(over):
         return False
-    if facts.duration is None:
-        return False
-    return abs(Fraction(facts.duration) - length) <= 2 / Fraction(facts.fps)
+    return abs(Fraction(duration) - length) <= 2 / fps
 
 
 def plan(frames, fps, length=CHUNK_LENGTH):

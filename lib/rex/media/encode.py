@@ -70,10 +70,14 @@ class Encoder:
 
     # -------------------------------------------------------------- public
 
-    def run(self, job):
-        """Make or keep the proxy of `job`; an EncodeResult, never an exception for a media problem."""
+    def run(self, job, work=None):
+        """Make or keep the proxy of `job`; an EncodeResult, never an exception for a media problem.
+
+        `work(job)` (an EncodeResult) does the work instead: a chunk of a long clip, or
+        their join (media.chunked), failing the same way.
+        """
         try:
-            return self._run(job)
+            return (work or self._run)(job)
         except errors.RexError as exc:
             return EncodeResult(job.source, job.proxy, exc.code, exc.message)
         except OSError as exc:

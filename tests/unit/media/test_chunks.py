@@ -99,11 +99,16 @@ def facts(**over):
 
 
 def test_only_long_clips_with_a_steady_rate_are_split():
-    assert chunks.splittable(facts(), over=600)
-    assert not chunks.splittable(facts(), over=1800)                    # 20 minutes is not over 30
-    assert not chunks.splittable(facts(duration=1190.0), over=600)      # variable rate: frames do not fit the time
-    assert not chunks.splittable(facts(frames=None), over=600)
-    assert not chunks.splittable(facts(duration=None), over=600)
+    fps = Fraction(24000, 1001)
+    frames = 24 * 60 * 20                               # 20 minutes and 1.2 s
+    duration = float(frames / fps)
+    assert chunks.splittable(frames, fps, duration, over=600)
+    assert not chunks.splittable(frames, fps, duration, over=1800)      # not over 30 minutes
+    assert not chunks.splittable(frames, fps, 1190.0, over=600)        # variable rate: frames do not fit the time
+    assert chunks.splittable(frames, fps, duration + 1.9 / 24, over=600)
+    assert not chunks.splittable(None, fps, duration, over=600)
+    assert not chunks.splittable(frames, None, duration, over=600)
+    assert not chunks.splittable(frames, fps, None, over=600)
     with pytest.raises(ValueError):
         chunks.plan(0, Fraction(25), 10)
     with pytest.raises(ValueError):
