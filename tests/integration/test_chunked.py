@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="ffmpeg not i
 def make_source(path, rate, seconds, timecode=None, audio=(), codec=("-c:v", "mpeg4", "-q:v", "8")):
     """A clip with one mono audio stream per sample rate in `audio` (each a little longer
     or shorter than the picture, as camera audio is) and an optional timecode."""
+    os.makedirs(os.path.dirname(str(path)), exist_ok=True)
     argv = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi",
             "-i", f"testsrc2=size=320x180:rate={rate}:duration={seconds}"]
     for i, sample_rate in enumerate(audio):

@@ -8,7 +8,6 @@ would make of those frames. The chunks live in a hidden directory beside the
 proxy (media.chunks.chunk_dir); `join` removes it whether it succeeds or fails.
 """
 
-import contextlib
 import os
 import shutil
 
@@ -97,6 +96,13 @@ def encode_split(encoder, job, length=chunks.CHUNK_LENGTH):
 
 
 def remove_chunks(proxy):
-    """Remove `proxy`'s chunk directory and everything in it (nothing if there is none)."""
-    with contextlib.suppress(FileNotFoundError):
+    """Remove `proxy`'s chunk directory and everything in it (nothing if there is none);
+    a directory that cannot be removed is named in a warning, never an error."""
+    try:
         shutil.rmtree(chunks.chunk_dir(proxy))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        from .. import log
+
+        log.warning(f"{chunks.chunk_dir(proxy)}: cannot remove the chunks: {errors.describe(exc)}")
