@@ -3,6 +3,7 @@
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
                  [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload] [standby]
+                 [farm]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -29,6 +30,9 @@
 
   standby  replay lag p50/p99 under many small transactions, catch-up after 200 MB written while
            the standby was stopped, and rex-standby status wall time (target < 0.3 s).
+  farm     the proxy farm on a real redis-server with proxy-worker processes on loopback: per-job
+           overhead on 20 tiny clips (target < 50 ms), two workers vs proxy-encode -j 2 on 8 x 5 s 1080p
+           clips (target <= 1.05x), one 60 s 1080p clip split over two workers vs whole on one (<= 0.6x).
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -57,7 +61,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))    # sample_library: the sample 
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
-              "prune", "upload", "standby")
+              "prune", "upload", "standby", "farm")
 
 
 # ----------------------------------------------------------------- helpers
@@ -402,6 +406,11 @@ def bench_proxy_encode(args, work):
     return bench_proxy.encode(args, work, sys.modules[__name__])
 
 
+def bench_farm(args, work):
+    import bench_farm
+    return bench_farm.farm(args, work, sys.modules[__name__])
+
+
 def bench_upload(args, work):
     import bench_upload
     return bench_upload.upload(args, work, sys.modules[__name__])
@@ -526,7 +535,7 @@ def main(argv=None):
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
              "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
-             "upload": bench_upload, "standby": bench_standby}
+             "upload": bench_upload, "standby": bench_standby, "farm": bench_farm}
     try:
         for name in BENCHMARKS:
             if name not in chosen:
