@@ -18,7 +18,6 @@ from .. import errors
 from ..media import chunks as cuts
 
 JOIN_WAIT = 10.0      # seconds a chunk waits for its join job to appear (it is queued right after)
-ACTIVE = ("queued", "started", "scheduled", "deferred")
 
 
 def chunk_id(job_id, index):
@@ -47,6 +46,7 @@ def enqueue(queue, spec, options, over=cuts.CHUNK_OVER, length=cuts.CHUNK_LENGTH
     from rq.job import Dependency, Job
 
     from . import farmconn, farmspec
+    from .farmpool import ACTIVE
 
     plan = plan_of(spec, over, length)
     if plan is None:
