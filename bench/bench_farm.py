@@ -8,11 +8,12 @@ Each figure against a baseline timed in the same run (runs alternate):
   batch     8 x 5 s 1080p H.264 clips to 720p ProRes Proxy: `proxy-encode --farm` with two
             idle workers vs `proxy-encode -j 2`, one thread per encode on both sides;
             target farm / local <= 1.05.
-  split     one 60 s 1080p clip (H.264 with a 1 s GOP, as cameras write) : two workers with
-            farm.chunk_over 30s (chunks of 15 s, joined) vs one worker encoding it whole;
+  split     one 60 s 1080p clip (H.264 with a 1 s GOP, as cameras write): two workers with
+            farm.chunk_over 30s (two chunks of 30 s, joined) vs one worker encoding it whole;
             target split / whole <= 0.6. Each chunk decodes from the keyframe before its
             first frame, so a long GOP costs each chunk up to a GOP of extra decoding.
-Workers run one thread per encode (proxy.threads: 1), as one core of a machine each.
+Workers and local encodes run one thread each at normal priority (proxy.threads: 1,
+proxy.nice: 0), each worker standing for one core of a machine.
 
 `h` is bench/run.py itself (its helpers: say, timed, row, rex_program, ...).
 """
@@ -26,6 +27,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# One thread per encode, as one core of a machine each; no niceness, so the other users of
+# a shared machine do not weigh more on two workers than on one.
+PROXY = "proxy:\n  threads: 1\n  nice: 0\n"
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))    # redisserver: a real redis-server
 
 
@@ -80,7 +84,7 @@ def farm(args, work, h):
     rows = []
     try:
         env = h.isolated_env(os.path.join(data, "home"))
-        env["REX_CONFIG"] = _config(os.path.join(data, "rex.yaml"), "proxy:\n  threads: 1\n")
+        env["REX_CONFIG"] = _config(os.path.join(data, "rex.yaml"), PROXY)
         rows.append(_overhead(args, data, h, env, server.url))
         rows.append(_batch(args, data, h, env, server.url))
         rows.append(_split(args, data, h, env, server.url))
@@ -222,11 +226,10 @@ def _split(args, data, h, env, url):
                     "-timecode", "01:00:00:00", "-c:v", "libx264", "-preset", "veryfast", "-g", "25",
                     "-pix_fmt", "yuv420p",
                     "-c:a", "aac", source], check=True, stdin=subprocess.DEVNULL)
-    over, length = seconds // 2, seconds // 4
-    whole_env = dict(env, REX_CONFIG=_config(os.path.join(data, "whole.yaml"), "proxy:\n  threads: 1\n"))
+    over = length = seconds // 2          # two chunks, one per worker
+    whole_env = dict(env, REX_CONFIG=_config(os.path.join(data, "whole.yaml"), PROXY))
     split_env = dict(env, REX_CONFIG=_config(os.path.join(data, "split.yaml"),
-                                             f"proxy:\n  threads: 1\nfarm:\n  chunk_over: {over}s\n"
-                                             f"  chunk_length: {length}s\n"))
+                                             PROXY + f"farm:\n  chunk_over: {over}s\n  chunk_length: {length}s\n"))
     proxy_encode = h.rex_program("proxy-encode")
     out = os.path.join(data, "long-out")
     workers = Workers(h, env, url)
