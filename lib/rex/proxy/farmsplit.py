@@ -18,6 +18,7 @@ from .. import errors
 from ..media import chunks as cuts
 
 JOIN_WAIT = 10.0      # seconds a chunk waits for its join job to appear (it is queued right after)
+ACTIVE = ("queued", "started", "scheduled", "deferred")    # a job still to end (farmpool imports this module)
 
 
 def chunk_id(job_id, index):
@@ -46,7 +47,6 @@ def enqueue(queue, spec, options, over=cuts.CHUNK_OVER, length=cuts.CHUNK_LENGTH
     from rq.job import Dependency, Job
 
     from . import farmconn, farmspec
-    from .farmpool import ACTIVE
 
     plan = plan_of(spec, over, length)
     if plan is None:
