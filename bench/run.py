@@ -3,6 +3,7 @@
 
     bench/run.py [--quick] [--runs N] [--keep] [--profile] [pgdump] [verify] [startup]
                  [dedupe-compare] [dedupe-tree] [export-overhead] [proxy-encode] [prune] [upload] [standby] [web]
+                 [farm]
 
   pgdump   pg_dump -Fc -ZN (the pg_dump Rex picks) vs rex-pgdump -Z N (--level, default 6), on a library
            of >= 300 MB in a throwaway cluster (pg_restore --list check, md5, sidecar).
@@ -32,6 +33,9 @@
   web      rex-web over 100,000 backups in 2,000 sets: cold start to listening and to the first full
            inventory (vs a bare os.walk), warm p50/p99 of /api/v1/sets and / (target p99 < 100 ms,
            vs the constant openapi document), memory held.
+  farm     the proxy farm on a real redis-server with proxy-worker processes on loopback: per-job
+           overhead on 20 tiny clips (target < 50 ms), two workers vs proxy-encode -j 2 on 8 x 5 s 1080p
+           clips (target <= 1.05x), one 60 s 1080p clip split over two workers vs whole on one (<= 0.6x).
 
 Runs alternate (baseline, rex, baseline, rex, ...) and the medians are compared.
 Timings are printed, never asserted: the exit status is 0 unless something failed
@@ -60,7 +64,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))    # sample_library: the sample 
 
 MB = 1000 * 1000
 BENCHMARKS = ("pgdump", "verify", "startup", "dedupe-compare", "dedupe-tree", "export-overhead", "proxy-encode",
-              "prune", "upload", "standby", "web")
+              "prune", "upload", "standby", "web", "farm")
 
 
 # ----------------------------------------------------------------- helpers
@@ -405,6 +409,11 @@ def bench_proxy_encode(args, work):
     return bench_proxy.encode(args, work, sys.modules[__name__])
 
 
+def bench_farm(args, work):
+    import bench_farm
+    return bench_farm.farm(args, work, sys.modules[__name__])
+
+
 def bench_upload(args, work):
     import bench_upload
     return bench_upload.upload(args, work, sys.modules[__name__])
@@ -535,6 +544,7 @@ def main(argv=None):
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
              "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
              "upload": bench_upload, "standby": bench_standby, "web": bench_web}
+             "upload": bench_upload, "standby": bench_standby, "farm": bench_farm}
     try:
         for name in BENCHMARKS:
             if name not in chosen:

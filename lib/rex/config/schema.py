@@ -331,7 +331,9 @@ KEYS += [
         choices=("finish", "stop")),
     Key("farm.chunk_over", "duration", "10m",
         "Clips longer than this are cut into chunks encoded by several workers and joined."),
-    Key("farm.chunk_length", "duration", "2m", "The length of each chunk of a long clip."),
+    Key("farm.chunk_length", "duration", "2m",
+        "The longest chunk of a long clip: it is cut on frames into as few chunks of equal length as this "
+        "allows. Shorter chunks spread a clip over more workers; each costs a job and a seek."),
 ]
 
 KEYS += [

@@ -70,10 +70,14 @@ class Encoder:
 
     # -------------------------------------------------------------- public
 
-    def run(self, job):
-        """Make or keep the proxy of `job`; an EncodeResult, never an exception for a media problem."""
+    def run(self, job, work=None):
+        """Make or keep the proxy of `job`; an EncodeResult, never an exception for a media problem.
+
+        `work(job)` (an EncodeResult) does the work instead: a chunk of a long clip, or
+        their join (media.chunked), failing the same way.
+        """
         try:
-            return self._run(job)
+            return (work or self._run)(job)
         except errors.RexError as exc:
             return EncodeResult(job.source, job.proxy, exc.code, exc.message)
         except OSError as exc:
@@ -96,9 +100,33 @@ class Encoder:
 
     # ------------------------------------------------------------- details
 
+    def _run(self, job):
+        src, plan, kept = self.inspect(job)
+        if kept is not None:
+            return kept
+        if self.dry_run:
+            return EncodeResult(job.source, job.proxy, preset=plan.preset, message="would encode")
+        facts = self.make(job, src, plan.part, job.proxy, presets.ffmpeg_argv(self.ffmpeg, plan),
+                          lambda part: self._check(src, part, plan.timecode))
+        return EncodeResult(job.source, job.proxy, preset=plan.preset, facts=facts)
+
     def inspect(self, job):
         """(source Facts, Plan, the EncodeResult of a valid existing proxy or None), before any
         encode: what a farm queuer needs to know of a job. RexError when the source is unusable."""
+        src, preset, plan = self.prepare(job)
+        if os.path.exists(job.proxy):
+            problems = self._check(src, job.proxy, plan.timecode)
+            if isinstance(problems, probe.Facts):
+                return src, plan, EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
+                                               message="a valid proxy exists")
+            from .. import log
+
+            log.info(f"{job.proxy}: encoding again: {'; '.join(problems)}")
+        return src, plan, None
+
+    def prepare(self, job):
+        """(source Facts, preset, presets.Plan) of `job`; NoInput or a 65-coded RexError when
+        the source cannot be read or encoded with that preset."""
         if not os.path.isfile(job.source):
             what = "is not a file" if os.path.exists(job.source) else "no such file"
             raise errors.NoInput(f"{job.source}: {what}")
@@ -113,45 +141,36 @@ class Encoder:
                                 self.threads)
         except ValueError as exc:   # e.g. a source smaller than DNxHR's minimum frame
             raise errors.RexError(f"{job.source}: {preset}: {exc}", errors.PARTIAL) from None
-        if os.path.exists(job.proxy):
-            problems = self._check(src, job.proxy, plan.timecode)
-            if isinstance(problems, probe.Facts):
-                return src, plan, EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
-                                               message="a valid proxy exists")
-            from .. import log
+        return src, preset, plan
 
-            log.info(f"{job.proxy}: encoding again: {'; '.join(problems)}")
-        return src, plan, None
+    def make(self, job, src, part, target, argv, check, what="the encoded proxy"):
+        """Run ffmpeg `argv` writing `part`, then rename it to `target` when `check(part)`
+        gives Facts (else a 65-coded RexError naming the differences); the Facts.
 
-    def _run(self, job):
-        src, plan, kept = self.inspect(job)
-        preset = plan.preset
-        if kept is not None:
-            return kept
-        if self.dry_run:
-            return EncodeResult(job.source, job.proxy, preset=preset, message="would encode")
-        directory = os.path.dirname(job.proxy)
+        `part` is flock'ed meanwhile and removed whatever happens.
+        """
+        directory = os.path.dirname(target)
         try:
             os.makedirs(directory, exist_ok=True)
         except OSError as exc:
             raise errors.from_oserror(exc, f"cannot create {directory}") from None
-        with _locked(plan.part) as got:
+        with _locked(part) as got:
             if not got:
-                raise errors.TempFail(f"{job.source}: another run is encoding {plan.part}")
+                raise errors.TempFail(f"{job.source}: another run is encoding {part}")
             try:
                 with self._slots:
-                    self._encode(job, plan, src)
-                facts = self._check(src, plan.part, plan.timecode)
+                    self._encode(job, argv, part, src)
+                facts = check(part)
                 if not isinstance(facts, probe.Facts):
-                    raise errors.RexError(f"{job.source}: the encoded proxy does not match its source: "
+                    raise errors.RexError(f"{job.source}: {what} does not match its source: "
                                           f"{'; '.join(facts)}", errors.PARTIAL)
                 from ..fsutil import commit
 
-                commit(plan.part, job.proxy, replace=True)
+                commit(part, target, replace=True)
             finally:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(plan.part)
-        return EncodeResult(job.source, job.proxy, preset=preset, facts=facts)
+                    os.unlink(part)
+        return facts
 
     def _check(self, src, path, timecode):
         """The proxy's Facts when it can stand in for `src`, else the list of differences."""
@@ -161,8 +180,7 @@ class Encoder:
             return [exc.message]
         return probe.differences(src, facts, timecode, presets.same_timecode) or facts
 
-    def _encode(self, job, plan, src):
-        argv = presets.ffmpeg_argv(self.ffmpeg, plan)
+    def _encode(self, job, argv, part, src):
         if self.stopping:
             raise errors.RexError("interrupted", 130)
         self.on_start(job, src)
@@ -173,7 +191,7 @@ class Encoder:
             except OSError as exc:
                 raise errors.Unavailable(f"{self.ffmpeg}: cannot run: {exc.strerror}") from None
             with self._lock:
-                self._running[plan.part] = proc
+                self._running[part] = proc
             try:
                 parser = progress_parser()
                 for raw in proc.stdout:
@@ -184,7 +202,7 @@ class Encoder:
                 code = proc.wait()
             finally:
                 with self._lock:
-                    self._running.pop(plan.part, None)
+                    self._running.pop(part, None)
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
@@ -195,7 +213,7 @@ class Encoder:
                 text = err.read().decode("utf-8", "replace")
                 tail = stderr_tail(text, 3)
                 if disk_full(text):     # the run's condition, not this clip's: 74, like a failed write
-                    raise errors.IOFailure(f"{plan.part}: disk full: {tail}")
+                    raise errors.IOFailure(f"{part}: disk full: {tail}")
                 raise errors.RexError(f"{job.source}: ffmpeg failed (exit {code})" + (f": {tail}" if tail else ""),
                                       errors.PARTIAL)
 

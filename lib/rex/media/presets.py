@@ -267,16 +267,20 @@ def plan(source, part, facts, record, preset, height, threads):
     return Plan(source, part, preset, size, vf, start_timecode(record_tc, facts.timecode, facts.fps), threads)
 
 
-def ffmpeg_argv(ffmpeg, p):
-    """The ffmpeg command line for Plan `p`: progress on stdout, errors only on stderr."""
+def ffmpeg_argv(ffmpeg, p, before_input=(), audio_options=()):
+    """The ffmpeg command line for Plan `p`: progress on stdout, errors only on stderr.
+
+    `before_input` (a seek) and `audio_options` (an audio filter) let a chunk of a
+    long clip (media.chunks) be encoded with the very same settings.
+    """
     preset = PRESETS[p.preset]
     threads = str(max(1, p.threads or 1))
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y",
-            "-threads", threads, "-i", "file:" + p.source,
+            "-threads", threads, *before_input, "-i", "file:" + p.source,
             "-map", "0:v:0", "-map", "0:a?", "-map_metadata", "-1", "-map_chapters", "-1",
             "-vf", p.vf, "-filter_threads", threads, "-fps_mode", "passthrough",
             *preset.video, "-pix_fmt", preset.pix_fmt, "-threads", threads,
-            "-c:a", AUDIO_CODEC]
+            *audio_options, "-c:a", AUDIO_CODEC]
     if p.timecode:
         argv += ["-timecode", p.timecode]
     return argv + ["-f", "mov", "file:" + p.part]

@@ -136,6 +136,31 @@ def probe(path, ffprobe, timeout=120, count_frames=True):
     return facts
 
 
+def audio_durations(text):
+    """Seconds each audio stream lasts, in stream order, from ffprobe's JSON (None where unknown)."""
+    found = []
+    for s in json.loads(text).get("streams") or []:
+        if s.get("codec_type") != "audio":
+            continue
+        seconds = _float(s.get("duration"))
+        if seconds is None and s.get("duration_ts") is not None:
+            tb = rate(s.get("time_base"))
+            seconds = float(int(s["duration_ts"]) * tb) if tb else None
+        found.append(seconds)
+    return found
+
+
+def probe_audio_durations(path, ffprobe, timeout=120):
+    """audio_durations of the clip at `path`; DataError when ffprobe cannot read it."""
+    from ..runner import run
+
+    result = run(ffprobe_argv(ffprobe, path), timeout=timeout)
+    if not result.ok:
+        tail = result.tail()
+        raise DataError("ffprobe cannot read it" + (f": {tail}" if tail else ""))
+    return audio_durations(result.stdout.decode("utf-8", "replace"))
+
+
 def differences(source, proxy, timecode, same_timecode):
     """Why `proxy` (Facts) would not stand in for `source`: [] when Resolve can link it.
 

@@ -18,4 +18,5 @@ def open_pool(config, given_url, encoder, display, local, list_workers=False):
             (log.warning if worker["mismatched"] else log.info)("worker " + farmconn.describe_worker(worker))
     return FarmPool(conn, url, encoder, display, key=key, wait=config.get("farm.wait"),
                     fallback=local if config.get("farm.fallback") == "local" else None,
-                    on_cancel=config.get("farm.on_cancel"))
+                    on_cancel=config.get("farm.on_cancel"),
+                    split=(config.get("farm.chunk_over"), config.get("farm.chunk_length")))

@@ -19,7 +19,7 @@ import uuid
 from .. import errors, log
 from ..durations import format_duration
 from ..media.encode import EncodeResult
-from . import farmconn, farmkey, farmspec
+from . import farmconn, farmkey, farmspec, farmsplit
 
 SWEEP = 1.0                 # seconds between two looks at every outstanding job's status
 WORKER_CHECK = 5.0          # seconds between two counts of the listening workers
@@ -45,7 +45,7 @@ class FarmPool:
     """Jobs on the farm's queue for this version; see the module's docstring."""
 
     def __init__(self, conn, url, encoder, display=None, key=None, wait=180, fallback=None, on_cancel="finish",
-                 result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL):
+                 result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, split=(None, None)):
         from rq import Queue
 
         self.conn, self.url, self.encoder, self.display = conn, url, encoder, display
@@ -54,6 +54,7 @@ class FarmPool:
         self.inbox = f"{farmconn.INBOX}{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         self.wait, self.fallback, self.on_cancel = wait, fallback, on_cancel
         self.result_ttl, self.failure_ttl = result_ttl, failure_ttl
+        self.split = split                    # (farm.chunk_over, farm.chunk_length); None: never split
         self._ready = collections.deque()     # EncodeResults known here: kept proxies, unreadable sources
         self._jobs = {}                       # job id -> (media Job, spec)
         self._started = set()                 # job ids seen running
@@ -122,6 +123,7 @@ class FarmPool:
                     continue
                 status = rq_job.get_status()
                 if status in ("queued", "scheduled", "deferred"):
+                    farmsplit.cancel_chunks(rq_job)
                     rq_job.cancel()
                     rq_job.delete()
                     log.info(f"{self._jobs[job_id][0].source}: cancelled on the farm")
@@ -169,11 +171,12 @@ class FarmPool:
                 log.info(f"{job.source}: joins the farm job already queued for {job.proxy}")
                 return
             existing.delete()
+        options = dict(job_id=job_id, unique=True, timeout=farmspec.job_timeout(spec), result_ttl=self.result_ttl,
+                       failure_ttl=self.failure_ttl, retry=Retry(max=RETRY[0], interval=RETRY[1]),
+                       description=f"proxy of {spec['source']}")
         try:
-            self.queue.enqueue_call("rex.proxy.farmtask.encode", kwargs={"spec": spec}, job_id=job_id, unique=True,
-                                    timeout=farmspec.job_timeout(spec), result_ttl=self.result_ttl,
-                                    failure_ttl=self.failure_ttl, retry=Retry(max=RETRY[0], interval=RETRY[1]),
-                                    description=f"proxy of {spec['source']}")
+            if not farmsplit.enqueue(self.queue, spec, options, *self.split):     # a long clip: chunks + join
+                self.queue.enqueue_call("rex.proxy.farmtask.encode", kwargs={"spec": spec}, **options)
         except DuplicateJobError:
             log.info(f"{job.source}: joins the farm job another queuer just queued for {job.proxy}")
 
@@ -298,7 +301,8 @@ class FarmPool:
         for job_id, (job, _spec) in list(self._jobs.items()):
             self.conn.srem(farmconn.LISTEN + job_id, self.inbox)
             rq_job = Job.fetch(job_id, connection=self.conn, serializer=farmconn.SERIALIZER)
-            if rq_job.get_status() == "queued" and not self.conn.scard(farmconn.LISTEN + job_id):
+            if rq_job.get_status() in ("queued", "deferred") and not self.conn.scard(farmconn.LISTEN + job_id):
+                farmsplit.cancel_chunks(rq_job)
                 rq_job.cancel()
                 rq_job.delete()
                 del self._jobs[job_id]

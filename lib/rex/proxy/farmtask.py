@@ -50,9 +50,10 @@ def context(config=None):
     return _context
 
 
-def encode(spec):
+def encode(spec, run=None):
     """Make the proxy `spec` describes; a result dict (ok, code, message, source, target, preset,
-    skipped, facts, host, worker)."""
+    skipped, facts, host, worker). `run(encoder, job)` does the work in place of Encoder.run
+    (a chunk or the join of a long clip: proxy/farmsplit)."""
     from rq import get_current_job
 
     from .farmkey import version_key
@@ -66,7 +67,7 @@ def encode(spec):
         return dict(base, ok=False, code=errors.TEMPFAIL,
                     message=f"worker {worker}: job key {spec.get('key')} is not this worker's {version_key()}")
     try:
-        result = _encode(spec, ctx, job, worker)
+        result = _encode(spec, ctx, job, worker, run)
     except errors.RexError as exc:
         return dict(base, ok=False, code=exc.code, message=exc.message)
     facts = result.facts.as_json() if result.facts else None
@@ -76,7 +77,7 @@ def encode(spec):
                 skipped=result.skipped, facts=facts)
 
 
-def _encode(spec, ctx, job, worker):
+def _encode(spec, ctx, job, worker, run=None):
     from rq.timeouts import JobTimeoutException
 
     from ..media.encode import Encoder, Job
@@ -95,7 +96,8 @@ def _encode(spec, ctx, job, worker):
     encoder = Encoder(ctx.ffmpeg, ctx.ffprobe, default_preset=spec["preset"], threads=ctx.threads, nice=ctx.nice,
                       on_start=started, on_progress=lambda _job, frame: progress.update(frame))
     try:
-        return encoder.run(Job(source, target, record_of(spec), spec["preset"], spec.get("height") or "half"))
+        return (run or Encoder.run)(encoder, Job(source, target, record_of(spec), spec["preset"],
+                                                 spec.get("height") or "half"))
     except JobTimeoutException:
         encoder.stop()
         raise errors.TempFail(f"worker {worker}: {source}: the encode took longer than its timeout") from None
