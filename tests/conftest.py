@@ -155,3 +155,14 @@ def notify_socket():
     sock = NotifySocket()
     yield sock
     sock.close()
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory):
+    """A real redis-server on a free loopback port (`.url`, `.stop()`, `.start()` again on the
+    same port and data); stopped at teardown. For requirepass, make a RedisServer(dir, password)."""
+    from redisserver import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()

@@ -12,7 +12,7 @@ from ..config.schema import PROXY_PRESETS
 @rex_command(
     "proxy-encode",
     config_keys={"proxy_root": "proxy_root", "height": "proxy.height", "jobs": "proxy.jobs",
-                 "threads": "proxy.threads"},
+                 "threads": "proxy.threads", "farm_wait": "farm.wait", "fallback": "farm.fallback"},
 )
 @click.argument("paths", nargs=-1)
 @click.option("--proxy-root", metavar="DIR", help="Mirror each source's path under DIR.")
@@ -25,7 +25,15 @@ from ..config.schema import PROXY_PRESETS
 @click.option("--threads", type=click.IntRange(0, 256), metavar="N", help="Threads per encode (default: cores / jobs).")
 @click.option("--no-nice", is_flag=True, help="Run ffmpeg at normal priority.")
 @click.option("-n", "--dry-run", is_flag=True, help="Say what would be encoded; encode nothing.")
-def command(inv, paths, proxy_root, proxy_subfolder, preset, height, jobs, threads, no_nice, dry_run):
+@click.option("--farm", metavar="URL", is_flag=False, flag_value="",
+              help="Queue the encodes on the farm's Redis (URL, else farm.redis_url or REX_FARM_URL) for "
+                   "proxy-worker processes; the password from REX_FARM_PASSWORD or farm.password_file.")
+@click.option("--farm-wait", metavar="DURATION",
+              help="With --farm: wait this long for a worker of this version, or for a lost Redis (default 3m).")
+@click.option("--fallback", type=click.Choice(("local", "none")),
+              help="With --farm: when no worker came, encode here (local) or exit 75 (none, the default).")
+def command(inv, paths, proxy_root, proxy_subfolder, preset, height, jobs, threads, no_nice, dry_run, farm,
+            farm_wait, fallback):
     """Encode a proxy for each source video given as PATH operands or on stdin (paths or
     proxy-scan JSON records) and print SOURCE<TAB>PROXY for each proxy that is ready."""
     from functools import partial
@@ -69,10 +77,18 @@ def command(inv, paths, proxy_root, proxy_subfolder, preset, height, jobs, threa
 
     place = partial(proxy_path, root=None if proxy_subfolder else config.get("proxy_root"),
                     subfolder=config.get("proxy.subfolder"))
+    if farm is not None and not dry_run:
+        from ..proxy.farm import open_pool
+
+        encodes = open_pool(config, farm, encoder, display, lambda: pool.LocalPool(encoder, workers),
+                            list_workers=inv.verbosity > 0)
+    else:
+        encodes = pool.LocalPool(encoder, workers)
     items = prefetch(with_problems(lambda on_error: inv.records(paths, on_error=on_error)))
     try:
-        pool.run(pool.LocalPool(encoder, workers), encode_jobs(items, place, preset, config.get("proxy.height"),
-                                                                problem), finish)
+        pool.run(encodes, encode_jobs(items, place, preset, config.get("proxy.height"), problem), finish)
+    except pool.Terminated:
+        raise errors.RexError("terminated", 143) from None
     finally:
         display.close()
     return errors.worst(codes)

@@ -45,6 +45,7 @@ SECTIONS = {
     "proxy": "proxy-encode: make proxy media that Resolve links to its sources.",
     "scan": "proxy-scan: find the clips that need proxies.",
     "link": "proxy-link: link finished proxies to their clips in Resolve.",
+    "farm": "proxy-encode --farm and proxy-worker: proxy encodes on every free machine, through Redis.",
     "standby": "rex-standby: a warm standby of the project database, and the thresholds of its check.",
     "report": "rex-report: tell monitors when a scheduled job starts, succeeds or fails. "
               "A monitor that cannot be reached never fails the job.",
@@ -283,6 +284,29 @@ KEYS += [
     Key("proxy.ffmpeg", "path", None, "The ffmpeg to use. Default: ffmpeg on PATH.", example="/usr/bin/ffmpeg"),
     Key("proxy.ffprobe", "path", None, "The ffprobe to use. Default: ffprobe on PATH.",
         example="/usr/bin/ffprobe"),
+]
+
+KEYS += [
+    Key("farm.redis_url", "str", None,
+        "The farm's Redis (redis://HOST:PORT/DB, rediss:// or unix://), without a password.",
+        env=("REX_FARM_URL",), example="redis://server.local:6379/0"),
+    Key("farm.password_file", "path", None,
+        "A file whose first line is the Redis password (REX_FARM_PASSWORD wins). Never put it in the URL.",
+        example="/etc/rex/farm-password"),
+    Key("farm.path_map", "pathmap", {},
+        "On a worker: where the queuer's media and proxy folders are here, as QUEUER_PATH: WORKER_PATH "
+        "(longest prefix wins, whole path components only).", example={"/Volumes/Media": "/mnt/media"}),
+    Key("farm.wait", "duration", "3m",
+        "How long proxy-encode --farm waits for a worker of its version (and for a lost Redis) before it "
+        "falls back or stops with 75."),
+    Key("farm.fallback", "enum", "none", "With no worker after farm.wait: local (encode here) or none (exit 75).",
+        choices=("none", "local")),
+    Key("farm.on_cancel", "enum", "finish",
+        "When the queuer is interrupted: its queued jobs are cancelled; running ones finish, or stop.",
+        choices=("finish", "stop")),
+    Key("farm.chunk_over", "duration", "10m",
+        "Clips longer than this are cut into chunks encoded by several workers and joined."),
+    Key("farm.chunk_length", "duration", "2m", "The length of each chunk of a long clip."),
 ]
 
 KEYS += [

@@ -79,6 +79,8 @@ def coerce(key, value):
         return _height(value)
     if kind == "remote":
         return _remote(value)
+    if kind == "pathmap":
+        return _pathmap(value)
     if kind == "rules":
         return _records(value, schema.RULE, "rules ({match: {...}, preset: NAME})")
     if kind == "policies":
@@ -105,6 +107,31 @@ def _height(value):
     if text.isdigit() and 16 <= int(text) <= 8640:
         return int(text)
     raise ValueError(f"expected a height in pixels (16-8640) or one of {', '.join(HEIGHT_WORDS)}")
+
+
+def _pathmap(value):
+    """farm.path_map as a {queuer: worker} mapping of absolute paths: from a mapping, or a list
+    of "A: B" strings or one-entry mappings (proxy.pathmap checks that it can be reversed)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = []
+        for entry in value:
+            if isinstance(entry, dict) and len(entry) == 1:
+                items.extend(entry.items())
+            elif isinstance(entry, str) and ": " in entry:
+                items.append(tuple(entry.split(": ", 1)))
+            else:
+                raise ValueError(f"{entry!r}: expected \"QUEUER_PATH: WORKER_PATH\"")
+    else:
+        raise ValueError("expected a mapping of queuer paths to worker paths")
+    clean = {}
+    for a, b in items:
+        for path in (a, b):
+            if not isinstance(path, str) or not path.strip().startswith("/"):
+                raise ValueError(f"{path!r}: expected an absolute path")
+        clean[os.path.normpath(a.strip())] = os.path.normpath(b.strip())
+    return clean
 
 
 def _remote(value):

@@ -96,7 +96,9 @@ class Encoder:
 
     # ------------------------------------------------------------- details
 
-    def _run(self, job):
+    def inspect(self, job):
+        """(source Facts, Plan, the EncodeResult of a valid existing proxy or None), before any
+        encode: what a farm queuer needs to know of a job. RexError when the source is unusable."""
         if not os.path.isfile(job.source):
             what = "is not a file" if os.path.exists(job.source) else "no such file"
             raise errors.NoInput(f"{job.source}: {what}")
@@ -114,11 +116,18 @@ class Encoder:
         if os.path.exists(job.proxy):
             problems = self._check(src, job.proxy, plan.timecode)
             if isinstance(problems, probe.Facts):
-                return EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
-                               message="a valid proxy exists")
+                return src, plan, EncodeResult(job.source, job.proxy, skipped=True, preset=preset, facts=problems,
+                                               message="a valid proxy exists")
             from .. import log
 
             log.info(f"{job.proxy}: encoding again: {'; '.join(problems)}")
+        return src, plan, None
+
+    def _run(self, job):
+        src, plan, kept = self.inspect(job)
+        preset = plan.preset
+        if kept is not None:
+            return kept
         if self.dry_run:
             return EncodeResult(job.source, job.proxy, preset=preset, message="would encode")
         directory = os.path.dirname(job.proxy)

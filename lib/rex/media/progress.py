@@ -65,6 +65,7 @@ class Display:
         self._files_done = 0
         self._started = time.monotonic()
         self._last = 0.0
+        self.suffix = ""         # more for the bar's line (the farm's fps and busy workers)
 
     def add(self, source, total):
         with self._lock:
@@ -124,7 +125,7 @@ class Display:
         done = sum(d for d, _ in self._frames.values())
         total = sum(t for _, t in self._frames.values())
         self._write("\r\033[K" + bar_line(done, total, self._files_done, self._files_total,
-                                          elapsed=time.monotonic() - self._started))
+                                          elapsed=time.monotonic() - self._started) + self.suffix)
 
     def _write(self, text):
         try:

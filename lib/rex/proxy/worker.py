@@ -48,36 +48,16 @@ class ColdStop(BaseException):
     removed by the encode's own cleanup) and leave the job to the worker to requeue."""
 
 
-def serve(inv, n=0, burst=False):
+def serve(config, url, password, n=None, burst=False, config_file=None, verbosity=0):
     """Run the workers until stopped (or, with `burst`, until the queue is empty): the exit status."""
     from . import farmconn, farmkey, farmtask
 
-    config = inv.config
-    url = farmconn.url_from(config)
-    password = farmconn.password_from(config)
     conn = farmconn.connect(url, password)
     farmtask.context(config)       # ffmpeg found (69 otherwise) before any worker starts
     n = n or os.cpu_count() or 1
     settings = {"url": url, "password": password, "queue": farmkey.queue_name(), "burst": burst,
-                "config_file": inv.config_file, "verbosity": inv.verbosity}
+                "config_file": config_file, "verbosity": verbosity}
     return Supervisor(conn, n, settings).run()
-
-
-def show_status(inv):
-    """`--status`: one line (or JSON object) per worker of the farm."""
-    from . import farmconn
-
-    config = inv.config
-    conn = farmconn.connect(farmconn.url_from(config), farmconn.password_from(config))
-    found = farmconn.workers(conn)
-    for w in found:
-        if inv.json:
-            inv.out.write(dict(w, path=w["name"]))
-        else:
-            sys.stdout.write(farmconn.describe_worker(w) + "\n")
-    if not found:
-        log.info(f"no proxy worker on {farmconn.where(farmconn.url_from(config))}")
-    return errors.OK
 
 
 # --------------------------------------------------------------- the main process
