@@ -242,7 +242,7 @@ def worker_process(settings, parent):
             farmtask.context(load(settings["config_file"], {}))
         worker = worker_class()([settings["queue"]], connection=conn, maintenance_interval=MAINTENANCE_INTERVAL,
                                 job_monitoring_interval=MONITOR_INTERVAL, worker_ttl=WORKER_TTL)
-        level = "DEBUG" if settings["verbosity"] > 1 else "INFO" if settings["verbosity"] > 0 else "WARNING"
+        level = _rq_logs_to_stderr(settings["verbosity"])
         worker.work(burst=settings["burst"], logging_level=level, with_scheduler=True)
     except errors.RexError as exc:
         log.error(exc.message)
@@ -336,6 +336,33 @@ class ServiceWorker(FarmWorker):
 
 class SpawnServiceWorker(ServiceWorker, SpawnWorker):
     """macOS: horses started with posix_spawn, never forked."""
+
+
+def _rq_logs_to_stderr(verbosity):
+    """RQ's messages as the suite's own (stderr, one line, journal priority; stdout is for
+    records): the level RQ is to log at, from -v."""
+    import logging
+    import re
+
+    ansi = re.compile(r"\x1b\[[0-9;]*m")
+
+    class ToRexLog(logging.Handler):
+        def emit(self, record):
+            text = ansi.sub("", record.getMessage())
+            if record.levelno >= logging.ERROR:
+                log.error(text)
+            elif record.levelno >= logging.WARNING:
+                log.warning(text)
+            elif record.levelno >= logging.INFO:
+                log.info(text)
+            else:
+                log.debug(text)
+
+    for name in ("rq", "rq.worker", "rq.job", "rq.scheduler"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [ToRexLog()] if name == "rq" else []
+        logger.propagate = name != "rq"
+    return "DEBUG" if verbosity > 1 else "INFO" if verbosity > 0 else "WARNING"
 
 
 def _cold_stop(signum, frame):
