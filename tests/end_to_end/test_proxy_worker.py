@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -33,9 +34,19 @@ class Service:
             self.proc = subprocess.Popen([sys.executable, os.path.join(BIN, "proxy-worker"), "-v", "--farm",
                                           redis.url, "-n", str(n)], env=env, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+        # systemd reads the socket all the time: a full one would block the service's sender.
+        self._reading = True
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        while self._reading:
+            try:
+                self.notify.receive(0.2)
+            except OSError:
+                return
 
     def status(self):
-        self.notify.receive(0.05)
         found = [m["STATUS"] for m in self.notify.messages if "STATUS" in m]
         return found[-1] if found else None
 
@@ -53,15 +64,19 @@ class Service:
 
     def wait(self, timeout=60):
         try:
-            return self.proc.wait(timeout=timeout)
+            code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"proxy-worker still runs after {timeout} s:\n{self.err()}") from None
+        time.sleep(0.3)     # the reader's last messages
+        return code
 
     def close(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         self.proc.stdout.close()
+        self._reading = False
+        self._reader.join()
         self.notify.close()
 
 
