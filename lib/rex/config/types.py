@@ -128,9 +128,9 @@ def _pathmap(value):
     clean = {}
     for a, b in items:
         for path in (a, b):
-            if not isinstance(path, str) or not path.strip().startswith("/"):
+            if not isinstance(path, str) or not path.startswith("/"):
                 raise ValueError(f"{path!r}: expected an absolute path")
-        clean[os.path.normpath(a.strip())] = os.path.normpath(b.strip())
+        clean[os.path.normpath(a)] = os.path.normpath(b)
     return clean
 
 

@@ -10,7 +10,7 @@ import posixpath
 
 
 def _clean(path):
-    text = str(path).strip()
+    text = str(path)
     if not text.startswith("/"):
         raise ValueError(f"{text!r}: expected an absolute path")
     return posixpath.normpath(text).replace("//", "/")
