@@ -263,7 +263,8 @@ class ServiceWorker(FarmWorker):
 
     def get_heartbeat_ttl(self, job, working_time=0.0):
         if job.timeout and job.timeout > 0:
-            return int(min(job.timeout - working_time, self.job_monitoring_interval)) + LEASE_GRACE
+            remaining = max(0, job.timeout - working_time)    # past its timeout: a grace still
+            return int(min(remaining, self.job_monitoring_interval)) + LEASE_GRACE
         return self.job_monitoring_interval + LEASE_GRACE
 
     # -- signals of the worker process: SIGTERM only (the main process forwards it)
