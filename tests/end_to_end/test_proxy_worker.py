@@ -84,8 +84,9 @@ class Service:
 def services(redis_server, rex_env, tmp_path):
     started = []
 
-    def start(name="a", n=1, **kwargs):
-        service = Service(redis_server, rex_env, tmp_path, name, n, **kwargs)
+    def start(name="a", n=1, spawn=False, **kwargs):
+        env = dict(rex_env, REX_WORKER_SPAWN="1") if spawn else rex_env
+        service = Service(redis_server, env, tmp_path, name, n, **kwargs)
         started.append(service)
         service.notify.wait_for("READY", "1", timeout=60)
         return service
@@ -159,9 +160,11 @@ def test_first_sigterm_lets_the_encode_finish(services, redis_server, rex_env, t
     assert leftovers(tmp_path) == []
 
 
-def test_second_sigterm_stops_the_encode_and_puts_the_job_back(services, redis_server, rex_env, tmp_path):
+@pytest.mark.parametrize("spawn", [False, True], ids=["fork", "spawn"])
+def test_second_sigterm_stops_the_encode_and_puts_the_job_back(services, redis_server, rex_env, tmp_path, spawn):
+    """Also with worker processes and encodes spawned, never forked, as on macOS."""
     clip = make_clip(tmp_path / "A001.mov", **LONG)
-    first = services("a")
+    first = services("a", spawn=spawn)
     queuer = queue(redis_server, rex_env, clip)
     first.wait_status("encoding A001.mov ")
     first.proc.send_signal(signal.SIGTERM)
@@ -185,7 +188,7 @@ def test_second_sigterm_stops_the_encode_and_puts_the_job_back(services, redis_s
     assert job.retries_left == 3, job.retries_left
     assert queuer.poll() is None, "the queuer still waits for its proxy"
     # Another worker takes it from the start.
-    services("b")
+    services("b", spawn=spawn)
     code, records, err = finished(queuer, 120)
     assert code == 0, err
     assert [r["frames"] for r in records] == [probe_counts(clip)[0]]

@@ -40,7 +40,8 @@ STATUS_INTERVAL = 2         # s: STATUS= refreshed from the workers' job meta
 COLD_WAIT = 15              # s: a stopped encode gets this long to clean up before SIGKILL
 RESTART_DELAYS = (1, 2, 5, 10, 30)   # s: before starting a dead worker process again
 COLD_EXIT = 128 + signal.SIGTERM
-FORK_UNSAFE = sys.platform == "darwin"
+# macOS; REX_WORKER_SPAWN=1 takes the same way elsewhere (the tests check it on Linux).
+FORK_UNSAFE = sys.platform == "darwin" or os.environ.get("REX_WORKER_SPAWN") == "1"
 
 
 class ColdStop(BaseException):
@@ -260,6 +261,13 @@ def worker_class():
 class ServiceWorker(FarmWorker):
     """A FarmWorker with short leases, encodes that die with it, and a cold stop that
     puts the job back."""
+
+    def __init__(self, queues, name=None, *args, **kwargs):
+        # RQ's find_by_key (how a spawned horse finds its worker) gives the name positionally;
+        # FarmWorker sets a default name by keyword.
+        if name is not None:
+            kwargs["name"] = name
+        super().__init__(queues, *args, **kwargs)
 
     def get_heartbeat_ttl(self, job, working_time=0.0):
         if job.timeout and job.timeout > 0:
