@@ -40,6 +40,7 @@ STATUS_INTERVAL = 2         # s: STATUS= refreshed from the workers' job meta
 COLD_WAIT = 15              # s: a stopped encode gets this long to clean up before SIGKILL
 RESTART_DELAYS = (1, 2, 5, 10, 30)   # s: before starting a dead worker process again
 COLD_EXIT = 128 + signal.SIGTERM
+LOCK = "rex-proxy:requeue-lock:"     # + queue name: one requeue pass at a time, farm-wide
 # macOS; REX_WORKER_SPAWN=1 takes the same way elsewhere (the tests check it on Linux).
 FORK_UNSAFE = sys.platform == "darwin" or os.environ.get("REX_WORKER_SPAWN") == "1"
 
@@ -196,6 +197,7 @@ class Supervisor:
 
         try:
             queue = Queue(self.settings["queue"], connection=self.conn)
+            requeue_abandoned(queue)
             if queue.acquire_maintenance_lock():
                 try:
                     clean_registries(queue)
@@ -203,6 +205,38 @@ class Supervisor:
                     queue.release_maintenance_lock()
         except Exception as exc:
             log.debug(f"maintenance skipped: {_reason(exc)}")
+
+
+def requeue_abandoned(queue):
+    """The jobs of workers that died (their lease ran out) back at the front of the queue, now:
+    the ids. RQ would schedule them after the job's retry interval, and a scheduler lost with
+    the dead host is replaced only after a minute. A retry is still spent, so a job that kills
+    every worker it lands on ends; one without retries left is left to RQ, which fails it."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import JobStatus
+    from rq.utils import current_timestamp
+
+    conn, registry = queue.connection, queue.started_job_registry
+    if not conn.set(LOCK + queue.name, os.getpid(), nx=True, ex=MAINTENANCE_INTERVAL):
+        return []           # another worker or host is at it
+    put_back = []
+    try:
+        for member in conn.zrangebyscore(registry.key, 0, current_timestamp()):
+            job_id = registry.parse_job_id(member)
+            try:
+                job = queue.job_class.fetch(job_id, connection=conn, serializer=queue.serializer)
+            except NoSuchJobError:
+                continue
+            if job.get_status(refresh=False) != JobStatus.STARTED or not job.retries_left:
+                continue
+            conn.zrem(registry.key, member)
+            job.retries_left -= 1
+            queue.enqueue_job(job, at_front=True)
+            put_back.append(job.id)
+            log.warning(f"job {job.id} ({job.description}): its worker stopped answering; queued again")
+    finally:
+        conn.delete(LOCK + queue.name)
+    return put_back
 
 
 def status_line(workers):
@@ -274,6 +308,14 @@ class ServiceWorker(FarmWorker):
             remaining = max(0, job.timeout - working_time)    # past its timeout: a grace still
             return int(min(remaining, self.job_monitoring_interval)) + LEASE_GRACE
         return self.job_monitoring_interval + LEASE_GRACE
+
+    def clean_registries(self):
+        for queue in self.queues:
+            try:
+                requeue_abandoned(queue)
+            except Exception as exc:     # Redis away: RQ's own pass below says so
+                log.debug(f"worker {self.name}: requeue pass skipped: {_reason(exc)}")
+        super().clean_registries()
 
     # -- signals of the worker process: SIGTERM only (the main process forwards it)
     def _install_signal_handlers(self):
