@@ -271,3 +271,29 @@ def test_two_workers_share_a_batch(rex_env, tmp_path, redis_server, workers):
     assert len(result.out.splitlines()) == 4
     makers = {line.rsplit("made by worker ", 1)[1] for line in result.err.splitlines() if "made by worker" in line}
     assert len(makers) == 2, result.err
+
+
+# ------------------------------------------------------------------ Redis restarted
+
+def test_redis_restarted_mid_batch(rex_env, tmp_path, redis_server, workers):
+    os.makedirs(tmp_path / "src")
+    clips = [make_clip(tmp_path / "src" / f"R{i}.mov", "25", seconds=4, size="640x360") for i in range(3)]
+    env = dict(rex_env, REX_PROXY_ROOT=str(tmp_path / "proxies"))
+    worker = workers.start(env, "--farm", redis_server.url, "-n", "1")
+    wait_for(lambda: len(status(env, redis_server.url)) == 1, what="the worker")
+    proc = start_queuer(env, redis_server.url, "--farm-wait", "1m", "--preset", "prores_lt", "--height",
+                        "original", paths=clips)
+    first = proc.stdout.readline()
+    assert first, proc.stderr.read()
+    redis_server.stop()
+    time.sleep(2)
+    redis_server.start()
+    out, err = proc.communicate(timeout=300)
+    if proc.returncode:
+        os.killpg(worker.pid, signal.SIGTERM)
+    assert proc.returncode == 0, (err, worker.poll() is None or worker.communicate(timeout=30)[1][-3000:])
+    pairs = [first.decode()] + out.decode().splitlines(keepends=True)
+    assert sorted(p.split("\t")[0] for p in pairs) == sorted(clips)
+    for line in pairs:
+        source, proxy = line.rstrip("\n").split("\t")
+        assert probe_counts(proxy)[:2] == probe_counts(source)[:2]

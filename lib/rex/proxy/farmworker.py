@@ -10,6 +10,7 @@ waiting for a job the moment it ends (farmconn.notify), so they need not poll.
 import os
 import socket
 import time
+import uuid
 
 from rq import Worker
 
@@ -35,7 +36,8 @@ class FarmWorker(Worker):
     """An RQ Worker that checks each job's version key before it forks for it."""
 
     def __init__(self, queues, *args, key=None, **kwargs):
-        kwargs.setdefault("name", f"{socket.gethostname()}.{os.getpid()}")
+        # host.pid, and a suffix: a worker started again after Redis came back is a new one.
+        kwargs.setdefault("name", f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:4]}")
         kwargs.setdefault("serializer", farmconn.SERIALIZER)
         super().__init__(queues, *args, **kwargs)
         self.rex_key = key or farmkey.version_key()
@@ -98,6 +100,8 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
     cannot be reached. (A minimal runner; proxy-worker's service runner builds on it.)"""
     import multiprocessing
 
+    import redis
+
     from . import farmtask
 
     farmconn.connect(url, password)      # 75 now, not in every child
@@ -106,11 +110,25 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
     name = queue or farmkey.queue_name()
 
     def one():
-        conn = farmconn.connect(url, password)
-        worker = FarmWorker([name], connection=conn, maintenance_interval=maintenance_interval,
-                            job_monitoring_interval=job_monitoring_interval, worker_ttl=worker_ttl)
-        worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
-        return errors.CONFIG if worker.refused else errors.OK
+        while True:
+            try:
+                conn = farmconn.connect(url, password)
+            except errors.TempFail as exc:      # Redis away: wait for it, as RQ's own loop does
+                log.warning(exc.message)
+                time.sleep(2)
+                continue
+            worker = FarmWorker([name], connection=conn, maintenance_interval=maintenance_interval,
+                                job_monitoring_interval=job_monitoring_interval, worker_ttl=worker_ttl)
+            try:
+                worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning(f"worker {worker.name}: lost Redis at {farmconn.where(url)}: {exc}")
+            if worker.refused:
+                return errors.CONFIG
+            if burst or worker._stop_requested:
+                return errors.OK
+            log.warning(f"worker {worker.name} stopped (Redis lost?); starting again")
+            time.sleep(1)
 
     if n == 1:
         return one()
