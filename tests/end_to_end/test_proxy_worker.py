@@ -178,12 +178,13 @@ def test_second_sigterm_stops_the_encode_and_puts_the_job_back(services, redis_s
     from rq import Queue
     from rq.job import Job
 
+    from rex.proxy.farmconn import SERIALIZER
     from rex.proxy.farmkey import queue_name
 
     conn = redis_server.client()
     [job_id] = job_ids(redis_server)
     assert Queue(queue_name(), connection=conn).job_ids == [job_id]
-    job = Job.fetch(job_id, connection=conn)
+    job = Job.fetch(job_id, connection=conn, serializer=SERIALIZER)
     assert job.get_status() == "queued"
     assert job.retries_left == 3, job.retries_left
     assert queuer.poll() is None, "the queuer still waits for its proxy"
@@ -255,10 +256,10 @@ def test_an_abandoned_job_goes_back_to_the_front_now_spending_a_retry(redis_serv
     from rq import Queue, Retry
     from rq.job import JobStatus
 
-    from rex.proxy import worker
+    from rex.proxy import farmconn, worker
 
     conn = redis_server.client()
-    queue = Queue("rex-proxy:test", connection=conn)
+    queue = Queue("rex-proxy:test", connection=conn, serializer=farmconn.SERIALIZER)
     waiting = queue.enqueue("os.getcwd", job_id="waiting")
     lost, spent, leased, done = (queue.enqueue("os.getcwd", job_id=name, retry=Retry(max=retries))
                                  for name, retries in (("lost", 3), ("spent", 1), ("leased", 3), ("done", 3)))
@@ -272,7 +273,7 @@ def test_an_abandoned_job_goes_back_to_the_front_now_spending_a_retry(redis_serv
         conn.zadd(queue.started_job_registry.key, {f"{job.id}:exec-{job.id}": expiry})
     assert worker.requeue_abandoned(queue) == ["lost"]
     assert queue.job_ids == ["lost", "waiting"]
-    lost.refresh()
+    lost = queue.fetch_job("lost")
     assert lost.get_status() == "queued" and lost.retries_left == 2
     left = sorted(m.decode() for m in conn.zrange(queue.started_job_registry.key, 0, -1))
     assert left == ["done:exec-done", "leased:exec-leased", "spent:exec-spent"]

@@ -9,7 +9,8 @@ MAINTENANCE_INTERVAL, whether or not its workers are busy.
 A lost worker must not strand its job (RQ's defaults leave it ~11 minutes): each busy
 worker renews its job's lease every MONITOR_INTERVAL for LEASE_GRACE more seconds, so
 the job of a worker that died is seen abandoned within a lease (30 s) plus one
-maintenance pass and retried elsewhere. An encode ("work horse") dies with its worker
+maintenance pass, and put back at the front of the queue at once (requeue_abandoned),
+where another worker takes it. An encode ("work horse") dies with its worker
 (PR_SET_PDEATHSIG, else a watcher thread), and its ffmpeg with it (runner.popen).
 
 Stopping: the first SIGTERM lets every encode finish (RQ's warm shutdown), a second,
@@ -95,7 +96,7 @@ class Supervisor:
             now = time.monotonic()
             self._forward_signals(now)
             self._reap(now)
-            if not self.procs and (self.signals or self.settings["burst"]):
+            if not self.procs and (self.signals or (self.settings["burst"] and not self.restarts)):
                 break
             if watchdog and now - ticks["watchdog"] >= watchdog:
                 self.notifier.watchdog()
@@ -126,6 +127,7 @@ class Supervisor:
             del self.procs[slot]
             code = proc.exitcode
             if self.signals or (self.settings["burst"] and code == 0):
+                self.restarts.pop(slot, None)    # done: not to be started again
                 continue
             attempts, _ = self.restarts.get(slot, (0, 0))
             delay = RESTART_DELAYS[min(attempts, len(RESTART_DELAYS) - 1)]
@@ -195,8 +197,10 @@ class Supervisor:
         from rq import Queue
         from rq.registry import clean_registries
 
+        from . import farmconn
+
         try:
-            queue = Queue(self.settings["queue"], connection=self.conn)
+            queue = Queue(self.settings["queue"], connection=self.conn, serializer=farmconn.SERIALIZER)
             requeue_abandoned(queue)
             if queue.acquire_maintenance_lock():
                 try:
