@@ -56,6 +56,8 @@ def serve(config, url, password, n=None, burst=False, config_file=None, verbosit
     from . import farmconn, farmkey, farmtask
 
     conn = farmconn.connect(url, password)
+    # The main loop pings the watchdog: a Redis that stops answering must not hang it.
+    conn.connection_pool.connection_kwargs["socket_timeout"] = 5
     farmtask.context(config)       # ffmpeg found (69 otherwise) before any worker starts
     n = n or os.cpu_count() or 1
     settings = {"url": url, "password": password, "queue": farmkey.queue_name(), "burst": burst,
