@@ -278,3 +278,39 @@ def test_an_abandoned_job_goes_back_to_the_front_now_spending_a_retry(redis_serv
     left = sorted(m.decode() for m in conn.zrange(queue.started_job_registry.key, 0, -1))
     assert left == ["done:exec-done", "leased:exec-leased", "spent:exec-spent"]
     assert worker.requeue_abandoned(queue) == []
+
+
+def test_a_worker_process_that_dies_is_replaced(services, redis_server, rex_env, tmp_path):
+    """kill -9 of the worker processes (not the service): the main process starts others,
+    which take the next job at once; systemd sees no failure. (With RQ's scheduler forked
+    from a worker, it outlived a killed worker with the worker's sockets, and Redis handed
+    the next job to the dead worker's pending BLPOP.)"""
+    from rex.proxy import farmconn
+
+    service = services("a", n=2)
+    conn = redis_server.client()
+
+    def mine():
+        return {w["pid"] for w in farmconn.workers(conn)}
+
+    def wait_for_workers(excluding):
+        deadline = time.monotonic() + 30
+        while len(mine() - excluding) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(mine() - excluding) == 2, (excluding, mine(), service.err())
+
+    wait_for_workers(set())
+    victims = mine()
+    for victim in victims:
+        os.kill(victim, signal.SIGKILL)
+    wait_for_workers(victims)
+    assert service.proc.poll() is None
+    for victim in victims:
+        assert f"worker process {victim} ended (signal 9): starting another" in service.err()
+    clip = make_clip(tmp_path / "A001.mov", seconds=2)
+    queuer = queue(redis_server, rex_env, clip)
+    try:
+        code, records, err = finished(queuer, 60)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{service.err()}") from None
+    assert code == 0 and len(records) == 1, err

@@ -82,6 +82,8 @@ class Supervisor:
         self.last_forward = 0.0
         self.status_text = None
         self._ctx = _mp_context()
+        self._scheduler = None
+        self._next_lock_try = 0.0
 
     def run(self):
         from . import farmconn
@@ -92,7 +94,8 @@ class Supervisor:
         where = farmconn.where(self.settings["url"])
         self.notifier.ready(f"{self.n} workers on {where}, idle")
         log.info(f"{self.n} worker{'s' if self.n != 1 else ''} on {where}, queue {self.settings['queue']}")
-        ticks = {"status": 0.0, "maintenance": 0.0, "watchdog": 0.0}
+        _rq_logs_to_stderr(self.settings["verbosity"])
+        ticks = {"status": 0.0, "maintenance": 0.0, "watchdog": 0.0, "schedule": 0.0}
         watchdog = self.notifier.watchdog_interval
         while True:
             now = time.monotonic()
@@ -109,7 +112,11 @@ class Supervisor:
             if not self.signals and now - ticks["maintenance"] >= MAINTENANCE_INTERVAL:
                 self._maintain()
                 ticks["maintenance"] = now
+            if not self.signals and now - ticks["schedule"] >= 1:
+                self._schedule(now)
+                ticks["schedule"] = now
             time.sleep(0.2)
+        self._stop_scheduling()
         return COLD_EXIT if self.forwarded > 1 else errors.OK
 
     # ----------------------------------------------------------- processes
@@ -192,6 +199,38 @@ class Supervisor:
         except Exception as exc:        # Redis away: say so, keep pinging the watchdog
             return f"waiting for Redis at {farmconn.where(self.settings['url'])}: {_reason(exc)}"
         return status_line(mine)
+
+    def _schedule(self, now):
+        """Retry intervals: due jobs moved to the queue, by this main process while it holds the
+        queue's scheduler lock (one host at a time; another takes over a minute after it dies).
+        Not in the worker processes, as RQ does it: its scheduler process, forked from a worker,
+        would outlive a killed worker holding the worker's Redis sockets, and Redis would hand
+        the next job to the dead worker's pending BLPOP."""
+        from rq.scheduler import RQScheduler
+
+        from . import farmconn
+
+        try:
+            if self._scheduler is None:
+                self._scheduler = RQScheduler([self.settings["queue"]], connection=self.conn,
+                                              serializer=farmconn.SERIALIZER, logging_level="WARNING")
+            scheduler = self._scheduler
+            if scheduler.acquired_locks:
+                scheduler.heartbeat()
+            elif now >= self._next_lock_try:
+                self._next_lock_try = now + MAINTENANCE_INTERVAL
+                scheduler.acquire_locks()
+            if scheduler.acquired_locks:
+                scheduler.enqueue_scheduled_jobs()
+        except Exception as exc:
+            log.debug(f"scheduling skipped: {_reason(exc)}")
+
+    def _stop_scheduling(self):
+        if self._scheduler is not None and self._scheduler.acquired_locks:
+            try:
+                self._scheduler.release_locks()
+            except Exception as exc:
+                log.debug(f"scheduler lock not released: {_reason(exc)}")
 
     def _maintain(self):
         """Queue again the jobs of workers whose lease ran out (any host's), now rather than
@@ -284,7 +323,7 @@ def worker_process(settings, parent):
         worker = worker_class()([settings["queue"]], connection=conn, maintenance_interval=MAINTENANCE_INTERVAL,
                                 job_monitoring_interval=MONITOR_INTERVAL, worker_ttl=WORKER_TTL)
         level = _rq_logs_to_stderr(settings["verbosity"])
-        worker.work(burst=settings["burst"], logging_level=level, with_scheduler=True)
+        worker.work(burst=settings["burst"], logging_level=level, with_scheduler=False)   # see _schedule
     except errors.RexError as exc:
         log.error(exc.message)
         sys.exit(exc.code)
