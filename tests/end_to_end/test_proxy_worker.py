@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import BIN, user_env
+from conftest import BIN
 from notifysocket import NotifySocket
 from proxyclips import make_clip, probe_counts
 
