@@ -297,3 +297,74 @@ def test_redis_restarted_mid_batch(rex_env, tmp_path, redis_server, workers):
     for line in pairs:
         source, proxy = line.rstrip("\n").split("\t")
         assert probe_counts(proxy)[:2] == probe_counts(source)[:2]
+
+
+# ------------------------------------------------------------------ mount points
+
+def can_bind_mount():
+    import tempfile
+
+    if not shutil.which("unshare"):
+        return False
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "a"))
+        os.makedirs(os.path.join(d, "b"))
+        probe = subprocess.run(in_own_mounts([(os.path.join(d, "a"), os.path.join(d, "b"))], ["true"]),
+                               capture_output=True)
+    return probe.returncode == 0
+
+
+def in_own_mounts(binds, argv):
+    """argv run in a mount namespace of its own where each (real, view) of `binds` is bind-mounted."""
+    mounts = " && ".join(f'mount --bind "{real}" "{view}"' for real, view in binds)
+    return ["unshare", "-Urm", "sh", "-c", f'{mounts} && exec "$@"', "sh", *argv]
+
+
+@pytest.mark.skipif(not can_bind_mount(), reason="needs unshare and bind mounts in a user namespace")
+def test_path_map_between_two_mount_points(rex_env, tmp_path, media, redis_server, workers):
+    """The queuer sees the media at .../Volumes/Media, the worker at .../mnt/media (two bind
+    mounts of one directory, each in its own mount namespace); farm.path_map joins them."""
+    real = os.path.dirname(media["a2398"])             # .../Card
+    queuer_view, worker_view = tmp_path / "Volumes" / "Media", tmp_path / "mnt" / "media"
+    os.makedirs(queuer_view)
+    os.makedirs(worker_view)
+    config = tmp_path / "worker.yaml"
+    config.write_text(f"farm:\n  path_map:\n    {queuer_view}: {worker_view}\n")
+    env = dict(rex_env)
+    workers.start(env, argv=in_own_mounts([(real, worker_view)], [PY, os.path.join(BIN, "proxy-worker"), "-c",
+                                                                   str(config), "--farm", redis_server.url, "-n",
+                                                                   "1"]))
+    wait_for(lambda: len(status(env, redis_server.url)) == 1, what="the worker")
+    names = [os.path.basename(media[k]) for k in ("a2398", "b25")]
+    queuer = in_own_mounts([(real, queuer_view)], [PY, os.path.join(BIN, "proxy-encode"), "--farm", redis_server.url,
+                                                   "--proxy-subfolder", "--json",
+                                                   *[str(queuer_view / n) for n in names]])
+    result = subprocess.run(queuer, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(r["source"] for r in records) == sorted(str(queuer_view / n) for n in names)
+    for r in records:       # the queuer's paths, made by the worker through its own
+        assert r["path"].startswith(str(queuer_view / "Proxy")) and r["frames"]
+        seen_here = os.path.join(real, "Proxy", os.path.basename(r["path"]))
+        assert probe_counts(seen_here)[:2] == probe_counts(os.path.join(real, os.path.basename(r["source"])))[:2]
+        os.unlink(seen_here)
+
+
+@pytest.mark.skipif(not can_bind_mount(), reason="needs unshare and bind mounts in a user namespace")
+def test_a_worker_that_cannot_see_the_source_fails_fast_naming_worker_and_path(rex_env, tmp_path, media,
+                                                                               redis_server, workers):
+    real = os.path.dirname(media["c2997"])
+    queuer_view = tmp_path / "Volumes" / "Media"
+    os.makedirs(queuer_view)                 # empty outside the queuer's namespace: the worker sees nothing
+    env = dict(rex_env, REX_PROXY_ROOT=str(tmp_path / "proxies"))
+    workers.start(env, "--farm", redis_server.url, "-n", "1")
+    [worker] = wait_for(lambda: status(env, redis_server.url), what="the worker")
+    source = str(queuer_view / os.path.basename(media["c2997"]))
+    started = time.monotonic()
+    queuer = in_own_mounts([(real, queuer_view)], [PY, os.path.join(BIN, "proxy-encode"), "--farm", redis_server.url,
+                                                   source])
+    result = subprocess.run(queuer, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 66 and result.stdout == "", result.stderr
+    assert f"worker {worker['name']}" in result.stderr and source in result.stderr
+    assert "farm.path_map" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 20          # failed, not retried

@@ -125,7 +125,7 @@ def worker_main(url, n=None, burst=False, queue=None, password=None, config=None
                 log.warning(f"worker {worker.name}: lost Redis at {farmconn.where(url)}: {exc}")
             if worker.refused:
                 return errors.CONFIG
-            if burst or worker._stop_requested:
+            if burst or worker._stop_requested or worker._shutdown_requested_date:
                 return errors.OK
             log.warning(f"worker {worker.name} stopped (Redis lost?); starting again")
             time.sleep(1)
