@@ -57,6 +57,16 @@ UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units")) if n.endswith(
 USER_UNITS = sorted(n for n in os.listdir(os.path.join(ROOT, "units", "user"))
                     if n.endswith((".service", ".timer")))
 PLISTS = sorted(n for n in os.listdir(os.path.join(ROOT, "launchd")) if n.endswith(".plist"))
+
+
+def _keeps_alive(name):
+    with open(os.path.join(ROOT, "launchd", name), "rb") as f:
+        return "KeepAlive" in plistlib.load(f)
+
+
+# Services that launchd keeps running (proxy-worker), and jobs it starts on a calendar.
+SERVICE_PLISTS = [n for n in PLISTS if _keeps_alive(n)]
+JOB_PLISTS = [n for n in PLISTS if n not in SERVICE_PLISTS]
 # The unit that OnFailure= of every job starts; not a job itself.
 REPORT_UNIT = "rex-report@.service"
 
@@ -332,6 +342,56 @@ def test_web_service_only_reads_the_backup_root(destdir):
     assert ("Service", "Environment", "REX_BACKUP_ROOT=/var/backups/rex") in settings
 
 
+@pytest.mark.parametrize("unit", ["proxy-worker.service", "proxy-worker@.service"])
+def test_proxy_worker_is_a_watched_restarted_background_service_with_hardening(destdir, unit):
+    """proxy-worker: Type=notify with a watchdog, restarted on failure, a warm stop
+    (SIGTERM to the main process only, bounded), background priority, the sandbox."""
+    path = os.path.join(destdir, UNITDIR, unit)
+    settings = unit_settings(path)
+    service = {k: v for s, k, v in settings if s == "Service"}
+    assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
+    assert service["ExecStart"].split()[0] == f"{BINDIR}/proxy-worker"
+    assert os.path.isfile(os.path.join(destdir, BINDIR.lstrip("/"), "proxy-worker"))
+    assert re.fullmatch(r"\d+(s|min)", service["WatchdogSec"]), service["WatchdogSec"]
+    assert service["Restart"] == "on-failure" and service.get("RestartSec")
+    # Warm shutdown: only the main process hears SIGTERM (it tells the workers to
+    # finish their encodes); the encodes are not killed with it.
+    assert service["KillMode"] == "mixed"
+    assert re.fullmatch(r"\d+(s|min|h)", service["TimeoutStopSec"]), service["TimeoutStopSec"]
+    for key, value in {"Nice": "19", "CPUSchedulingPolicy": "batch", "IOSchedulingClass": "best-effort",
+                       "IOSchedulingPriority": "7", "NoNewPrivileges": "yes", "PrivateTmp": "yes",
+                       "PrivateDevices": "yes", "ProtectSystem": "strict", "ProtectKernelTunables": "yes",
+                       "ProtectKernelModules": "yes", "ProtectKernelLogs": "yes", "ProtectControlGroups": "yes",
+                       "RestrictNamespaces": "yes", "LockPersonality": "yes",
+                       "SystemCallFilter": "@system-service", "StateDirectory": "rex"}.items():
+        assert service.get(key) == value, f"{unit}: {key}={service.get(key)}, expected {value}"
+    assert set(service["RestrictAddressFamilies"].split()) == {"AF_UNIX", "AF_INET", "AF_INET6"}
+    # The Redis password only from the environment file, never on the command line.
+    assert ("Service", "EnvironmentFile", "-/etc/rex/rex.env") in settings
+    assert "PASSWORD" not in service["ExecStart"] and "redis://" not in service["ExecStart"]
+    assert [v for s, k, v in settings if k == "OnFailure"] == ["rex-report@%N.service"]
+    assert not [v for s, k, v in settings if k in ("ExecStartPost", "ExecStopPost")], "a service never 'succeeds'"
+    assert [v for s, k, v in settings if s == "Install" and k == "WantedBy"] == ["multi-user.target"]
+    assert any(s == "Unit" and k == "Documentation" and v.startswith("man:proxy-worker(1)") for s, k, v in settings)
+    if unit.endswith("@.service"):
+        assert ("Service", "EnvironmentFile", "-/etc/rex/%i.env") in settings
+        assert ("Service", "Environment", "REX_CONFIG=/etc/rex/%i.yaml") in settings
+
+
+@pytest.mark.parametrize("unit", DAEMON_SERVICES)
+def test_daemon_security_exposure_is_low(verify_root, unit):
+    """`systemd-analyze security` scores the sandbox (0 best, 10 worst): under 3, better
+    than the oneshot jobs (rex-pgdump.service: 4.0)."""
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={verify_root}",
+                             "--no-pager", os.path.join(verify_root, UNITDIR, unit)],
+                            env=clean_env(SYSTEMD_LOG_COLOR="0"), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, timeout=120)
+    output = result.stdout.decode("utf-8", "replace")
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", output)
+    assert match, output[-2000:]
+    assert float(match.group(1)) < 3.0, output[-2000:]
+
+
 # --- (b2) systemd user units -------------------------------------------------------
 
 USER_TARGETS = ("basic.target", "shutdown.target", "timers.target", "default.target")
@@ -569,6 +629,27 @@ def test_plist(destdir, plist):
             assert job[key].startswith("/var/log/rex/"), job[key]
         assert job["EnvironmentVariables"]["REX_BACKUP_ROOT"] == "/var/backups/rex"
         assert "rex-export" not in " ".join(argv), "rex-export needs the user's session: a LaunchAgent"
+
+
+@pytest.mark.parametrize("plist", SERVICE_PLISTS)
+def test_service_plist_keeps_the_worker_alive_in_the_background(destdir, plist):
+    """proxy-worker as a LaunchDaemon: started at load, started again whenever it exits
+    (not faster than ThrottleInterval), a bounded warm stop, background priority."""
+    assert plist == "org.rex.proxy-worker.plist", plist
+    with open(os.path.join(destdir, LAUNCHDDIR, plist), "rb") as f:
+        job = plistlib.load(f)
+    assert job["Label"] == plist[: -len(".plist")]
+    assert job["ProgramArguments"] == [f"{BINDIR}/proxy-worker"]
+    assert os.path.isfile(os.path.join(destdir, BINDIR.lstrip("/"), "proxy-worker"))
+    assert job["KeepAlive"] is True and job["RunAtLoad"] is True
+    assert "StartCalendarInterval" not in job and "StartInterval" not in job
+    assert isinstance(job["ThrottleInterval"], int) and job["ThrottleInterval"] >= 10
+    assert isinstance(job["ExitTimeOut"], int) and job["ExitTimeOut"] >= 60, "time to finish an encode"
+    assert job["ProcessType"] == "Background" and job["LowPriorityIO"] is True and job["Nice"] > 0
+    for key in ("StandardOutPath", "StandardErrorPath"):
+        assert job[key].startswith("/var/log/rex/"), job[key]
+    text = repr(job)
+    assert "PASSWORD" not in text and "redis://" not in text, "secrets go in the password file"
 
 
 def test_pgdump_plist_runs_hourly_the_unit_pipeline(destdir):

@@ -15,7 +15,9 @@ from ..cli import rex_command
 @click.option("--burst", is_flag=True, help="Quit once the queue is empty.")
 @click.option("--status", is_flag=True, help="List the farm's workers (host, version, state, job) and quit.")
 def command(inv, url, processes, burst, status):
-    """Take proxy encodes queued by proxy-encode --farm for this version of Rex and make them here."""
+    """Take proxy encodes queued by proxy-encode --farm for this version of Rex and make them here,
+    until SIGTERM: the first lets the running encodes finish, a second stops them and puts their
+    jobs back on the queue."""
     from ..proxy import farmconn
 
     config = inv.config
@@ -29,6 +31,6 @@ def command(inv, url, processes, burst, status):
             else:
                 inv.out.text(farmconn.describe_worker(worker))
         return errors.OK
-    from ..proxy.farmworker import worker_main
+    from ..proxy import worker
 
-    return worker_main(url, processes, burst, password=password, config=config)
+    return worker.serve(config, url, password, processes, burst, inv.config_file, inv.verbosity)
