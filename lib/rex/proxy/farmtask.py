@@ -35,7 +35,7 @@ class Context:
             raise errors.ConfigError(f"farm.path_map: {exc}") from None
         self.ffmpeg, self.ffprobe = find_ffmpeg(config), find_ffprobe(config)
         self.nice = config.get("proxy.nice")
-        self.threads = config.get("proxy.threads") or 1        # worker_main shares the cores
+        self.threads = config.get("proxy.threads") or 1        # proxy-worker shares the cores
         self.host = socket.gethostname()
 
 

@@ -14,7 +14,7 @@ import uuid
 
 from rq import Worker
 
-from .. import __version__, errors, log
+from .. import __version__, log
 from . import farmconn, farmkey
 
 MISMATCHED = "mismatched"
@@ -136,58 +136,3 @@ class FarmWorker(Worker):
         except Exception as exc:     # the queuer's periodic check finds the job anyway
             log.warning(f"worker {self.name}: cannot tell the queuers job {job.id} ended: {exc}")
 
-
-def worker_main(url, n=None, burst=False, queue=None, password=None, config=None, maintenance_interval=30,
-                job_monitoring_interval=10, worker_ttl=60):
-    """Run N FarmWorkers (default one per core) on `queue` (default this version's) until
-    stopped, or until the queue is empty with `burst`. The exit status: 0, or 75 when Redis
-    cannot be reached. (A minimal runner; proxy-worker's service runner builds on it.)"""
-    import multiprocessing
-
-    import redis
-
-    from . import farmtask
-
-    farmconn.connect(url, password)      # 75 now, not in every child
-    ctx = farmtask.context(config)       # loaded once, inherited by every worker and horse
-    n = n or os.cpu_count() or 1
-    ctx.threads = ctx.config.get("proxy.threads") or max(1, (os.cpu_count() or 1) // n)   # cores shared
-    name = queue or farmkey.queue_name()
-
-    def one():
-        lost = None             # the name of the worker that lost Redis, whose jobs to take back
-        while True:
-            try:
-                conn = farmconn.connect(url, password)
-            except errors.TempFail as exc:      # Redis away: wait for it, as RQ's own loop does
-                log.warning(exc.message)
-                time.sleep(2)
-                continue
-            worker = FarmWorker([name], connection=conn, maintenance_interval=maintenance_interval,
-                                job_monitoring_interval=job_monitoring_interval, worker_ttl=worker_ttl)
-            worker.lost_from, lost = lost, None
-            try:
-                worker.work(burst=burst, logging_level="WARNING", with_scheduler=True)
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-                log.warning(f"worker {worker.name}: lost Redis at {farmconn.where(url)}: {exc}")
-            if worker.refused:
-                return errors.CONFIG
-            if burst or worker._stop_requested or worker._shutdown_requested_date:
-                return errors.OK
-            lost = worker.abandon()
-            log.warning(f"worker {worker.name} stopped (Redis lost?); starting again")
-            time.sleep(1)
-
-    if n == 1:
-        return one()
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=lambda: os._exit(one())) for _ in range(n)]
-    for p in procs:
-        p.start()
-    try:
-        for p in procs:
-            p.join()
-    except KeyboardInterrupt:
-        for p in procs:
-            p.join()
-    return max((p.exitcode or 0) for p in procs)

@@ -308,6 +308,8 @@ def status_line(workers):
 
 def worker_process(settings, parent):
     """One worker process: an RQ worker on the farm's queue until it is told to stop."""
+    import redis
+
     from . import farmconn, farmtask
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # the main process decides; it forwards SIGTERM
@@ -320,16 +322,37 @@ def worker_process(settings, parent):
             from ..config import load
 
             farmtask.context(load(settings["config_file"], {}))
-        worker = worker_class()([settings["queue"]], connection=conn, maintenance_interval=MAINTENANCE_INTERVAL,
-                                job_monitoring_interval=MONITOR_INTERVAL, worker_ttl=WORKER_TTL)
         level = _rq_logs_to_stderr(settings["verbosity"])
-        worker.work(burst=settings["burst"], logging_level=level, with_scheduler=False)   # see _schedule
+        lost = None     # after Redis came back: the name whose jobs this process takes back at once
+        while True:
+            worker = worker_class()([settings["queue"]], connection=conn, maintenance_interval=MAINTENANCE_INTERVAL,
+                                    job_monitoring_interval=MONITOR_INTERVAL, worker_ttl=WORKER_TTL)
+            worker.lost_from, lost = lost, None
+            try:
+                worker.work(burst=settings["burst"], logging_level=level, with_scheduler=False)   # see _schedule
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning(f"worker {worker.name}: lost Redis: {exc}; waiting for it")
+                lost = worker.abandon()
+                conn = _reconnect(settings)
     except errors.RexError as exc:
         log.error(exc.message)
         sys.exit(exc.code)
     except SystemExit:
         raise
     sys.exit(0)
+
+
+def _reconnect(settings):
+    """A connection to Redis once it answers again (as RQ's own loop waits for it)."""
+    from . import farmconn
+
+    while True:
+        time.sleep(2)
+        try:
+            return farmconn.connect(settings["url"], settings["password"])
+        except errors.TempFail:
+            continue
 
 
 def worker_class():
