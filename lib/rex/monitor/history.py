@@ -29,6 +29,10 @@ MAX_ROWS = 10_000           # config history.max_rows
 TAIL_BYTES = 16 * 1024      # of a failure's log tail kept per run
 MAX_POST = 256 * 1024       # bytes of one POST /api/v1/events
 MAX_EVENTS = 100            # events in one post
+# Event times a post may carry: a job that ran before 2000 or after 2100 is a broken clock or
+# a forged post, and times outside years 1000-9999 have no 4-digit ISO 8601 form to keep.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp()
 STATUSES = ("running", "success", "failure")
 UNENDED = "no end reported before the next start"
 
@@ -233,8 +237,10 @@ def parse_post(body, host_claimed=None):
             raise Rejected(f"event for host {item['host']} in a post for host {host}: a host reports only its own runs")
         try:
             when = parse_time(item["time"])
-        except ValueError:
+        except (ValueError, OverflowError):
             raise Rejected(f"time: not an ISO 8601 time: {item['time'][:40]!r}") from None
+        if not EARLIEST <= when < LATEST:
+            raise Rejected(f"time: {item['time'][:40]!r} is not between {iso(EARLIEST)} and {iso(LATEST)}")
         events.append(Event(job=item["job"], kind=item["event"], host=host, time=iso(when),
                             exit_status=item.get("exit_status"), reason=item.get("reason"),
                             log_tail=item.get("log_tail") or "", run_id=item.get("run_id")))
