@@ -411,7 +411,8 @@ KEYS += [
         "Address and port rex-web listens on (as --listen). Anything beyond loopback needs a token."),
     Key("web.token_file", "path", None,
         "A file holding the bearer token the page and the API require (else REX_WEB_TOKEN); required "
-        "when listening beyond loopback. It also posts events, for any host not in web.hosts.", example="/etc/rex/web-token"),
+        "when listening beyond loopback. It also posts events, for any host not in web.hosts.",
+        example="/etc/rex/web-token"),
     Key("web.hosts", "host-files", {},
         "The hosts that post their runs with a token of their own, each host name mapped to the file holding "
         "its token: a post with host H's token records only runs of H (one naming another host is refused, "

@@ -162,8 +162,8 @@ def document(version, max_event_bytes=MAX_POST):
                                "of any host without a token of its own.",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Post")}}},
                 "responses": {"202": _json(_ref("Recorded"), "Recorded."), **bad,
-                              "403": _json(_ref("Error"), "This server has no token: it takes no events; or the post names "
-                                                    "a host its token may not write."),
+                              "403": _json(_ref("Error"), "This server has no token: it takes no events; "
+                                                          "or the post names a host its token may not write."),
                               "413": _json(_ref("Error"), "The body is too large."),
                               "415": _json(_ref("Error"), "The body is not application/json.")}}},
             "/metrics": {"get": {
