@@ -138,6 +138,8 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         if token is None and not hosts:
             return error(403, "this server takes no events: it has no token (web.token_file, REX_WEB_TOKEN, web.hosts)")
         who = request.scope.get(POSTER)      # the guard's: a host of web.hosts, or "" for the shared token
+        if who is None:                      # a path the guard did not take for this one: refuse, never guess
+            return error(403, "this post was not checked for a token")
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
             return error(415, "send the events as application/json")
