@@ -417,3 +417,155 @@ def test_ipv6_loopback_needs_no_token(empty_env):
     with WebServer(empty_env, listen="[::1]:0") as server:
         assert server.url.startswith("http://[::1]:")
         assert server.json("/api/v1/standby") == (200, {"configured": False})
+
+
+# --- each host posts with its own token (web.hosts) ---------------------------------------------
+
+HOST_TOKENS = {"bay-a": "bay-a-t0ken-9d1e77", "bay-b": "bay-b-t0ken-41c0aa", socket.gethostname(): "self-t0ken-c3b2"}
+
+
+def _hosted_config(base, hosts=HOST_TOKENS, shared=TOKEN, name="hosted.yaml"):
+    """A configuration with the shared token and a token file per host; its path."""
+    lines = []
+    if shared is not None:
+        with open(os.path.join(base, "shared-token"), "w", encoding="utf-8") as f:
+            f.write(shared + "\n")
+        lines.append(f"  token_file: {os.path.join(base, 'shared-token')}")
+    lines.append("  hosts:")
+    for n, (host, token) in enumerate(hosts.items()):
+        path = os.path.join(base, f"host-{n}.token")
+        if token is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(token + "\n")
+        lines.append(f"    {host}: {path}")
+    config = os.path.join(base, name)
+    with open(config, "w", encoding="utf-8") as f:
+        f.write("web:\n" + "\n".join(lines) + "\n")
+    return config
+
+
+@pytest.fixture(scope="module")
+def hosted(tmp_path_factory):
+    """rex-web with a shared token and a token per posting host, and every answer it gave."""
+    base = str(tmp_path_factory.mktemp("hosted"))
+    env = user_env(base)
+    os.makedirs(env["REX_BACKUP_ROOT"])
+    server = WebServer(env, "-c", _hosted_config(base))
+    server.base, server.answers = base, []
+    request = server.request
+
+    def recorded(*args, **kwargs):
+        answer = request(*args, **kwargs)
+        server.answers.append(answer)
+        return answer
+
+    server.request = recorded
+    with server:
+        yield server
+
+
+def _runs(server, host):
+    status, body = server.json(f"/api/v1/jobs?host={host}&limit=1000", token=TOKEN)
+    assert status == 200
+    return body["runs"]
+
+
+def test_a_host_s_token_writes_that_host_s_runs(hosted):
+    token_a = HOST_TOKENS["bay-a"]
+    status, _, body = post(hosted, [event("bay-a", "start", run_id="a-1"), event("bay-a", "failure", run_id="a-1")],
+                           token=token_a)
+    assert status == 202 and json.loads(body) == {"recorded": 2}
+    [run] = _runs(hosted, "bay-a")
+    assert (run["run_id"], run["status"]) == ("a-1", "failure")
+
+
+def test_a_host_s_token_cannot_write_another_host_s_runs(hosted):
+    token_a, token_b = HOST_TOKENS["bay-a"], HOST_TOKENS["bay-b"]
+    assert post(hosted, event("bay-b", "start", job="rex-verify", run_id="b-1"), token=token_b)[0] == 202
+    before_a, before_b = _runs(hosted, "bay-a"), _runs(hosted, "bay-b")
+    assert [r["run_id"] for r in before_b] == ["b-1"]
+    for body in (event("bay-b", "success", job="rex-verify", run_id="b-1"),           # ends B's run
+                 event("bay-b", "start", job="forged"),                               # a run of B's
+                 [event("bay-a", "start", job="mine"), event("bay-b", "start", job="forged")],   # mixed
+                 {"events": [event("bay-b", "failure", job="rex-verify")]}):
+        status, headers, answer = post(hosted, body, token=token_a)
+        error = json.loads(answer)["error"]
+        assert status == 403 and "\n" not in error and "bay-b" in error, (status, answer)
+        assert headers["content-type"].startswith("application/json")
+    assert _runs(hosted, "bay-b") == before_b and _runs(hosted, "bay-a") == before_a
+
+
+def test_a_host_s_token_reads_nothing(hosted):
+    for path in ("/", "/api/v1/jobs", "/api/v1/sets", "/api/v1/health", "/metrics"):
+        assert hosted.request(path, token=HOST_TOKENS["bay-a"])[0] == 401, path
+
+
+def test_the_shared_token_posts_only_for_hosts_without_their_own(hosted):
+    status, _, answer = post(hosted, event("bay-a", "start", job="forged-by-shared"))
+    assert status == 403 and "own token" in json.loads(answer)["error"]
+    assert not any(r["job"] == "forged-by-shared" for r in _runs(hosted, "bay-a"))
+    assert post(hosted, event("bay-unlisted", "start", job="single-host"))[0] == 202
+    assert [r["job"] for r in _runs(hosted, "bay-unlisted")] == ["single-host"]
+
+
+@pytest.mark.parametrize("token", [None, "nope", HOST_TOKENS["bay-a"] + "x", "bay-a"])
+def test_an_unknown_token_posts_nothing_401(hosted, token):
+    before = _runs(hosted, "bay-a")
+    status, headers, _ = post(hosted, event("bay-a", "start", job="anonymous"), token=token)
+    assert status == 401 and "Basic" in headers["www-authenticate"]
+    assert _runs(hosted, "bay-a") == before
+
+
+def test_no_host_token_appears_in_any_answer_log_or_argv(hosted):
+    post(hosted, event("bay-a", "start", job="last"), token=HOST_TOKENS["bay-b"])         # a 403
+    post(hosted, b"{", token=HOST_TOKENS["bay-a"])                                        # a 400
+    secrets = [*HOST_TOKENS.values(), TOKEN]
+    assert len(hosted.answers) > 10
+    for _status, headers, body in hosted.answers:
+        text = body.decode("utf-8", "replace") + json.dumps(headers)
+        assert not any(secret in text for secret in secrets)
+    with open(f"/proc/{hosted.proc.pid}/cmdline", "rb") as f:
+        cmdline = f.read().decode("utf-8", "replace")
+    assert not any(secret in cmdline or secret in hosted.stderr for secret in secrets)
+
+
+def test_rex_report_posts_with_its_host_s_token_file(hosted, tmp_path):
+    """A bay's rex-report sends the token web.hosts gives it, read from a file: its runs are
+    recorded; with another host's token the post is refused and the job still succeeds."""
+    own, other = tmp_path / "own.token", tmp_path / "other.token"
+    own.write_text(HOST_TOKENS[socket.gethostname()] + "\n")
+    other.write_text(HOST_TOKENS["bay-b"] + "\n")
+    env = user_env(tmp_path)
+    config = tmp_path / "config" / "rex" / "rex.yaml"
+    config.parent.mkdir(parents=True)
+    for token_file, job in ((own, "bay-job"), (other, "stolen-job")):
+        config.write_text("report:\n  monitors:\n    - webhook: " + hosted.url + "api/v1/events\n"
+                          f"      token_file: {token_file}\n")
+        result = run_cmd("rex-report", "success", job, env=env, timeout=60)
+        assert result.returncode == 0, result.err
+        secrets = HOST_TOKENS.values()
+        assert not any(secret in result.err for secret in secrets)
+        if job == "stolen-job":
+            assert "not reported" in result.err and result.err.count("\n") == 1, result.err
+    jobs = [r["job"] for r in _runs(hosted, socket.gethostname())]
+    assert "bay-job" in jobs and "stolen-job" not in jobs
+    config.write_text("report:\n  monitors:\n    - webhook: " + hosted.url + "api/v1/events\n"
+                      f"      token_file: {tmp_path / 'missing.token'}\n")
+    result = run_cmd("rex-report", "success", "bay-job", env=env, timeout=60)
+    assert result.returncode == 0 and "missing.token" in result.err and result.err.count("\n") == 1, result.err
+
+
+@pytest.mark.parametrize("hosts, shared, says", [
+    ({"bay-a": None}, TOKEN, "bay-a"),                                     # the file is missing
+    ({"bay-a": "same-t0ken", "bay-b": "same-t0ken"}, TOKEN, "bay-a and bay-b have the same token"),
+    ({"bay-a": TOKEN}, TOKEN, "shared token"),
+    ({"bay-a": "has a space"}, TOKEN, "bay-a"),
+])
+def test_a_host_token_that_is_no_host_s_own_stops_rex_web_78(tmp_path, hosts, shared, says):
+    env = user_env(tmp_path)
+    os.makedirs(env["REX_BACKUP_ROOT"])
+    result = run_cmd("rex-web", "-c", _hosted_config(str(tmp_path), hosts, shared), "--listen", "127.0.0.1:0",
+                     env=env, timeout=60)
+    assert result.returncode == 78 and result.err.count("\n") == 1 and says in result.err, result.err
+    assert "web.hosts" in result.err
+    assert not any(t and t in result.err for t in [*hosts.values(), shared])

@@ -14,7 +14,7 @@ from ..durations import format_duration
 class Key:
     name: str
     type: str                 # str, path, int, bool, duration, enum, list, height, remote, rules,
-                              # policies, monitors, job-monitors, intervals
+                              # policies, monitors, job-monitors, intervals, host-files
     default: object
     doc: str
     env: tuple = ()           # environment variables, first set wins
@@ -146,6 +146,8 @@ _EVENTS = "Which of " + ", ".join(REPORT_EVENTS) + " to send"
 _TOKEN = Field("token", "string", "A bearer token sent with each message.", default=None)
 _TOKEN_ENV = Field("token_env", "env-name", "The name of an environment variable holding the token.",
                    default=None)
+_TOKEN_FILE = Field("token_file", "path", "A file whose first line is the token (wins over token_env and token; "
+                    "a file that cannot be read is a warning and the message is not sent).", default=None)
 _ALL_EVENTS = Field("events", "events", _EVENTS + " (default: all three).", default=list(REPORT_EVENTS))
 _FAILURES = Field("events", "events", _EVENTS + " (default: failure).", default=["failure"])
 
@@ -159,9 +161,9 @@ def _monitor(kind, target, doc, *options):
 MONITORS = {
     "healthchecks": _monitor("healthchecks", "url", "A ping URL: start goes to URL/start, success to URL, "
                              "failure to URL/fail or URL/STATUS, with the log tail as body.", _ALL_EVENTS),
-    "ntfy": _monitor("ntfy", "url", "A topic URL.", _FAILURES, _TOKEN, _TOKEN_ENV),
+    "ntfy": _monitor("ntfy", "url", "A topic URL.", _FAILURES, _TOKEN, _TOKEN_ENV, _TOKEN_FILE),
     "webhook": _monitor("webhook", "url", "A URL that receives JSON: job, event, exit_status, host, time, "
-                        "log_tail.", _ALL_EVENTS, _TOKEN, _TOKEN_ENV),
+                        "log_tail.", _ALL_EVENTS, _TOKEN, _TOKEN_ENV, _TOKEN_FILE),
     "desktop": _monitor("desktop", "switch", "true: a desktop notification, for user jobs.", _FAILURES),
 }
 MONITOR_KINDS = tuple(MONITORS)
@@ -415,6 +417,9 @@ KEYS += [
 ]
 
 
+# A host name as the run history keys runs by (and web.hosts names them): no path, no option.
+HOST_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$"
+
 # The kinds of backup set rex-web tells apart, and how often each is expected by default.
 BACKUP_KINDS = ("dump", "export", "globals", "other")
 EXPECT = Record("interval", tuple(
@@ -431,8 +436,16 @@ KEYS += [
     Key("web.listen", "str", "127.0.0.1:8470",
         "Address and port rex-web listens on (as --listen). Anything beyond loopback needs a token."),
     Key("web.token_file", "path", None,
-        "A file holding the bearer token the page, the API and event posts require "
-        "(else REX_WEB_TOKEN); required when listening beyond loopback.", example="/etc/rex/web-token"),
+        "A file holding the bearer token the page and the API require (else REX_WEB_TOKEN); required "
+        "when listening beyond loopback. It also posts events, for any host not in web.hosts.",
+        example="/etc/rex/web-token"),
+    Key("web.hosts", "host-files", {},
+        "The hosts that post their runs with a token of their own, each host name mapped to the file holding "
+        "its token: a post with host H's token records only runs of H (one naming another host is refused, "
+        "403), and no other token may post runs of H. These tokens only post events: reading the page and "
+        "the API takes web.token_file's. Give every host that posts its own token; the shared token "
+        "(web.token_file, REX_WEB_TOKEN) posts runs of any host not listed here.",
+        example={"bay1": "/etc/rex/web-bay1.token", "render2": "/etc/rex/web-render2.token"}),
     Key("web.expect", "intervals", {f.name: format_duration(f.default) for f in EXPECT.fields},
         "How often a backup of each kind of set is expected, by kind: dump (rex-pgdump's .backup), export "
         "(rex-export's .drp), globals (rex-pgdump --globals), other; a kind left out keeps its default. "

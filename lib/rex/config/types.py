@@ -93,6 +93,8 @@ def coerce(key, value):
         return _daemon_jobs(value)
     if kind == "intervals":
         return walk(schema.EXPECT, value, key.leaf, None)
+    if kind == "host-files":
+        return _host_files(value)
     raise ValueError(f"unknown type {kind}")
 
 
@@ -284,6 +286,32 @@ def _url(field, value):
     return text
 
 
+def _path(field, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field.name} must be a path")
+    return os.path.expanduser(value)
+
+
+def _host_files(value):
+    """{host name: file} (web.hosts): each name a host name as the run history keeps it,
+    each file a path; every problem (Several), each at its spot."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a mapping of host names to token files (bay1: /etc/rex/web-bay1.token)")
+    hosts, found = {}, []
+    for host, path in value.items():
+        if isinstance(host, bool) or not re.match(schema.HOST_NAME, str(host)):
+            found.append(Misplaced(f"{str(host)[:60]!r} is not a host name (letters, digits, . _ -)",
+                                   _at(value, host)))
+            continue
+        if not isinstance(path, str) or not path.strip():
+            found.append(Misplaced(f"{host}: expected the path of the file holding its token",
+                                   _at(value, host, value=path is not None)))   # nothing: at its key
+            continue
+        hosts[str(host)] = os.path.expanduser(path)
+    _raise(found)
+    return hosts
+
+
 def _job_name(field, value):
     """A name as rex-report takes it: no spaces, no control characters."""
     if not isinstance(value, str) or not value or any(c.isspace() or ord(c) < 32 for c in value):
@@ -314,7 +342,7 @@ FIELD_TYPES = {
     "pixels": lambda f, v: _whole(v, f"{f.name} must be a whole number of pixels"),
     "count": lambda f, v: _whole(v, f"{f.name} must be a whole number >= 0"),
     "duration": _duration, "choice": _choice, "events": _events, "env-name": _env_name,
-    "string": _string, "switch": _switch, "url": _url,
+    "string": _string, "switch": _switch, "url": _url, "path": _path,
     "job-name": _job_name, "pipeline": _pipeline, "when": _when,
 }
 

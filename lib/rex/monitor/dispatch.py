@@ -51,6 +51,15 @@ def prepare(monitor, event, environ):
     token = monitor.get("token")
     if monitor.get("token_env"):
         token = environ.get(monitor["token_env"]) or token
+    if monitor.get("token_file"):
+        try:
+            token = http.token_from_file(monitor["token_file"])
+        except OSError as exc:
+            return f"token_file {monitor['token_file']}: {exc.strerror or exc}"
+        except UnicodeDecodeError:
+            return f"token_file {monitor['token_file']}: not UTF-8 text"
+        except ValueError as exc:       # names the file, never the token
+            return f"token_file {exc}"
     return BUILDERS[monitor["kind"]](url, event, token)
 
 

@@ -21,6 +21,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from ..config.schema import HOST_NAME
 from .event import Event, clip_utf8
 
 DB_NAME = "history.sqlite"
@@ -29,10 +30,14 @@ MAX_ROWS = 10_000           # config history.max_rows
 TAIL_BYTES = 16 * 1024      # of a failure's log tail kept per run
 MAX_POST = 256 * 1024       # bytes of one POST /api/v1/events
 MAX_EVENTS = 100            # events in one post
+# Event times a post may carry: a job that ran before 2000 or after 2100 is a broken clock or
+# a forged post, and times outside years 1000-9999 have no 4-digit ISO 8601 form to keep.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc).timestamp()
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc).timestamp()
 STATUSES = ("running", "success", "failure")
 UNENDED = "no end reported before the next start"
 
-HOST = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$"
+HOST = HOST_NAME
 JOB = r"^[^\s\x00-\x1f\x7f]{1,200}$"
 EVENT_SCHEMA = {
     "type": "object",
@@ -70,6 +75,13 @@ class Rejected(ValueError):
 
 class TooLarge(Rejected):
     status = 413
+
+
+class WrongHost(Rejected):
+    """A post for a host it may not write: another host's runs under a host's own token,
+    or, under the shared token, the runs of a host that posts with its own."""
+
+    status = 403
 
 
 def iso(seconds):
@@ -197,16 +209,18 @@ class RunHistory:
             rows = self.db.execute(sql, (*args, max(0, int(limit)))).fetchall()
         return [_run(*row) for row in rows]
 
-    def ingest(self, body, host_claimed=None):
+    def ingest(self, body, host_claimed=None, reserved=()):
         """Record the events of one POST body for one host: `host_claimed` (or, when None,
-        the host of the post's events, which must then all agree). Raises Rejected (400) or
-        TooLarge (413) with a one-line reason, recording nothing; returns the Events recorded."""
-        events = parse_post(body, host_claimed)
+        the host of the post's events, which must then all agree and not be one of
+        `reserved`, the hosts that post with their own token). Raises Rejected (400),
+        WrongHost (403) or TooLarge (413) with a one-line reason, recording nothing;
+        returns the Events recorded."""
+        events = parse_post(body, host_claimed, reserved)
         self.record_all(events)
         return events
 
 
-def parse_post(body, host_claimed=None):
+def parse_post(body, host_claimed=None, reserved=()):
     """The Events of a POST body, checked (see RunHistory.ingest)."""
     import jsonschema
 
@@ -230,11 +244,17 @@ def parse_post(body, host_claimed=None):
     events = []
     for item in items:
         if item["host"] != host:
-            raise Rejected(f"event for host {item['host']} in a post for host {host}: a host reports only its own runs")
+            refused = WrongHost if host_claimed else Rejected    # a host's token lies; a shared post is malformed
+            raise refused(f"event for host {item['host']} in a post for host {host}: a host reports only its own runs")
+    if host_claimed is None and host in reserved:
+        raise WrongHost(f"host {host} posts with its own token (web.hosts): the shared token cannot write its runs")
+    for item in items:
         try:
             when = parse_time(item["time"])
-        except ValueError:
+        except (ValueError, OverflowError):
             raise Rejected(f"time: not an ISO 8601 time: {item['time'][:40]!r}") from None
+        if not EARLIEST <= when < LATEST:
+            raise Rejected(f"time: {item['time'][:40]!r} is not between {iso(EARLIEST)} and {iso(LATEST)}")
         events.append(Event(job=item["job"], kind=item["event"], host=host, time=iso(when),
                             exit_status=item.get("exit_status"), reason=item.get("reason"),
                             log_tail=item.get("log_tail") or "", run_id=item.get("run_id")))

@@ -18,6 +18,24 @@ class Request:
     body: bytes = b""
 
 
+def check_token(token, source):
+    """`token` stripped; ValueError naming `source` (never the token) for an empty one or one
+    with spaces or control characters: an accident, never a token worth guarding with."""
+    token = token.strip()
+    if not token:
+        raise ValueError(f"{source}: the token is empty")
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise ValueError(f"{source}: the token must be printable ASCII without spaces")
+    return token
+
+
+def token_from_file(path):
+    """The bearer token on the first line of `path` (a token never comes from argv, where
+    every user of the machine reads it in ps); OSError, or ValueError (check_token)."""
+    with open(path, encoding="utf-8") as f:
+        return check_token(f.readline(), str(path))
+
+
 def budget(timeout, retries):
     """The longest one monitor may take: every try's connect and one read timeout,
     plus the pauses between tries. The dispatcher stops waiting after that even if

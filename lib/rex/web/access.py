@@ -77,19 +77,52 @@ def read_token(token_file=None, environ=None):
     OSError for a file that cannot be read; ValueError for an empty token or one with
     spaces or control characters (an accident, never a token worth guarding with).
     """
+    from ..monitor.http import check_token, token_from_file
+
     environ = os.environ if environ is None else environ
     if token_file:
-        with open(token_file, encoding="utf-8") as f:
-            token, source = f.readline().strip(), str(token_file)
-    elif environ.get(TOKEN_ENV) is not None:
-        token, source = environ[TOKEN_ENV].strip(), TOKEN_ENV
-    else:
+        return token_from_file(token_file)
+    if environ.get(TOKEN_ENV) is not None:
+        return check_token(environ[TOKEN_ENV], TOKEN_ENV)
+    return None
+
+
+def host_tokens(files, token=None):
+    """{host: token} of web.hosts ({host: token file}); OSError for a file that cannot be
+    read, ValueError (naming hosts and files, never a token) for a bad token, one shared by
+    two hosts or the shared token itself: a host's token must say which host posts."""
+    from ..monitor.http import token_from_file
+
+    tokens, owner = {}, {}
+    for host, path in (files or {}).items():
+        try:
+            found = token_from_file(path)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, f"{host}: {path}") from None
+        except ValueError as exc:
+            raise ValueError(f"{host}: {exc}") from None
+        if token is not None and hmac.compare_digest(found.encode(), token.encode()):
+            raise ValueError(f"{host}: {path} holds the shared token (web.token_file, {TOKEN_ENV}); "
+                             "a host needs a token of its own")
+        if found in owner:
+            raise ValueError(f"{owner[found]} and {host} have the same token; each host needs its own")
+        owner[found] = host
+        tokens[host] = found
+    return tokens
+
+
+def poster(authorization, token, hosts):
+    """Who an event post speaks for: a host of `hosts` ({host: token}) whose token it carries,
+    "" for the shared `token`, None for no valid token. Every token is compared (in constant
+    time each), so the answer's timing says nothing about which one nearly matched."""
+    given = presented_token(authorization)
+    if given is None:
         return None
-    if not token:
-        raise ValueError(f"{source}: the token is empty")
-    if not token.isascii() or not token.isprintable() or " " in token:
-        raise ValueError(f"{source}: the token must be printable ASCII without spaces")
-    return token
+    found = "" if token is not None and hmac.compare_digest(given.encode(), token.encode()) else None
+    for host, host_token in hosts.items():
+        if hmac.compare_digest(given.encode(), host_token.encode()):
+            found = host
+    return found
 
 
 def presented_token(authorization):

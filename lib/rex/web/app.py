@@ -5,7 +5,9 @@ farm), asked in one worker thread so that SQLite connections and the inventory's
 never see two threads. Query parameters are checked against the OpenAPI document's own
 constants: a bad one is a 400 naming it, never a 500. With a token configured every
 request needs it (`Authorization: Bearer TOKEN`, or Basic with the token as password,
-which is what a browser's login prompt sends); POST /api/v1/events needs it always.
+which is what a browser's login prompt sends); POST /api/v1/events needs a token always:
+a host's own (web.hosts), which records runs of that host only, or the shared one, which
+records runs of any host that has no token of its own.
 """
 
 import asyncio
@@ -16,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .. import __version__
 from . import openapi
-from .access import token_matches
+from .access import poster, token_matches
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -34,11 +36,12 @@ class BadRequest(ValueError):
     """A parameter the document does not allow; its message names it."""
 
 
-def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_for=FRESH_FOR):
+def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_for=FRESH_FOR, hosts=None):
     """The ASGI app serving `status` (see rex.web.status.Status).
 
-    `token`: the bearer token every request must carry (None: none needed, loopback only,
-    and POST /api/v1/events is refused: events go to status.history);
+    `token`: the bearer token every request must carry (None: none needed, loopback only);
+    `hosts`: {host: token} of the hosts that post their events with their own token (with
+    neither, POST /api/v1/events is refused: events go to status.history);
     `on_error(message)`: where a bug in a handler is told (stderr by default), the client
     only ever hears "internal error"; `fresh_for`: seconds an answer is served again to the
     same request (dashboards and checkers polling one page cost one computation).
@@ -51,6 +54,7 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
     from .status import BadQuery
 
     max_event_bytes = max_event_bytes or MAX_POST
+    hosts = dict(hosts or {})
     on_error = on_error or (lambda message: print(f"rex-web: error: {message}", file=sys.stderr, flush=True))
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rex-web-data")
     document = openapi.document(__version__, max_event_bytes)
@@ -131,8 +135,11 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         return 200, prom.text(prom.registry(snapshot)), prom.CONTENT_TYPE
 
     async def events(request):
-        if token is None:
-            return error(403, "this server takes no events: it has no token (web.token_file, REX_WEB_TOKEN)")
+        if token is None and not hosts:
+            return error(403, "this server takes no events: it has no token (web.token_file, REX_WEB_TOKEN, web.hosts)")
+        who = request.scope.get(POSTER)      # the guard's: a host of web.hosts, or "" for the shared token
+        if who is None:                      # a path the guard did not take for this one: refuse, never guess
+            return error(403, "this post was not checked for a token")
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":
             return error(415, "send the events as application/json")
@@ -140,7 +147,7 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         if body is None:
             return error(413, f"the body is larger than {max_event_bytes} bytes")
         try:
-            recorded = await ask(status.ingest, body)
+            recorded = await ask(status.ingest, body, who or None, reserved=() if who else tuple(hosts))
         except Rejected as exc:
             return error(exc.status, _one_line(exc))
         except ValueError as exc:   # a value the history cannot hold (a time in year 90): the post's fault
@@ -164,17 +171,25 @@ def create_app(status, token=None, max_event_bytes=None, on_error=None, fresh_fo
         return error(code, {404: "no such page", 405: "method not allowed"}.get(code, "refused"))
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
-    guard = _Guard(app, token)
+    guard = _Guard(app, token, hosts)
     guard.close = lambda: worker.submit(status.close).result()   # in the thread that used it
     return guard
 
 
-class _Guard:
-    """ASGI middleware: the token check before anything else, and the headers every answer carries."""
+POSTER = "rex.poster"       # scope key: who an accepted event post speaks for
+EVENTS = "/api/v1/events"
 
-    def __init__(self, app, token):
+
+class _Guard:
+    """ASGI middleware: the token check before anything else, and the headers every answer carries.
+
+    A host's token (web.hosts) opens POST /api/v1/events and nothing else; the shared token
+    opens everything."""
+
+    def __init__(self, app, token, hosts=None):
         self.app = app
         self.token = token
+        self.hosts = dict(hosts or {})
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -185,6 +200,12 @@ class _Guard:
                 message = dict(message, headers=list(message.get("headers", [])) + _SECURITY_HEADERS)
             await send(message)
 
+        scope.pop(POSTER, None)                 # only the guard says who posts
+        if scope["method"] == "POST" and scope["path"] == EVENTS and (self.token is not None or self.hosts):
+            who = poster(_header(scope, b"authorization"), self.token, self.hosts)
+            if who is None:
+                return await _unauthorized(send_with_headers)
+            return await self.app(dict(scope, **{POSTER: who}), receive, send_with_headers)
         needs = self.token is not None or scope["method"] == "POST"
         if needs and not token_matches(_header(scope, b"authorization"), self.token):
             if self.token is None:      # an event post to a server without a token: the route says why

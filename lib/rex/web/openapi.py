@@ -157,10 +157,13 @@ def document(version, max_event_bytes=MAX_POST):
                 "operationId": "events", "security": [{"bearer": []}],
                 "summary": "Record job events of one host in the run history (rex-report's webhook).",
                 "description": f"At most {max_event_bytes} bytes; every event must name the same host, and "
-                               "touches only that host's runs. Needs the token, always.",
+                               "touches only that host's runs. Needs a token, always: a host's own "
+                               "(web.hosts) records runs of that host only; the shared token records runs "
+                               "of any host without a token of its own.",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Post")}}},
                 "responses": {"202": _json(_ref("Recorded"), "Recorded."), **bad,
-                              "403": _json(_ref("Error"), "This server has no token: it takes no events."),
+                              "403": _json(_ref("Error"), "This server has no token: it takes no events; "
+                                                          "or the post names a host its token may not write."),
                               "413": _json(_ref("Error"), "The body is too large."),
                               "415": _json(_ref("Error"), "The body is not application/json.")}}},
             "/metrics": {"get": {

@@ -88,9 +88,10 @@ async def _watchdog(notifier):
 
 
 def settings(config, environ=None):
-    """(host, port, token) from web.listen and web.token_file / $REX_WEB_TOKEN, checked:
-    an address beyond loopback without a token is a configuration error (78)."""
-    from .access import ListenError, is_loopback, parse_listen, read_token
+    """(host, port, token, {host: token}) from web.listen, web.token_file / $REX_WEB_TOKEN
+    and web.hosts, checked: an address beyond loopback without a token, or a host token
+    that cannot be read or is not the host's own, is a configuration error (78)."""
+    from .access import ListenError, host_tokens, is_loopback, parse_listen, read_token
 
     listen = config.get("web.listen")
     try:
@@ -107,7 +108,13 @@ def settings(config, environ=None):
     if token is None and not is_loopback(host):
         raise errors.ConfigError(f"{listen} is beyond loopback: rex-web needs a token there "
                                  "(web.token_file or REX_WEB_TOKEN)")
-    return host, port, token
+    try:
+        hosts = host_tokens(config.get("web.hosts"), token)
+    except OSError as exc:
+        raise errors.ConfigError(f"web.hosts ({config.source('web.hosts')}): {exc.filename}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise errors.ConfigError(f"web.hosts ({config.source('web.hosts')}): {exc}") from None
+    return host, port, token, hosts
 
 
 def _listen_error(config, exc):
@@ -122,10 +129,10 @@ def run(config):
     from .app import create_app
     from .status import Status
 
-    host, port, token = settings(config)
+    host, port, token, hosts = settings(config)
     sock = bind(host, port)
     status = Status(config)
-    app = create_app(status, token=token)
+    app = create_app(status, token=token, hosts=hosts)
     try:
         serve(app, sock)
     finally:

@@ -54,10 +54,10 @@ class Status:
             self._history.close()
             self._history = None
 
-    def ingest(self, body, host_claimed=None):
+    def ingest(self, body, host_claimed=None, reserved=()):
         """Record the events of a POST /api/v1/events body (monitor.history.RunHistory.ingest:
-        raises monitor.history.Rejected, whose `status` is 400 or 413)."""
-        return self.history.ingest(body, host_claimed)
+        raises monitor.history.Rejected, whose `status` is 400, 403 or 413)."""
+        return self.history.ingest(body, host_claimed, reserved)
 
     @property
     def looked_at(self):

@@ -405,3 +405,22 @@ def test_web_expect_names_some_kinds_and_the_others_keep_their_defaults(tmp_path
                                                             "globals": 86400.0, "other": 604800.0}
     assert dict((n, v) for n, v, _ in config.shown())["web.expect"] == {"dump": "12h", "export": "1d",
                                                                        "globals": "1d", "other": "0s"}
+
+
+def test_web_hosts_maps_host_names_to_token_files_and_each_bad_one_is_cited_where_it_is(tmp_path):
+    good = load(write(tmp_path, "web:\n  hosts:\n    bay7: /etc/rex/web-bay7.token\n    render-2.lan: ~/t\n"))
+    assert good.get("web.hosts") == {"bay7": "/etc/rex/web-bay7.token", "render-2.lan": os.path.expanduser("~/t")}
+    assert load(write(tmp_path, "")).get("web.hosts") == {}
+    found = problems_of(write(tmp_path, """
+        web:
+          hosts:
+            bay7: /etc/rex/a
+            ../etc: /etc/rex/b
+            bay8: [x]
+            -rf: /etc/rex/c
+            bay9:
+        """))
+    assert [(line, col) for line, col, _m in found] == [(4, 5), (5, 11), (6, 5), (7, 5)]
+    assert all(m.startswith("web.hosts: ") for _l, _c, m in found)
+    assert "'../etc' is not a host name" in found[0][2] and "bay8: expected the path" in found[1][2]
+    assert problems_of(write(tmp_path, "web:\n  hosts: [bay7]\n"))[0][:2] == (2, 10)

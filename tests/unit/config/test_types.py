@@ -70,6 +70,7 @@ def _good(field):
         "job-name": st.sampled_from(["rex-pgdump", "rex-pgdump@studio-b"]),
         "pipeline": st.sampled_from(["rex-pgdump --all | rex-verify", "rex-prune"]),
         "when": st.sampled_from(["hourly at :05", "daily at 02:30 in Europe/Paris", "every 15 minutes"]),
+        "path": st.sampled_from(["/etc/rex/web.token", "~/.config/rex/token"]),
     }[kind]
 
 
@@ -92,6 +93,7 @@ def _bad(field):
         "job-name": ["a job", "", 5],
         "pipeline": ["", [1], None],
         "when": ["monthly", "daily at 25:00", 7],
+        "path": ["", [1], 5, True],
     }[field.type])
 
 

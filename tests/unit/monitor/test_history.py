@@ -5,12 +5,13 @@ import json
 import os
 import sqlite3
 import tempfile
+from datetime import timedelta, timezone
 
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from rex.monitor.event import Event, make
-from rex.monitor.history import MAX_POST, RunHistory, Rejected, TooLarge, TAIL_BYTES, iso, parse_time
+from rex.monitor.history import EARLIEST, LATEST, MAX_POST, RunHistory, Rejected, TooLarge, TAIL_BYTES, iso, parse_time
 from rex.monitor.webhook import payload
 
 T0 = parse_time("2026-12-01T10:00:00Z")
@@ -172,8 +173,18 @@ def test_a_post_never_writes_another_hosts_runs(history):
         history.ingest(body(make("a", "start", host="bay2"), make("b", "start", host="db1")), None)
 
 
+def _timed_post(when, offset, naive):
+    """A well-formed post whose only doubt is its time: any year 1-9999, any offset."""
+    zone = None if naive else timezone(timedelta(minutes=offset))
+    text = when.replace(tzinfo=zone).isoformat()
+    return json.dumps({"job": "j", "event": "start", "host": "bay2", "time": text}).encode()
+
+
+TIMED_POSTS = st.builds(_timed_post, st.datetimes(), st.integers(-23 * 60, 23 * 60), st.booleans())
+
+
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.binary(max_size=600) | st.recursive(
+@given(raw=st.binary(max_size=600) | TIMED_POSTS | st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
         st.sampled_from(["job", "event", "host", "time", "run_id", "exit_status", "log_tail", "events", "x"]),
@@ -184,9 +195,20 @@ def test_any_post_is_recorded_for_its_host_only_or_rejected_whole(raw, claimed):
         try:
             events = history.ingest(raw, claimed)
         except Rejected as exc:
-            assert exc.status in (400, 413) and "\n" not in str(exc)
+            assert exc.status in ((400, 403, 413) if claimed else (400, 413)) and "\n" not in str(exc)
             assert history.runs() == []
             return
         hosts = {e.host for e in events}
         assert len(hosts) == 1 and (claimed is None or hosts == {claimed})
         assert {r["host"] for r in history.runs()} <= hosts
+        assert all(EARLIEST <= parse_time(e.time) < LATEST for e in events)
+
+
+@pytest.mark.parametrize("when", ["0999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                                  "1999-12-31T23:59:59Z", "2100-01-01T00:00:00Z", "1970-01-01T00:00:00"])
+def test_an_event_time_out_of_range_is_400_and_records_nothing(history, when):
+    raw = json.dumps({"job": "j", "event": "start", "host": "bay2", "time": when}).encode()
+    with pytest.raises(Rejected) as caught:
+        history.ingest(raw, "bay2")
+    assert caught.value.status == 400 and str(caught.value).startswith("time") and "\n" not in str(caught.value)
+    assert history.runs() == []

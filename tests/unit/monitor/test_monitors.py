@@ -210,3 +210,22 @@ def test_monitor_errors_cite_line_and_column(tmp_path):
               events: [failed]
     """)
     assert found[0][:2] == (4, 15) and "unknown event 'failed'" in found[0][2]
+
+
+def test_a_token_file_is_read_when_sending_and_wins_over_the_environment(tmp_path):
+    from rex.monitor.dispatch import prepare
+
+    token_file = tmp_path / "web.token"
+    token_file.write_text("file-t0ken\nignored\n")
+    monitor = {"kind": "webhook", "target": "http://backup1:8470/api/v1/events", "events": ["start"],
+               "token": "plain", "token_env": "HOOK_TOKEN", "token_file": str(token_file)}
+    event = events.make("rex-pgdump", "start", host="bay7")
+    request = prepare(monitor, event, {"HOOK_TOKEN": "env-t0ken"})
+    assert request.headers["Authorization"] == "Bearer file-t0ken"
+    assert prepare(dict(monitor, token_file=None), event, {"HOOK_TOKEN": "env-t0ken"}).headers["Authorization"] \
+        == "Bearer env-t0ken"
+    missing = prepare(dict(monitor, token_file=str(tmp_path / "nope")), event, {})
+    assert missing == f"token_file {tmp_path / 'nope'}: No such file or directory"
+    token_file.write_text("two words\n")
+    bad = prepare(monitor, event, {})
+    assert isinstance(bad, str) and "two words" not in bad and "printable ASCII without spaces" in bad

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rex.web.access import (ListenError, is_loopback, parse_listen, presented_token, read_token,
+from rex.web.access import (ListenError, host_tokens, is_loopback, parse_listen, poster, presented_token, read_token,
                             token_matches)
 
 ports = st.integers(0, 65535)
@@ -84,3 +84,34 @@ def test_token_from_file_first_then_environment(tmp_path):
 
 def test_ipv6_loopback_is_loopback():
     assert ipaddress.ip_address("::1").is_loopback and is_loopback("::1")
+
+
+@given(hosts=st.dictionaries(st.sampled_from(["bay1", "bay2", "render3", "db1"]), tokens, max_size=4),
+       shared=st.none() | tokens, given_=st.none() | tokens, scheme=st.sampled_from(["Bearer", "Basic"]))
+def test_a_post_speaks_for_the_host_whose_token_it_carries_else_shared_else_nobody(hosts, shared, given_, scheme):
+    if len(set(hosts.values())) < len(hosts) or shared in hosts.values():
+        return                                  # host_tokens refuses such a configuration
+    header = None
+    if given_ is not None:
+        header = f"Bearer {given_}" if scheme == "Bearer" else "Basic " + base64.b64encode(
+            f"me:{given_}".encode()).decode()
+    owners = [h for h, t in hosts.items() if t == given_]
+    expected = owners[0] if owners else ("" if given_ is not None and given_ == shared else None)
+    assert poster(header, shared, hosts) == expected
+
+
+def test_host_tokens_are_each_host_s_own(tmp_path):
+    files = {}
+    for host, token in (("bay1", "t-1"), ("bay2", "t-2"), ("bay3", "t-1"), ("bay4", "shared")):
+        files[host] = tmp_path / host
+        files[host].write_text(token + "\n")
+    assert host_tokens({h: files[h] for h in ("bay1", "bay2")}, "shared") == {"bay1": "t-1", "bay2": "t-2"}
+    with pytest.raises(ValueError, match="^bay1 and bay3 have the same token") as caught:
+        host_tokens({h: files[h] for h in ("bay1", "bay3")}, None)
+    assert "t-1" not in str(caught.value)
+    with pytest.raises(ValueError, match="^bay4: .* holds the shared token"):
+        host_tokens({"bay4": files["bay4"]}, "shared")
+    with pytest.raises(OSError) as caught:
+        host_tokens({"bay5": tmp_path / "missing"}, None)
+    assert caught.value.filename == f"bay5: {tmp_path / 'missing'}"
+    assert host_tokens({}, "shared") == host_tokens(None, None) == {}
