@@ -543,8 +543,7 @@ def main(argv=None):
     funcs = {"pgdump": bench_pgdump, "verify": bench_verify, "startup": bench_startup,
              "dedupe-compare": bench_dedupe_compare, "dedupe-tree": bench_dedupe_tree,
              "export-overhead": bench_export_overhead, "proxy-encode": bench_proxy_encode, "prune": bench_prune,
-             "upload": bench_upload, "standby": bench_standby, "web": bench_web}
-             "upload": bench_upload, "standby": bench_standby, "farm": bench_farm}
+             "upload": bench_upload, "standby": bench_standby, "web": bench_web, "farm": bench_farm}
     try:
         for name in BENCHMARKS:
             if name not in chosen:
