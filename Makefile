@@ -67,7 +67,7 @@ man: venv
 
 install:
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(LAUNCHDDIR)
+	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(LAUNCHDDIR)
 	$(PYTHON) -m pip install -q --upgrade --target $(DESTDIR)$(LIBDIR) $(PIP_DEPS) .
 	rm -rf $(DESTDIR)$(LIBDIR)/bin
 	for c in $(COMMANDS); do \

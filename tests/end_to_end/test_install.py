@@ -142,7 +142,7 @@ def test_install_puts_every_file_in_place(destdir):
 def test_installed_files_name_the_bindir_and_never_destdir(destdir):
     checked = 0
     for path in installed_files(destdir, "usr/bin", UNITDIR, USER_UNITDIR, LAUNCHDDIR, "usr/share/man/man1",
-                                "usr/share/man/man5", "usr/share/man/man7", "usr/share/man/man8"):
+                                "usr/share/man/man5", "usr/share/man/man7"):
         with open(path, encoding="utf-8") as f:
             text = f.read()
         assert "@BINDIR@" not in text, f"{path}: @BINDIR@ not replaced"
@@ -806,8 +806,7 @@ def test_help_options_are_in_the_man_page(command):
     assert "--help" in options and "--version" in options, text
     for sub in subcommands(text):
         options |= long_options(run_help(script, sub))
-    page = next((p for p in (os.path.join(MAN, f"{command}.{s}") for s in "18") if os.path.exists(p)),
-                os.path.join(MAN, command + ".1"))     # section 8 for a daemon (rexd)
+    page = os.path.join(MAN, command + ".1")
     assert os.path.exists(page), f"{command} has no man page man/{command}.1"
     shown = rendered(page)
     missing = sorted(o for o in options if not re.search(re.escape(o) + r"(?![\w-])", shown))
