@@ -16,15 +16,14 @@ import pytest
 
 from conftest import BIN, ROOT, run_cmd
 from proxyclips import clip_set, make_clip, probe_counts
+from proxyscene import open_cut
 from redisserver import RedisServer
 
-from _rexsim import state  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not shutil.which("redis-server") or not shutil.which("ffmpeg"),
                                  reason="needs redis-server and ffmpeg")]
 
-DB = "Local Database"
 PY = sys.executable
 
 
@@ -97,11 +96,7 @@ def start_queuer(env, url, *args, paths=()):
 
 @pytest.fixture
 def scene(sim, tmp_path, media):
-    state.add_project(DB, (), "Cut", sample=False)
-    ids = [state.add_media_clip(DB, (), "Cut", media[k]) for k in ("a2398", "b25", "c2997")]
-    state.add_timeline(DB, (), "Cut", "Edit 1", video=ids)
-    state.set_current(DB, (), "Cut")
-    return dict(sim, REX_PROXY_ROOT=str(tmp_path / "proxies")), ids
+    return open_cut(sim, media, tmp_path / "proxies")
 
 
 def pipeline(env, *encode_args):

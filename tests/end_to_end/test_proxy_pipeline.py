@@ -10,13 +10,12 @@ import pytest
 
 from conftest import BIN
 from proxyclips import clip_set
+from proxyscene import open_cut
 
-from _rexsim import state  # noqa: E402
 from _rexsim.app import Resolve  # noqa: E402
 
 pytestmark = pytest.mark.slow   # real encodes through the pipeline
 
-DB = "Local Database"
 
 
 @pytest.fixture(scope="module")
@@ -26,11 +25,7 @@ def media(tmp_path_factory):
 
 @pytest.fixture
 def scene(sim, tmp_path, media):
-    state.add_project(DB, (), "Cut", sample=False)
-    ids = [state.add_media_clip(DB, (), "Cut", media[k]) for k in ("a2398", "b25", "c2997")]
-    state.add_timeline(DB, (), "Cut", "Edit 1", video=ids)
-    state.set_current(DB, (), "Cut")
-    return dict(sim, REX_PROXY_ROOT=str(tmp_path / "proxies")), ids
+    return open_cut(sim, media, tmp_path / "proxies")
 
 
 def proxy_status(media_id):
