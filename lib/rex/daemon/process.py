@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 
+from ..monitor.supervise import exit_status
+
 CHUNK = 65536
 BASH = "/bin/bash"
 
@@ -100,9 +102,7 @@ class Run:
             if not _ready(self.fileno()):
                 break
         self._close()
-        self.status = os.waitstatus_to_exitcode(wait_status)
-        if self.status < 0:
-            self.status = 128 - self.status
+        self.status = exit_status(os.waitstatus_to_exitcode(wait_status))
         self.proc.returncode = self.status      # Popen must never wait for it again
 
     def signal(self, signum):
